@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* salvectl's shared state: options parsed once in main(), then handed to
+ * the verb that runs. Exit codes (documented in salvectl(1)):
+ *   0 success, 1 failure (invalid plans, a refused or failed request),
+ *   2 usage error, 4 no such plan, run or step. */
+
+#include "macro.h"
+#include "strv.h"
+
+enum {
+        EXIT_USAGE = 2,
+        EXIT_NOT_FOUND = 4,
+};
+
+typedef struct Ctl {
+        bool json;
+        bool legend;
+        bool color;
+        char **plan_dirs;       /* --plans-dir, overriding the system dirs */
+        char *comment;          /* --comment for approve and friends */
+        bool follow;
+} Ctl;
+
+typedef struct Verb {
+        const char *name;
+        int min_args, max_args; /* counting the verb itself; -1: any */
+        int (*run)(Ctl *c, int argc, char **argv);
+        const char *usage;
+} Verb;
+
+/* Colours only on a terminal, and never with NO_COLOR set. */
+const char *ansi(const Ctl *c, const char *code);
+#define ANSI_RED "\033[31m"
+#define ANSI_GREEN "\033[32m"
+#define ANSI_YELLOW "\033[33m"
+#define ANSI_BOLD "\033[1m"
+#define ANSI_GREY "\033[90m"
+#define ANSI_RESET "\033[0m"
+
+int verb_verify(Ctl *c, int argc, char **argv);
+int verb_plans(Ctl *c, int argc, char **argv);
+int verb_show(Ctl *c, int argc, char **argv);
+int verb_graph(Ctl *c, int argc, char **argv);

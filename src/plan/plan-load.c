@@ -1,0 +1,953 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "plan-graph.h"
+#include "plan-load.h"
+#include "string-util.h"
+#include "yaml-tree.h"
+
+/* Every parse_* helper returns 0 when the value was taken, -EINVAL when a
+ * problem was reported (the loader goes on to find more), and -ENOMEM
+ * (the only error that stops it). */
+
+typedef struct Loader {
+        const char *file;
+        Diagnostics *diag;
+        Plan *plan;
+        char ctx[STEP_ID_MAX + 32];     /* "step \"fsck\": " or "" */
+} Loader;
+
+static int report(Loader *l, DiagLevel level, const YNode *n, const char *format, ...) _printf_(4, 5);
+static int report(Loader *l, DiagLevel level, const YNode *n, const char *format, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        r = diag_add(l->diag, level, l->file, n ? n->line : 1, n ? n->column : 1, "%s%s", l->ctx, msg);
+        if (r < 0)
+                return r;
+        return level == DIAG_ERROR ? -EINVAL : 0;
+}
+#define error_at(l, n, ...) report(l, DIAG_ERROR, n, __VA_ARGS__)
+#define warning_at(l, n, ...) report(l, DIAG_WARNING, n, __VA_ARGS__)
+
+/* Keeps -ENOMEM, which must stop everything, over -EINVAL, which must not. */
+static int merge(int r, int q) {
+        if (r == -ENOMEM || q == -ENOMEM)
+                return -ENOMEM;
+        return r < 0 ? r : q;
+}
+
+static const char *describe(const YNode *n) {
+        if (n->type == YNODE_SCALAR && ynode_is_null(n))
+                return "nothing";
+        return n->type == YNODE_SCALAR ? "a scalar" : n->type == YNODE_SEQUENCE ? "a list" : "a mapping";
+}
+
+static int unknown_key(Loader *l, const YNode *key, const char *where, const char * const *known) {
+        const char *hint = string_closest(key->value, known);
+
+        if (hint)
+                return error_at(l, key, "unknown key \"%s\"%s%s (did you mean \"%s\"?)", key->value,
+                                where ? " in " : "", strempty(where), hint);
+        return error_at(l, key, "unknown key \"%s\"%s%s", key->value, where ? " in " : "", strempty(where));
+}
+
+/* Checks a mapping's keys are scalars and unique, before its values are read. */
+static int check_mapping(Loader *l, const YNode *n, const char *field) {
+        int r = 0;
+
+        if (n->type != YNODE_MAPPING)
+                return error_at(l, n, "%s: expected a mapping, got %s", field, describe(n));
+        for (size_t i = 0; i < ynode_n_pairs(n); i++) {
+                const YNode *k = ynode_key(n, i);
+                if (k->type != YNODE_SCALAR) {
+                        r = merge(r, error_at(l, k, "%s: keys must be plain names, got %s", field, describe(k)));
+                        continue;
+                }
+                for (size_t j = 0; j < i; j++) {
+                        const YNode *o = ynode_key(n, j);
+                        if (o->type == YNODE_SCALAR && streq(o->value, k->value)) {
+                                r = merge(r, error_at(l, k, "duplicate key \"%s\" (first at line %u)",
+                                                      k->value, o->line));
+                                break;
+                        }
+                }
+        }
+        return r;
+}
+
+static int parse_string(Loader *l, const YNode *n, const char *field, char **ret) {
+        char *s;
+
+        if (n->type != YNODE_SCALAR || ynode_is_null(n))
+                return error_at(l, n, "%s: expected a string, got %s", field, describe(n));
+        if (n->length == 0)
+                return error_at(l, n, "%s: must not be empty", field);
+        s = strdup(n->value);
+        if (!s)
+                return -ENOMEM;
+        free(*ret);
+        *ret = s;
+        return 0;
+}
+
+static int parse_strv(Loader *l, const YNode *n, const char *field, char ***ret) {
+        _cleanup_strv_free_ char **v = NULL;
+        int r = 0;
+
+        if (n->type != YNODE_SEQUENCE)
+                return error_at(l, n, "%s: expected a list, got %s%s", field, describe(n),
+                                n->type == YNODE_SCALAR && !ynode_is_null(n) ? " (write [value] for one item)" : "");
+        for (size_t i = 0; i < n->n_items; i++) {
+                const YNode *it = n->items[i];
+                if (it->type != YNODE_SCALAR || ynode_is_null(it) || it->length == 0) {
+                        r = merge(r, error_at(l, it, "%s: item %zu: expected a non-empty string, got %s", field,
+                                              i + 1, describe(it)));
+                        continue;
+                }
+                if (strv_extend(&v, it->value) < 0)
+                        return -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        strv_free(*ret);
+        *ret = TAKE_PTR(v);
+        if (!*ret) {
+                *ret = calloc(1, sizeof(char *));
+                if (!*ret)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int parse_duration_node(Loader *l, const YNode *n, const char *field, usec_t *ret) {
+        int r;
+
+        if (n->type != YNODE_SCALAR || ynode_is_null(n))
+                return error_at(l, n, "%s: expected a duration such as 90s, 15m, 2h or 1d, got %s", field,
+                                describe(n));
+        r = parse_duration(n->value, ret);
+        if (r == -ERANGE)
+                return error_at(l, n, "%s: duration \"%s\" is out of range", field, n->value);
+        if (r < 0) {
+                bool bare = n->value[0] && strspn(n->value, "0123456789") == n->length;
+                return error_at(l, n, "%s: invalid duration \"%s\"%s", field, n->value,
+                                bare ? " (a duration needs a unit: s, m, h or d, e.g. 90s)"
+                                     : " (expected e.g. 90s, 15m, 2h, 1d or 1h30m)");
+        }
+        return 0;
+}
+
+static int parse_bool_node(Loader *l, const YNode *n, const char *field, bool *ret) {
+        static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "on", NULL };
+        static const char *const no[] = { "false", "False", "FALSE", "no", "No", "off", NULL };
+
+        if (n->type == YNODE_SCALAR && n->plain) {
+                for (size_t i = 0; yes[i]; i++)
+                        if (streq(n->value, yes[i])) {
+                                *ret = true;
+                                return 0;
+                        }
+                for (size_t i = 0; no[i]; i++)
+                        if (streq(n->value, no[i])) {
+                                *ret = false;
+                                return 0;
+                        }
+        }
+        return error_at(l, n, "%s: expected true or false, got %s%s%s%s", field,
+                        n->type == YNODE_SCALAR ? "\"" : "", n->type == YNODE_SCALAR ? n->value : describe(n),
+                        n->type == YNODE_SCALAR ? "\"" : "", "");
+}
+
+static int parse_uint_node(Loader *l, const YNode *n, const char *field, uint64_t min, uint64_t max,
+                           uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n->type != YNODE_SCALAR || !n->plain || n->length == 0 || n->length > 9 ||
+            strspn(n->value, "0123456789") != n->length)
+                return error_at(l, n, "%s: expected a whole number, got %s%s%s", field,
+                                n->type == YNODE_SCALAR ? "\"" : "",
+                                n->type == YNODE_SCALAR ? n->value : describe(n),
+                                n->type == YNODE_SCALAR ? "\"" : "");
+        for (size_t i = 0; i < n->length; i++)
+                v = v * 10 + (uint64_t) (n->value[i] - '0');
+        if (v < min || v > max)
+                return error_at(l, n, "%s: %" PRIu64 " is out of range (%" PRIu64 "..%" PRIu64 ")", field, v,
+                                min, max);
+        *ret = v;
+        return 0;
+}
+
+static int parse_unit_node(Loader *l, const YNode *n, const char *field, char **ret) {
+        int r = parse_string(l, n, field, ret);
+        if (r < 0)
+                return r;
+        if (!unit_name_is_valid(*ret)) {
+                bool no_suffix = !strchr(*ret, '.');
+                r = error_at(l, n, "%s: \"%s\" is not a valid unit name%s%s%s", field, *ret,
+                             no_suffix ? " (did you mean \"" : "", no_suffix ? *ret : "",
+                             no_suffix ? ".service\"?)" : "");
+                *ret = mfree(*ret);
+        }
+        return r;
+}
+
+static int parse_units_strv(Loader *l, const YNode *n, const char *field, char ***ret) {
+        int r = parse_strv(l, n, field, ret);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; (*ret)[i]; i++)
+                if (!unit_name_is_valid((*ret)[i]))
+                        r = merge(r, error_at(l, n->items[i], "%s: \"%s\" is not a valid unit name", field,
+                                              (*ret)[i]));
+        return r;
+}
+
+static int parse_path_node(Loader *l, const YNode *n, const char *field, char **ret) {
+        int r = parse_string(l, n, field, ret);
+        if (r < 0)
+                return r;
+        if ((*ret)[0] != '/' || strstr(*ret, "/../") || string_has_suffix(*ret, "/..")) {
+                r = error_at(l, n, "%s: \"%s\" is not an absolute, normalized path", field, *ret);
+                *ret = mfree(*ret);
+        }
+        return r;
+}
+
+static int parse_enum_node(Loader *l, const YNode *n, const char *field, const char * const *values,
+                           char **ret) {
+        _cleanup_free_ char *list = NULL;
+        const char *hint;
+        int r;
+
+        r = parse_string(l, n, field, ret);
+        if (r < 0)
+                return r;
+        if (strv_contains((char * const *) values, *ret))
+                return 0;
+        list = strv_join((char * const *) values, ", ");
+        if (!list)
+                return -ENOMEM;
+        hint = string_closest(*ret, values);
+        r = error_at(l, n, "%s: unknown value \"%s\" (expected one of: %s)%s%s%s", field, *ret, list,
+                     hint ? " (did you mean \"" : "", strempty(hint), hint ? "\"?)" : "");
+        *ret = mfree(*ret);
+        return r;
+}
+
+static bool device_is_valid(const char *s) {
+        static const char *const prefixes[] = { "/dev/", "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=" };
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (string_has_prefix(s, prefixes[i]) && s[strlen(prefixes[i])] != 0)
+                        return true;
+        return false;
+}
+
+static bool md_array_is_valid(const char *s) {
+        if (string_has_prefix(s, "/dev/"))
+                s += 5;
+        if (string_has_prefix(s, "md/"))
+                return s[3] != 0 && !strchr(s + 3, '/');
+        if (!string_has_prefix(s, "md") || !s[2])
+                return false;
+        return strspn(s + 2, "0123456789") == strlen(s + 2) || s[2] == '_';
+}
+
+/* ---- step `with:` ---- */
+
+static int parse_with(Loader *l, Step *s, const YNode *with) {
+        const ArgSchema *schema;
+        size_t n_schema;
+        const char *known[16];
+        int r;
+
+        schema = step_kind_schema(s->kind, &n_schema);
+        if (!with) {
+                r = 0;
+                for (size_t i = 0; i < n_schema; i++)
+                        if (schema[i].required)
+                                r = merge(r, error_at(l, NULL, "%s step needs with.%s", step_kind_to_string(s->kind),
+                                                      schema[i].key));
+                return r;
+        }
+        if (n_schema == 0)
+                return error_at(l, with, "%s steps take no \"with\"", step_kind_to_string(s->kind));
+
+        r = check_mapping(l, with, "with");
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n_schema && i < ELEMENTSOF(known) - 1; i++)
+                known[i] = schema[i].key;
+        known[MIN(n_schema, ELEMENTSOF(known) - 1)] = NULL;
+
+        s->args = calloc(ynode_n_pairs(with), sizeof(StepArg));
+        if (!s->args)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < ynode_n_pairs(with); i++) {
+                const YNode *k = ynode_key(with, i), *v = ynode_value(with, i);
+                const ArgSchema *a = NULL;
+                StepArg *arg;
+                char field[64];
+                bool b;
+                int q = 0;
+
+                if (k->type != YNODE_SCALAR)
+                        continue;
+                for (size_t j = 0; j < n_schema; j++)
+                        if (streq(schema[j].key, k->value))
+                                a = schema + j;
+                if (!a) {
+                        r = merge(r, unknown_key(l, k, "with", known));
+                        continue;
+                }
+                snprintf(field, sizeof(field), "with.%s", a->key);
+                arg = s->args + s->n_args;
+                *arg = (StepArg) { .key = a->key, .type = a->type, .pos = { v->line, v->column } };
+
+                switch (a->type) {
+                case ARG_STRING:
+                        q = parse_string(l, v, field, &arg->str);
+                        break;
+                case ARG_STRV:
+                        q = parse_strv(l, v, field, &arg->strv);
+                        if (q >= 0 && !arg->strv[0])
+                                q = error_at(l, v, "%s: must not be empty", field);
+                        break;
+                case ARG_UNIT:
+                        q = parse_unit_node(l, v, field, &arg->str);
+                        break;
+                case ARG_PATH:
+                        q = parse_path_node(l, v, field, &arg->str);
+                        break;
+                case ARG_DEVICE:
+                        q = parse_string(l, v, field, &arg->str);
+                        if (q >= 0 && !device_is_valid(arg->str))
+                                q = error_at(l, v, "%s: \"%s\" is not a device (expected /dev/..., UUID=..., "
+                                             "LABEL=..., PARTUUID=... or PARTLABEL=...)", field, arg->str);
+                        break;
+                case ARG_MD_ARRAY:
+                        q = parse_string(l, v, field, &arg->str);
+                        if (q >= 0 && !md_array_is_valid(arg->str))
+                                q = error_at(l, v, "%s: \"%s\" is not an md array (expected e.g. md0, "
+                                             "/dev/md0 or md/name)", field, arg->str);
+                        break;
+                case ARG_DURATION:
+                        q = parse_duration_node(l, v, field, &arg->usec);
+                        break;
+                case ARG_BOOL:
+                        q = parse_bool_node(l, v, field, &b);
+                        arg->u = b;
+                        break;
+                case ARG_UINT:
+                        q = parse_uint_node(l, v, field, 0, UINT32_MAX, &arg->u);
+                        break;
+                case ARG_ENUM:
+                        q = parse_enum_node(l, v, field, a->values, &arg->str);
+                        break;
+                default:
+                        assert_not_reached();
+                }
+                s->n_args++;
+                r = merge(r, q);
+        }
+
+        for (size_t j = 0; j < n_schema; j++)
+                if (schema[j].required && !step_get_arg(s, schema[j].key))
+                        r = merge(r, error_at(l, with, "%s step needs with.%s", step_kind_to_string(s->kind),
+                                              schema[j].key));
+
+        if (s->kind == STEP_WAIT) {
+                bool unit = step_get_arg(s, "unit"), path = step_get_arg(s, "path");
+                if (unit == path)
+                        r = merge(r, error_at(l, with, "wait step needs exactly one of with.unit or with.path"));
+                if (step_get_arg(s, "state") && !unit)
+                        r = merge(r, error_at(l, with, "with.state applies to with.unit only"));
+                if (step_get_arg(s, "exists") && !path)
+                        r = merge(r, error_at(l, with, "with.exists applies to with.path only"));
+        }
+        return r;
+}
+
+/* ---- `when:` ---- */
+
+static int parse_when(Loader *l, Condition *c, const YNode *n) {
+        static const char *const known[] = {
+                "trigger", "path-exists", "path-missing", "unit-active", "unit-inactive", "unit-failed", NULL,
+        };
+        int r = check_mapping(l, n, "when");
+
+        if (r < 0)
+                return r;
+        if (ynode_n_pairs(n) == 0)
+                return error_at(l, n, "when: needs at least one condition");
+        c->present = true;
+
+        for (size_t i = 0; i < ynode_n_pairs(n); i++) {
+                const YNode *k = ynode_key(n, i), *v = ynode_value(n, i);
+                int q;
+
+                if (k->type != YNODE_SCALAR)
+                        continue;
+                if (streq(k->value, "trigger")) {
+                        if (v->type == YNODE_SCALAR) {
+                                q = ynode_is_null(v) ? error_at(l, v, "when.trigger: expected a trigger kind")
+                                                     : strv_extend(&c->trigger, v->value);
+                        } else
+                                q = parse_strv(l, v, "when.trigger", &c->trigger);
+                        for (size_t j = 0; q >= 0 && c->trigger[j]; j++)
+                                if (trigger_kind_from_string(c->trigger[j]) < 0)
+                                        q = error_at(l, v, "when.trigger: unknown trigger kind \"%s\" (expected "
+                                                     "boot, unit, raid, link or manual)", c->trigger[j]);
+                } else if (streq(k->value, "path-exists"))
+                        q = parse_path_node(l, v, "when.path-exists", &c->path_exists);
+                else if (streq(k->value, "path-missing"))
+                        q = parse_path_node(l, v, "when.path-missing", &c->path_missing);
+                else if (streq(k->value, "unit-active"))
+                        q = parse_unit_node(l, v, "when.unit-active", &c->unit_active);
+                else if (streq(k->value, "unit-inactive"))
+                        q = parse_unit_node(l, v, "when.unit-inactive", &c->unit_inactive);
+                else if (streq(k->value, "unit-failed"))
+                        q = parse_unit_node(l, v, "when.unit-failed", &c->unit_failed);
+                else
+                        q = unknown_key(l, k, "when", known);
+                r = merge(r, q);
+        }
+        return r;
+}
+
+/* ---- one step ---- */
+
+static int parse_retry(Loader *l, Step *s, const YNode *n) {
+        static const char *const known[] = { "attempts", "backoff", NULL };
+        int r = check_mapping(l, n, "retry");
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ynode_n_pairs(n); i++) {
+                const YNode *k = ynode_key(n, i), *v = ynode_value(n, i);
+                uint64_t u;
+                int q;
+
+                if (k->type != YNODE_SCALAR)
+                        continue;
+                if (streq(k->value, "attempts")) {
+                        q = parse_uint_node(l, v, "retry.attempts", 1, 100, &u);
+                        if (q >= 0)
+                                s->retry_attempts = (unsigned) u;
+                } else if (streq(k->value, "backoff"))
+                        q = parse_duration_node(l, v, "retry.backoff", &s->retry_backoff);
+                else
+                        q = unknown_key(l, k, "retry", known);
+                r = merge(r, q);
+        }
+        return r;
+}
+
+static const char *const step_keys[] = {
+        "id", "description", "needs", "run", "human", "with", "when", "timeout", "estimate", "idempotent",
+        "retry", "on-failure", "owner", "escalate", "ack-timeout", "instructions", "links", NULL,
+};
+
+static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
+        const YNode *with = NULL, *run = NULL, *human = NULL, *idem = NULL, *node_ack = NULL,
+                    *node_escalate = NULL;
+        int r;
+
+        *s = (Step) {
+                .pos = { n->line, n->column },
+                .kind = _STEP_KIND_INVALID,
+                .timeout = USEC_INFINITY,
+                .ack_timeout = USEC_INFINITY,
+                .retry_attempts = 1,
+                .retry_backoff = USEC_PER_SEC,
+        };
+
+        snprintf(l->ctx, sizeof(l->ctx), "steps[%zu]: ", index + 1);
+        r = check_mapping(l, n, "step");
+        if (r < 0)
+                return r;
+
+        /* The id first, so that every later message can name the step. */
+        for (size_t i = 0; i < ynode_n_pairs(n); i++) {
+                const YNode *k = ynode_key(n, i), *v = ynode_value(n, i);
+                if (k->type != YNODE_SCALAR || !streq(k->value, "id"))
+                        continue;
+                r = parse_string(l, v, "id", &s->id);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0 && !plan_name_is_valid(s->id)) {
+                        r = error_at(l, v, "id: \"%s\" is not a valid step id (letters, digits, '-', '_' and "
+                                     "'.', at most %d characters)", s->id, STEP_ID_MAX);
+                        s->id = mfree(s->id);
+                }
+                s->pos = (SourcePos) { v->line, v->column };
+        }
+        if (s->id)
+                snprintf(l->ctx, sizeof(l->ctx), "step \"%s\": ", s->id);
+        else if (r >= 0)
+                r = error_at(l, n, "missing required key \"id\"");
+
+        for (size_t i = 0; i < ynode_n_pairs(n); i++) {
+                const YNode *k = ynode_key(n, i), *v = ynode_value(n, i);
+                bool b;
+                int q = 0;
+
+                if (k->type != YNODE_SCALAR || streq(k->value, "id"))
+                        continue;
+                if (streq(k->value, "description"))
+                        q = parse_string(l, v, "description", &s->description);
+                else if (streq(k->value, "needs")) {
+                        q = parse_strv(l, v, "needs", &s->needs);
+                        if (q >= 0) {
+                                size_t m = strv_length(s->needs);
+                                s->needs_pos = calloc(MAX(m, 1u), sizeof(SourcePos));
+                                if (!s->needs_pos)
+                                        return -ENOMEM;
+                                for (size_t j = 0; j < m; j++)
+                                        s->needs_pos[j] = (SourcePos) { v->items[j]->line, v->items[j]->column };
+                        }
+                } else if (streq(k->value, "run"))
+                        run = v;
+                else if (streq(k->value, "human"))
+                        human = v;
+                else if (streq(k->value, "with"))
+                        with = v;
+                else if (streq(k->value, "when"))
+                        q = parse_when(l, &s->when, v);
+                else if (streq(k->value, "timeout"))
+                        q = parse_duration_node(l, v, "timeout", &s->timeout);
+                else if (streq(k->value, "estimate"))
+                        q = parse_duration_node(l, v, "estimate", &s->estimate);
+                else if (streq(k->value, "idempotent")) {
+                        q = parse_bool_node(l, v, "idempotent", &b);
+                        s->idempotent = b;
+                        idem = v;
+                } else if (streq(k->value, "retry"))
+                        q = parse_retry(l, s, v);
+                else if (streq(k->value, "on-failure")) {
+                        q = parse_string(l, v, "on-failure", &s->on_failure_step);
+                        if (q >= 0) {
+                                OnFailure f = streq(s->on_failure_step, "abort") ? ON_FAILURE_ABORT
+                                            : streq(s->on_failure_step, "continue") ? ON_FAILURE_CONTINUE
+                                                                                    : ON_FAILURE_HANDLER;
+                                s->on_failure = f;
+                                if (f != ON_FAILURE_HANDLER)
+                                        s->on_failure_step = mfree(s->on_failure_step);
+                        }
+                } else if (streq(k->value, "owner"))
+                        q = parse_string(l, v, "owner", &s->owner);
+                else if (streq(k->value, "escalate")) {
+                        q = parse_strv(l, v, "escalate", &s->escalate);
+                        node_escalate = v;
+                } else if (streq(k->value, "ack-timeout")) {
+                        q = parse_duration_node(l, v, "ack-timeout", &s->ack_timeout);
+                        node_ack = v;
+                } else if (streq(k->value, "instructions"))
+                        q = parse_string(l, v, "instructions", &s->instructions);
+                else if (streq(k->value, "links"))
+                        q = parse_strv(l, v, "links", &s->links);
+                else
+                        q = unknown_key(l, k, NULL, step_keys);
+                r = merge(r, q);
+        }
+
+        /* What kind of step is it? */
+        if (run && human) {
+                r = merge(r, error_at(l, human, "a step has either \"run\" (a machine step) or \"human\" "
+                                      "(a person's step), not both"));
+        } else if (!run && !human) {
+                r = merge(r, error_at(l, n, "missing \"run\" (a machine step) or \"human\" (approve or task)"));
+        } else {
+                const YNode *v = run ?: human;
+                _cleanup_free_ char *kind = NULL;
+                int q = parse_string(l, v, run ? "run" : "human", &kind);
+                if (q >= 0) {
+                        StepKind k = step_kind_from_string(kind);
+                        if (k < 0 || (human && !step_kind_is_human(k))) {
+                                const char *const machine[] = {
+                                        "exec", "unit.start", "unit.stop", "unit.restart", "raid.wait-sync",
+                                        "raid.check", "fs.check", "fs.mount", "snapshot", "backup.verify",
+                                        "wait", NULL,
+                                };
+                                const char *const humans[] = { "approve", "task", NULL };
+                                const char *hint = string_closest(kind, run ? machine : humans);
+                                q = error_at(l, v, "%s: unknown step kind \"%s\"%s%s%s", run ? "run" : "human", kind,
+                                             hint ? " (did you mean \"" : "", strempty(hint), hint ? "\"?)" : "");
+                        } else if (run && step_kind_is_human(k))
+                                q = error_at(l, v, "run: \"%s\" is a person's step: write \"human: %s\"", kind,
+                                             kind);
+                        else
+                                s->kind = k;
+                }
+                r = merge(r, q);
+        }
+
+        if (s->kind >= 0) {
+                if (step_kind_is_human(s->kind)) {
+                        if (with)
+                                r = merge(r, error_at(l, with, "human steps take no \"with\"; put what the "
+                                                      "person needs to know in \"instructions\""));
+                        if (!s->owner && !l->plan->owner)
+                                r = merge(r, error_at(l, n, "human step has no owner: say who acts on it with "
+                                                      "\"owner:\" (on the step or the plan)"));
+                } else {
+                        r = merge(r, parse_with(l, s, with));
+                        if (node_ack)
+                                r = merge(r, warning_at(l, node_ack, "ack-timeout applies to human steps only, "
+                                                        "ignoring"));
+                        if (node_escalate)
+                                r = merge(r, warning_at(l, node_escalate, "escalate applies to human steps "
+                                                        "only, ignoring"));
+                        if (s->kind == STEP_WAIT && s->timeout == USEC_INFINITY)
+                                r = merge(r, error_at(l, n, "wait step needs a \"timeout\""));
+                }
+                if (!idem)
+                        s->idempotent = step_kind_default_idempotent(s->kind);
+        }
+        return r;
+}
+
+/* ---- triggers ---- */
+
+static int parse_trigger_args(Loader *l, Trigger *t, const YNode *v, const char *what, const char *name_key,
+                              const char *event_key, const char * const *events) {
+        char field[64];
+        int r = check_mapping(l, v, what);
+        bool seen_name = false;
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ynode_n_pairs(v); i++) {
+                const YNode *k = ynode_key(v, i), *x = ynode_value(v, i);
+                const char *const known[] = { name_key, event_key, NULL };
+                int q;
+
+                if (k->type != YNODE_SCALAR)
+                        continue;
+                snprintf(field, sizeof(field), "trigger.%s.%s", what, k->value);
+                if (streq(k->value, name_key)) {
+                        seen_name = true;
+                        if (t->kind == TRIGGER_UNIT)
+                                q = parse_unit_node(l, x, field, &t->name);
+                        else {
+                                q = parse_string(l, x, field, &t->name);
+                                if (q >= 0 && t->kind == TRIGGER_RAID && !md_array_is_valid(t->name))
+                                        q = error_at(l, x, "%s: \"%s\" is not an md array (expected e.g. md0)",
+                                                     field, t->name);
+                        }
+                } else if (streq(k->value, event_key))
+                        q = parse_enum_node(l, x, field, events, &t->event);
+                else
+                        q = unknown_key(l, k, what, known);
+                r = merge(r, q);
+        }
+        if (!seen_name)
+                r = merge(r, error_at(l, v, "trigger.%s: missing required key \"%s\"", what, name_key));
+        if (r >= 0 && !t->event) {
+                t->event = strdup(events[0]);
+                if (!t->event)
+                        return -ENOMEM;
+        }
+        return r;
+}
+
+static int parse_triggers(Loader *l, const YNode *n) {
+        static const char *const kinds[] = { "boot", "unit", "raid", "link", "manual", NULL };
+        static const char *const boot_events[] = { "unclean", "any", NULL };
+        static const char *const unit_states[] = { "failed", "inactive", "active", NULL };
+        static const char *const raid_events[] = { "degraded", "failed", "resync", NULL };
+        static const char *const link_states[] = { "down", "up", NULL };
+        Plan *p = l->plan;
+        int r = 0;
+
+        if (n->type != YNODE_SEQUENCE)
+                return error_at(l, n, "trigger: expected a list, got %s", describe(n));
+        p->triggers = calloc(MAX(n->n_items, 1u), sizeof(Trigger));
+        if (!p->triggers)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n->n_items; i++) {
+                const YNode *it = n->items[i], *k, *v;
+                Trigger *t = p->triggers + p->n_triggers;
+                int q;
+
+                if (it->type == YNODE_SCALAR && !ynode_is_null(it) && streq(it->value, "manual")) {
+                        *t = (Trigger) { .kind = TRIGGER_MANUAL, .pos = { it->line, it->column } };
+                        p->n_triggers++;
+                        continue;
+                }
+                q = check_mapping(l, it, "trigger");
+                if (q >= 0 && ynode_n_pairs(it) != 1)
+                        q = error_at(l, it, "trigger: each entry names one trigger (boot, unit, raid, link or "
+                                     "manual), found %zu keys", ynode_n_pairs(it));
+                if (q < 0) {
+                        r = merge(r, q);
+                        continue;
+                }
+                k = ynode_key(it, 0);
+                v = ynode_value(it, 0);
+                *t = (Trigger) { .kind = trigger_kind_from_string(k->value), .pos = { k->line, k->column } };
+                switch (t->kind) {
+                case TRIGGER_BOOT:
+                        q = parse_enum_node(l, v, "trigger.boot", boot_events, &t->event);
+                        break;
+                case TRIGGER_UNIT:
+                        q = parse_trigger_args(l, t, v, "unit", "name", "state", unit_states);
+                        break;
+                case TRIGGER_RAID:
+                        q = parse_trigger_args(l, t, v, "raid", "array", "event", raid_events);
+                        break;
+                case TRIGGER_LINK:
+                        q = parse_trigger_args(l, t, v, "link", "name", "state", link_states);
+                        break;
+                case TRIGGER_MANUAL:
+                        q = 0;
+                        break;
+                default: {
+                        const char *hint = string_closest(k->value, kinds);
+                        q = error_at(l, k, "trigger: unknown trigger \"%s\"%s%s%s (expected boot, unit, raid, "
+                                     "link or manual)", k->value, hint ? " (did you mean \"" : "", strempty(hint),
+                                     hint ? "\"?)" : "");
+                        t->kind = TRIGGER_MANUAL;
+                }
+                }
+                p->n_triggers++;
+                r = merge(r, q);
+        }
+        return r;
+}
+
+/* ---- the plan ---- */
+
+static const char *const plan_keys[] = {
+        "plan", "description", "trigger", "rto", "holds", "owner", "escalate", "links", "parallel",
+        "concurrency", "steps", NULL,
+};
+
+static int parse_plan(Loader *l, const YNode *root) {
+        Plan *p = l->plan;
+        const YNode *steps = NULL;
+        int r;
+
+        r = check_mapping(l, root, "plan file");
+        if (r < 0)
+                return r;
+
+        /* owner first: human steps fall back to it. */
+        for (size_t i = 0; i < ynode_n_pairs(root); i++) {
+                const YNode *k = ynode_key(root, i);
+                if (k->type == YNODE_SCALAR && streq(k->value, "owner"))
+                        r = merge(r, parse_string(l, ynode_value(root, i), "owner", &p->owner));
+        }
+
+        for (size_t i = 0; i < ynode_n_pairs(root); i++) {
+                const YNode *k = ynode_key(root, i), *v = ynode_value(root, i);
+                uint64_t u;
+                int q = 0;
+
+                if (k->type != YNODE_SCALAR || streq(k->value, "owner"))
+                        continue;
+                if (streq(k->value, "plan")) {
+                        q = parse_string(l, v, "plan", &p->name);
+                        if (q >= 0 && !plan_name_is_valid(p->name)) {
+                                q = error_at(l, v, "plan: \"%s\" is not a valid plan name (letters, digits, '-', "
+                                             "'_' and '.', at most %d characters)", p->name, PLAN_NAME_MAX);
+                                p->name = mfree(p->name);
+                        }
+                } else if (streq(k->value, "description"))
+                        q = parse_string(l, v, "description", &p->description);
+                else if (streq(k->value, "trigger"))
+                        q = parse_triggers(l, v);
+                else if (streq(k->value, "rto")) {
+                        q = parse_duration_node(l, v, "rto", &p->rto);
+                        p->rto_pos = (SourcePos) { v->line, v->column };
+                } else if (streq(k->value, "holds"))
+                        q = parse_units_strv(l, v, "holds", &p->holds);
+                else if (streq(k->value, "escalate"))
+                        q = parse_strv(l, v, "escalate", &p->escalate);
+                else if (streq(k->value, "links"))
+                        q = parse_strv(l, v, "links", &p->links);
+                else if (streq(k->value, "parallel")) {
+                        q = parse_uint_node(l, v, "parallel", 1, 64, &u);
+                        if (q >= 0)
+                                p->parallel = (unsigned) u;
+                } else if (streq(k->value, "concurrency")) {
+                        _cleanup_free_ char *c = NULL;
+                        static const char *const values[] = { "join", "queue", NULL };
+                        q = parse_enum_node(l, v, "concurrency", values, &c);
+                        if (q >= 0)
+                                p->concurrency = concurrency_from_string(c);
+                } else if (streq(k->value, "steps"))
+                        steps = v;
+                else
+                        q = unknown_key(l, k, NULL, plan_keys);
+                r = merge(r, q);
+        }
+
+        if (!p->name)
+                r = merge(r, p->name || !r ? error_at(l, root, "missing required key \"plan\" (the plan's name)")
+                                           : r);
+        if (!steps)
+                return merge(r, error_at(l, root, "missing required key \"steps\""));
+        if (steps->type != YNODE_SEQUENCE)
+                return merge(r, error_at(l, steps, "steps: expected a list, got %s", describe(steps)));
+        if (steps->n_items == 0)
+                return merge(r, error_at(l, steps, "steps: a plan needs at least one step"));
+        if (steps->n_items > PLAN_MAX_STEPS)
+                return merge(r, error_at(l, steps, "steps: more than %d steps", PLAN_MAX_STEPS));
+
+        p->steps = calloc(steps->n_items, sizeof(Step));
+        if (!p->steps)
+                return -ENOMEM;
+        for (size_t i = 0; i < steps->n_items; i++) {
+                r = merge(r, parse_step(l, p->steps + i, steps->items[i], i));
+                p->n_steps++;
+                l->ctx[0] = 0;
+                if (r == -ENOMEM)
+                        return r;
+        }
+        return r;
+}
+
+int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics *d, Plan **ret) {
+        _cleanup_(ydocument_freep) YDocument *doc = NULL;
+        _cleanup_(plan_freep) Plan *p = NULL;
+        size_t errors_before = d->n_errors;
+        Loader l = { .file = file, .diag = d };
+        bool nul;
+        ssize_t bad;
+        int r;
+
+        if (len == 0 || strspn(buf, " \t\r\n") == len)
+                return diag_add(d, DIAG_ERROR, file, 1, 1, "empty plan file") < 0 ? -ENOMEM : -EINVAL;
+        if (len > PLAN_FILE_MAX)
+                return diag_add(d, DIAG_ERROR, file, 1, 1, "plan file too large (%zu bytes, at most %d)", len,
+                                PLAN_FILE_MAX) < 0 ? -ENOMEM : -EINVAL;
+        bad = utf8_first_invalid(buf, len, &nul);
+        if (bad >= 0) {
+                unsigned line, column;
+                offset_to_line_column(buf, (size_t) bad, &line, &column);
+                return diag_add(d, DIAG_ERROR, file, line, column, "%s at byte %zd",
+                                nul ? "NUL byte in plan file" : "invalid UTF-8", bad) < 0 ? -ENOMEM : -EINVAL;
+        }
+
+        r = ydocument_parse(file, buf, len, d, &doc);
+        if (r < 0)
+                return r;
+        if (!doc->root || ynode_is_null(doc->root))
+                return diag_add(d, DIAG_ERROR, file, 1, 1, "empty plan file") < 0 ? -ENOMEM : -EINVAL;
+
+        p = calloc(1, sizeof(Plan));
+        if (!p)
+                return -ENOMEM;
+        p->rto = USEC_INFINITY;
+        p->parallel = PLAN_PARALLEL_DEFAULT;
+        p->path = strdup(file);
+        if (!p->path)
+                return -ENOMEM;
+        l.plan = p;
+
+        r = parse_plan(&l, doc->root);
+        if (r == -ENOMEM)
+                return r;
+        /* The graph checks only make sense on steps that parsed. */
+        if (r >= 0 || p->n_steps > 0) {
+                int q = plan_graph_check(p, file, d);
+                if (q == -ENOMEM)
+                        return q;
+                r = merge(r, q);
+        }
+        if (r < 0 || d->n_errors > errors_before)
+                return -EINVAL;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int plan_check_file_secure(const char *path, int fd, Diagnostics *d) {
+        _cleanup_free_ char *copy = NULL;
+        struct stat st;
+        const char *dir;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (st.st_uid != 0)
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: owned by uid %u, not root "
+                                "(salved runs plans as root)", (unsigned) st.st_uid) < 0 ? -ENOMEM : -EPERM;
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: writable by %s (mode %04o); "
+                                "salved runs plans as root", st.st_mode & S_IWOTH ? "everyone" : "its group",
+                                (unsigned) (st.st_mode & 07777)) < 0 ? -ENOMEM : -EPERM;
+
+        copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        dir = dirname(copy);
+        if (stat(dir, &st) < 0)
+                return negative_errno();
+        if (st.st_uid != 0 || ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)))
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: its directory %s is %s, so "
+                                "others could replace the plan", dir,
+                                st.st_uid != 0 ? "not owned by root" : "writable by others") < 0 ? -ENOMEM
+                                                                                                 : -EPERM;
+        return 0;
+}
+
+int plan_load_file(const char *path, PlanLoadFlags flags, Diagnostics *d, Plan **ret) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t n = 0;
+        int r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = negative_errno();
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "cannot open: %s", strerror(-r)) < 0 ? -ENOMEM : r;
+        }
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "not a regular file") < 0 ? -ENOMEM : -EINVAL;
+        if (flags & PLAN_LOAD_SECURE) {
+                r = plan_check_file_secure(path, fd, d);
+                if (r < 0)
+                        return r;
+        }
+        if (st.st_size > PLAN_FILE_MAX)
+                return diag_add(d, DIAG_ERROR, path, 1, 1, "plan file too large (%jd bytes, at most %d)",
+                                (intmax_t) st.st_size, PLAN_FILE_MAX) < 0 ? -ENOMEM : -EINVAL;
+
+        buf = malloc(PLAN_FILE_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf + n, PLAN_FILE_MAX + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = negative_errno();
+                        return diag_add(d, DIAG_ERROR, path, 0, 0, "cannot read: %s", strerror(-r)) < 0 ? -ENOMEM
+                                                                                                          : r;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > PLAN_FILE_MAX)
+                        return diag_add(d, DIAG_ERROR, path, 1, 1, "plan file too large (more than %d bytes)",
+                                        PLAN_FILE_MAX) < 0 ? -ENOMEM : -EINVAL;
+        }
+        buf[n] = 0;
+        return plan_load_buffer(path, buf, n, d, ret);
+}

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+
+#include "plan.h"
+#include "string-util.h"
+
+static const char *const step_kind_table[_STEP_KIND_MAX] = {
+        [STEP_EXEC] = "exec",
+        [STEP_UNIT_START] = "unit.start",
+        [STEP_UNIT_STOP] = "unit.stop",
+        [STEP_UNIT_RESTART] = "unit.restart",
+        [STEP_RAID_WAIT_SYNC] = "raid.wait-sync",
+        [STEP_RAID_CHECK] = "raid.check",
+        [STEP_FS_CHECK] = "fs.check",
+        [STEP_FS_MOUNT] = "fs.mount",
+        [STEP_SNAPSHOT] = "snapshot",
+        [STEP_BACKUP_VERIFY] = "backup.verify",
+        [STEP_WAIT] = "wait",
+        [STEP_APPROVE] = "approve",
+        [STEP_TASK] = "task",
+};
+
+static const char *const on_failure_table[_ON_FAILURE_MAX] = {
+        [ON_FAILURE_ABORT] = "abort",
+        [ON_FAILURE_CONTINUE] = "continue",
+        [ON_FAILURE_HANDLER] = "handler",
+};
+
+static const char *const trigger_kind_table[_TRIGGER_KIND_MAX] = {
+        [TRIGGER_BOOT] = "boot",
+        [TRIGGER_UNIT] = "unit",
+        [TRIGGER_RAID] = "raid",
+        [TRIGGER_LINK] = "link",
+        [TRIGGER_MANUAL] = "manual",
+};
+
+static const char *const concurrency_table[_CONCURRENCY_MAX] = {
+        [CONCURRENCY_JOIN] = "join",
+        [CONCURRENCY_QUEUE] = "queue",
+};
+
+static const char *const arg_type_table[_ARG_TYPE_MAX] = {
+        [ARG_STRING] = "string",
+        [ARG_STRV] = "list of strings",
+        [ARG_UNIT] = "unit name",
+        [ARG_PATH] = "absolute path",
+        [ARG_DEVICE] = "device",
+        [ARG_MD_ARRAY] = "md array",
+        [ARG_DURATION] = "duration",
+        [ARG_BOOL] = "boolean",
+        [ARG_UINT] = "number",
+        [ARG_ENUM] = "one of",
+};
+
+static int lookup(const char *const *table, size_t n, const char *s) {
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && streq(table[i], s))
+                        return (int) i;
+        return -EINVAL;
+}
+
+const char *step_kind_to_string(StepKind k) {
+        return k >= 0 && k < _STEP_KIND_MAX ? step_kind_table[k] : NULL;
+}
+StepKind step_kind_from_string(const char *s) {
+        return (StepKind) lookup(step_kind_table, _STEP_KIND_MAX, s);
+}
+const char *on_failure_to_string(OnFailure f) {
+        return f >= 0 && f < _ON_FAILURE_MAX ? on_failure_table[f] : NULL;
+}
+const char *trigger_kind_to_string(TriggerKind k) {
+        return k >= 0 && k < _TRIGGER_KIND_MAX ? trigger_kind_table[k] : NULL;
+}
+TriggerKind trigger_kind_from_string(const char *s) {
+        return (TriggerKind) lookup(trigger_kind_table, _TRIGGER_KIND_MAX, s);
+}
+const char *concurrency_to_string(Concurrency c) {
+        return c >= 0 && c < _CONCURRENCY_MAX ? concurrency_table[c] : NULL;
+}
+Concurrency concurrency_from_string(const char *s) {
+        return (Concurrency) lookup(concurrency_table, _CONCURRENCY_MAX, s);
+}
+const char *arg_type_to_string(ArgType t) {
+        return t >= 0 && t < _ARG_TYPE_MAX ? arg_type_table[t] : NULL;
+}
+
+bool step_kind_is_human(StepKind k) {
+        return k == STEP_APPROVE || k == STEP_TASK;
+}
+
+bool step_kind_default_idempotent(StepKind k) {
+        switch (k) {
+        case STEP_UNIT_START:
+        case STEP_UNIT_STOP:
+        case STEP_UNIT_RESTART:
+        case STEP_RAID_WAIT_SYNC:
+        case STEP_FS_CHECK:
+        case STEP_FS_MOUNT:
+        case STEP_BACKUP_VERIFY:
+        case STEP_WAIT:
+        case STEP_APPROVE:
+        case STEP_TASK:
+                return true;
+        default:
+                /* exec runs arbitrary commands; raid.check and snapshot
+                 * start work that must not be doubled. */
+                return false;
+        }
+}
+
+/* ---- `with:` schemas ---- */
+
+static const char *const unit_modes[] = { "replace", "fail", "isolate", "ignore-dependencies", NULL };
+static const char *const fsck_repair[] = { "no", "preen", "yes", NULL };
+static const char *const snapshot_backends[] = { "lvm", "btrfs", NULL };
+static const char *const unit_states[] = { "active", "inactive", "failed", NULL };
+
+static const ArgSchema schema_exec[] = {
+        { "command", ARG_STRV, true },
+        { "user", ARG_STRING },
+        { "environment", ARG_STRV },
+        { "working-directory", ARG_PATH },
+};
+static const ArgSchema schema_unit[] = {
+        { "unit", ARG_UNIT, true },
+        { "mode", ARG_ENUM, false, unit_modes },
+};
+static const ArgSchema schema_raid[] = {
+        { "array", ARG_MD_ARRAY, true },
+};
+static const ArgSchema schema_fs_check[] = {
+        { "device", ARG_DEVICE, true },
+        { "repair", ARG_ENUM, false, fsck_repair },
+        { "fstype", ARG_STRING },
+};
+static const ArgSchema schema_fs_mount[] = {
+        { "device", ARG_DEVICE, true },
+        { "where", ARG_PATH, true },
+        { "fstype", ARG_STRING },
+        { "options", ARG_STRING },
+};
+static const ArgSchema schema_snapshot[] = {
+        { "volume", ARG_STRING, true },
+        { "backend", ARG_ENUM, false, snapshot_backends },
+        { "name", ARG_STRING },
+        { "size", ARG_STRING },
+};
+static const ArgSchema schema_backup_verify[] = {
+        { "path", ARG_PATH, true },
+        { "max-age", ARG_DURATION },
+        { "command", ARG_STRV },
+};
+static const ArgSchema schema_wait[] = {
+        { "unit", ARG_UNIT },
+        { "state", ARG_ENUM, false, unit_states },
+        { "path", ARG_PATH },
+        { "exists", ARG_BOOL },
+};
+
+const ArgSchema *step_kind_schema(StepKind k, size_t *ret_n) {
+        static const struct { const ArgSchema *s; size_t n; } t[_STEP_KIND_MAX] = {
+#define S(kind, arr) [kind] = { arr, ELEMENTSOF(arr) }
+                S(STEP_EXEC, schema_exec),
+                S(STEP_UNIT_START, schema_unit),
+                S(STEP_UNIT_STOP, schema_unit),
+                S(STEP_UNIT_RESTART, schema_unit),
+                S(STEP_RAID_WAIT_SYNC, schema_raid),
+                S(STEP_RAID_CHECK, schema_raid),
+                S(STEP_FS_CHECK, schema_fs_check),
+                S(STEP_FS_MOUNT, schema_fs_mount),
+                S(STEP_SNAPSHOT, schema_snapshot),
+                S(STEP_BACKUP_VERIFY, schema_backup_verify),
+                S(STEP_WAIT, schema_wait),
+#undef S
+        };
+
+        if (k < 0 || k >= _STEP_KIND_MAX) {
+                *ret_n = 0;
+                return NULL;
+        }
+        *ret_n = t[k].n;
+        return t[k].s;
+}
+
+/* ---- names ---- */
+
+bool plan_name_is_valid(const char *s) {
+        size_t n;
+
+        if (!s || !isalnum((unsigned char) s[0]))
+                return false;
+        n = strlen(s);
+        if (n > PLAN_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char) s[i]) && !strchr("_.-", s[i]))
+                        return false;
+        return true;
+}
+
+bool unit_name_is_valid(const char *s) {
+        static const char *const suffixes[] = {
+                ".service", ".socket", ".target", ".device", ".mount", ".automount",
+                ".swap", ".timer", ".path", ".slice", ".scope",
+        };
+        const char *dot, *at;
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strlen(s);
+        if (n == 0 || n > 255)
+                return false;
+        dot = strrchr(s, '.');
+        if (!dot || dot == s)
+                return false;
+        for (size_t i = 0;; i++) {
+                if (i >= ELEMENTSOF(suffixes))
+                        return false;
+                if (streq(dot, suffixes[i]))
+                        break;
+        }
+        for (const char *p = s; p < dot; p++)
+                if (!isalnum((unsigned char) *p) && !strchr(":-_.\\@", *p))
+                        return false;
+        at = strchr(s, '@');
+        if (at) {
+                /* One '@', not first; "foo@.service" is a template, which cannot run. */
+                if (at == s || strchr(at + 1, '@') || at + 1 == dot)
+                        return false;
+        }
+        return true;
+}
+
+/* ---- lookups and freeing ---- */
+
+const StepArg *step_get_arg(const Step *s, const char *key) {
+        for (size_t i = 0; i < s->n_args; i++)
+                if (streq(s->args[i].key, key))
+                        return s->args + i;
+        return NULL;
+}
+
+const char *step_get_string(const Step *s, const char *key) {
+        const StepArg *a = step_get_arg(s, key);
+        return a ? a->str : NULL;
+}
+
+ssize_t plan_find_step(const Plan *p, const char *id) {
+        for (size_t i = 0; i < p->n_steps; i++)
+                if (streq(p->steps[i].id, id))
+                        return (ssize_t) i;
+        return -ENOENT;
+}
+
+static void condition_done(Condition *c) {
+        strv_free(c->trigger);
+        free(c->path_exists);
+        free(c->path_missing);
+        free(c->unit_active);
+        free(c->unit_inactive);
+        free(c->unit_failed);
+}
+
+static void step_done(Step *s) {
+        free(s->id);
+        strv_free(s->needs);
+        free(s->needs_index);
+        free(s->needs_pos);
+        for (size_t i = 0; i < s->n_args; i++) {
+                free(s->args[i].str);
+                strv_free(s->args[i].strv);
+        }
+        free(s->args);
+        condition_done(&s->when);
+        free(s->on_failure_step);
+        free(s->owner);
+        strv_free(s->escalate);
+        free(s->instructions);
+        strv_free(s->links);
+        free(s->description);
+}
+
+Plan *plan_free(Plan *p) {
+        if (!p)
+                return NULL;
+        free(p->name);
+        free(p->description);
+        free(p->path);
+        for (size_t i = 0; i < p->n_triggers; i++) {
+                free(p->triggers[i].name);
+                free(p->triggers[i].event);
+        }
+        free(p->triggers);
+        strv_free(p->holds);
+        free(p->owner);
+        strv_free(p->escalate);
+        strv_free(p->links);
+        for (size_t i = 0; i < p->n_steps; i++)
+                step_done(p->steps + i);
+        free(p->steps);
+        free(p->order);
+        free(p->critical);
+        free(p);
+        return NULL;
+}
