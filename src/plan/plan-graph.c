@@ -75,12 +75,12 @@ static int resolve_references(Plan *p, const char *file, Diagnostics *d) {
                         ssize_t k = plan_find_step(p, s->on_failure_step);
                         if (k < 0) {
                                 const char *hint = string_closest(s->on_failure_step, ids);
-                                q = graph_error(d, file, s->pos, "step \"%s\": on-failure: \"%s\" is neither "
+                                q = graph_error(d, file, s->on_failure_pos, "step \"%s\": on-failure: \"%s\" is neither "
                                                 "abort, continue nor a step%s%s%s", strna(s->id),
                                                 s->on_failure_step, hint ? " (did you mean \"" : "",
                                                 strempty(hint), hint ? "\"?)" : "");
                         } else if ((size_t) k == i)
-                                q = graph_error(d, file, s->pos, "step \"%s\": on-failure: a step cannot be its "
+                                q = graph_error(d, file, s->on_failure_pos, "step \"%s\": on-failure: a step cannot be its "
                                                 "own handler", strna(s->id));
                         else {
                                 s->on_failure_index = (size_t) k;
@@ -143,7 +143,7 @@ static int report_cycle(CycleSearch *c, size_t from) {
         fputs(p->steps[from].id, f);
         if (fclose(f) != 0)
                 return -ENOMEM;
-        return graph_error(c->diag, c->file, p->steps[from].pos, "dependency cycle: %s", text);
+        return graph_error(c->diag, c->file, p->steps[from].pos, "dependency cycle (each step needs the next): %s", text);
 }
 
 static int visit(CycleSearch *c, size_t i) {

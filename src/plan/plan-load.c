@@ -265,7 +265,7 @@ static bool md_array_is_valid(const char *s) {
 
 /* ---- step `with:` ---- */
 
-static int parse_with(Loader *l, Step *s, const YNode *with) {
+static int parse_with(Loader *l, Step *s, const YNode *step, const YNode *with) {
         const ArgSchema *schema;
         size_t n_schema;
         const char *known[16];
@@ -276,7 +276,7 @@ static int parse_with(Loader *l, Step *s, const YNode *with) {
                 r = 0;
                 for (size_t i = 0; i < n_schema; i++)
                         if (schema[i].required)
-                                r = merge(r, error_at(l, NULL, "%s step needs with.%s", step_kind_to_string(s->kind),
+                                r = merge(r, error_at(l, step, "%s step needs with.%s", step_kind_to_string(s->kind),
                                                       schema[i].key));
                 return r;
         }
@@ -538,6 +538,7 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
                         q = parse_retry(l, s, v);
                 else if (streq(k->value, "on-failure")) {
                         q = parse_string(l, v, "on-failure", &s->on_failure_step);
+                        s->on_failure_pos = (SourcePos) { v->line, v->column };
                         if (q >= 0) {
                                 OnFailure f = streq(s->on_failure_step, "abort") ? ON_FAILURE_ABORT
                                             : streq(s->on_failure_step, "continue") ? ON_FAILURE_CONTINUE
@@ -603,7 +604,7 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
                                 r = merge(r, error_at(l, n, "human step has no owner: say who acts on it with "
                                                       "\"owner:\" (on the step or the plan)"));
                 } else {
-                        r = merge(r, parse_with(l, s, with));
+                        r = merge(r, parse_with(l, s, n, with));
                         if (node_ack)
                                 r = merge(r, warning_at(l, node_ack, "ack-timeout applies to human steps only, "
                                                         "ignoring"));

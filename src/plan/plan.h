@@ -114,6 +114,7 @@ typedef struct Step {
         OnFailure on_failure;
         char *on_failure_step;
         size_t on_failure_index;
+        SourcePos on_failure_pos;
         bool is_handler;        /* named by another step's on-failure: runs only then */
         char *owner;
         char **escalate;

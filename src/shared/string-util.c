@@ -3,33 +3,36 @@
 
 size_t string_distance(const char *a, const char *b, size_t max) {
         size_t la = strlen(a), lb = strlen(b);
-        size_t row[65];
+        size_t rows[3][65], *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
 
-        /* Identifiers in plans are short; long ones are never "close". */
+        /* Optimal string alignment: edits plus swaps of neighbours, the
+         * commonest typo ("stpes"). Identifiers in plans are short; long
+         * ones are never "close". */
         if (la > 64 || lb > 64)
                 return max + 1;
         if ((la > lb ? la - lb : lb - la) > max)
                 return max + 1;
 
         for (size_t j = 0; j <= lb; j++)
-                row[j] = j;
+                prev[j] = j;
         for (size_t i = 1; i <= la; i++) {
-                size_t diag = row[0], best;
-                row[0] = i;
-                best = row[0];
+                size_t *t;
+
+                cur[0] = i;
                 for (size_t j = 1; j <= lb; j++) {
-                        size_t up = row[j];
-                        size_t v = diag + (a[i - 1] != b[j - 1]);
-                        v = MIN(v, up + 1);
-                        v = MIN(v, row[j - 1] + 1);
-                        row[j] = v;
-                        diag = up;
-                        best = MIN(best, v);
+                        size_t v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+                        v = MIN(v, prev[j] + 1);
+                        v = MIN(v, cur[j - 1] + 1);
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                                v = MIN(v, prev2[j - 2] + 1);
+                        cur[j] = v;
                 }
-                if (best > max)
-                        return max + 1;
+                t = prev2;
+                prev2 = prev;
+                prev = cur;
+                cur = t;
         }
-        return row[lb];
+        return MIN(prev[lb], max + 1);
 }
 
 const char *string_closest(const char *word, const char * const *candidates) {

@@ -66,6 +66,7 @@ char *format_duration(char buf[static FORMAT_DURATION_MAX], usec_t u) {
                 { "s", USEC_PER_SEC }, { "ms", USEC_PER_MSEC },
         };
         size_t off = 0;
+        usec_t whole = u;
 
         if (u == USEC_INFINITY) {
                 snprintf(buf, FORMAT_DURATION_MAX, "infinity");
@@ -81,7 +82,7 @@ char *format_duration(char buf[static FORMAT_DURATION_MAX], usec_t u) {
                 if (n == 0)
                         continue;
                 /* Sub-second parts only when the whole is under a minute. */
-                if (t[i].v == USEC_PER_MSEC && off > 0)
+                if (t[i].v == USEC_PER_MSEC && whole >= USEC_PER_MINUTE)
                         break;
                 off += (size_t) snprintf(buf + off, FORMAT_DURATION_MAX - off, "%s%" PRIu64 "%s",
                                          off > 0 ? " " : "", n, t[i].s);
