@@ -1,0 +1,75 @@
+#!/bin/bash
+# Install what salve's build, unit tests and integration tests need on a
+# fresh Debian 12 (bookworm).  Idempotent: if every package is already
+# installed it does nothing (pass --force to run apt-get anyway).
+#
+#   sudo tools/install-deps.sh [--force]
+set -euo pipefail
+
+packages=(
+    # build
+    meson
+    ninja-build
+    pkg-config
+    gcc
+    clang
+    libclang-rt-14-dev
+    libsystemd-dev
+    libyaml-dev
+    libcmocka-dev
+    libmnl-dev
+    libblkid-dev
+    libjson-c-dev
+    libcurl4-openssl-dev
+    zlib1g-dev
+    # integration rig (tests/integration/lib.sh): real systemd in nspawn
+    systemd
+    systemd-container
+    polkitd
+    pkexec
+    dbus
+    util-linux
+    procps
+    passwd
+    tar
+    iproute2
+    e2fsprogs
+    # docs / plan graphs
+    graphviz
+    # lint for the test scripts
+    shellcheck
+)
+
+force=0
+for a in "$@"; do
+    case "$a" in
+        --force) force=1 ;;
+        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+        *) echo "install-deps: unknown argument '$a'" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [[ "$st" == installed ]] || missing+=("$p")
+done
+
+if (( ${#missing[@]} == 0 && force == 0 )); then
+    echo "install-deps: all ${#packages[@]} packages already installed"
+    exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then
+        exec sudo "$0" "$@"
+    fi
+    echo "install-deps: must run as root (missing: ${missing[*]})" >&2
+    exit 1
+fi
+
+echo "install-deps: installing: ${missing[*]:-(forced) ${packages[*]}}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"
+echo "install-deps: done"
