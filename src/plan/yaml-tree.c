@@ -63,6 +63,22 @@ static int builder_error(Builder *b, const yaml_mark_t *m, int error, const char
         return r < 0 ? r : error;
 }
 
+/* Makes room for one more pointer, doubling the allocation. */
+static int grow(YNode ***array, size_t n, size_t *allocated) {
+        YNode **a;
+        size_t m;
+
+        if (n < *allocated)
+                return 0;
+        m = MAX(*allocated * 2, 8u);
+        a = realloc(*array, sizeof(YNode *) * m);
+        if (!a)
+                return -ENOMEM;
+        *array = a;
+        *allocated = m;
+        return 0;
+}
+
 static YNode *builder_find_anchor(Builder *b, const char *anchor) {
         /* Latest definition wins, as YAML says an anchor may be redefined. */
         for (size_t i = b->n_anchors; i > 0; i--) {
@@ -75,7 +91,7 @@ static YNode *builder_find_anchor(Builder *b, const char *anchor) {
 
 /* Attaches n (new or an alias target) to the open collection, if any. */
 static int builder_attach(Builder *b, YNode *n, const yaml_mark_t *m) {
-        YNode *parent, **items;
+        YNode *parent;
         uint64_t total;
 
         if (b->depth == 0) {
@@ -83,10 +99,8 @@ static int builder_attach(Builder *b, YNode *n, const yaml_mark_t *m) {
                 return 0;
         }
         parent = b->stack[b->depth - 1];
-        items = realloc(parent->items, sizeof(YNode *) * (parent->n_items + 1));
-        if (!items)
+        if (grow(&parent->items, parent->n_items, &parent->n_allocated) < 0)
                 return -ENOMEM;
-        parent->items = items;
         parent->items[parent->n_items++] = n;
 
         /* Weight is the size of the tree with aliases expanded; the root's
@@ -102,7 +116,6 @@ static int builder_attach(Builder *b, YNode *n, const yaml_mark_t *m) {
 }
 
 static YNode *builder_new(Builder *b, YNodeType type, const yaml_event_t *e, const yaml_char_t *anchor) {
-        YNode **all;
         YNode *n;
 
         if (b->doc->n_all >= YAML_MAX_NODES) {
@@ -110,10 +123,8 @@ static YNode *builder_new(Builder *b, YNodeType type, const yaml_event_t *e, con
                                      "100000");
                 return NULL;
         }
-        all = realloc(b->doc->all, sizeof(YNode *) * (b->doc->n_all + 1));
-        if (!all)
+        if (grow(&b->doc->all, b->doc->n_all, &b->doc->n_all_allocated) < 0)
                 return NULL;
-        b->doc->all = all;
         n = calloc(1, sizeof(YNode));
         if (!n)
                 return NULL;

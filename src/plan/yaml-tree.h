@@ -28,7 +28,7 @@ struct YNode {
         size_t length;
         bool plain;                     /* unquoted scalar: may be a bool/number/null */
         YNode **items;                  /* sequences: items; mappings: key, value, key, value... */
-        size_t n_items;
+        size_t n_items, n_allocated;
         uint64_t weight;                /* nodes in this subtree with aliases expanded */
         char *anchor;
         bool complete;                  /* an anchor may be aliased only once complete */
@@ -37,7 +37,7 @@ struct YNode {
 typedef struct YDocument {
         YNode *root;                    /* NULL for an empty document */
         YNode **all;                    /* every node, for freeing; aliases share nodes */
-        size_t n_all;
+        size_t n_all, n_all_allocated;
 } YDocument;
 
 #define YAML_MAX_DEPTH 32

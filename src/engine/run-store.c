@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+
+#include "run-journal.h"
+#include "run-store.h"
+
+RunStore *run_store_free(RunStore *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_runs; i++)
+                run_free(s->runs[i]);
+        free(s->runs);
+        journal_file_free(s->journal);
+        free(s);
+        return NULL;
+}
+
+Run *run_store_find(const RunStore *s, const char *id) {
+        for (size_t i = 0; i < s->n_runs; i++)
+                if (streq(s->runs[i]->id, id))
+                        return s->runs[i];
+        return NULL;
+}
+
+Run *run_store_active_for_plan(const RunStore *s, const char *plan) {
+        for (size_t i = 0; i < s->n_runs; i++)
+                if (!run_is_finished(s->runs[i]) && streq(s->runs[i]->plan->name, plan))
+                        return s->runs[i];
+        return NULL;
+}
+
+static uint64_t run_id_seq(const char *id) {
+        const char *dash = strrchr(id, '-');
+        char *end;
+        unsigned long long n;
+
+        if (!dash)
+                return 0;
+        errno = 0;
+        n = strtoull(dash + 1, &end, 10);
+        return errno == 0 && *end == 0 ? n : 0;
+}
+
+int run_store_new_id(RunStore *s, const char *plan, char **ret) {
+        if (asprintf(ret, "%s-%" PRIu64, plan, s->next_seq) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* Applies a transition in memory; the journal already has it. */
+static int store_apply(RunStore *s, const Transition *t, Run **ret_run) {
+        Run *run, **n;
+        int r;
+
+        if (t->kind == TRANSITION_RUN_CREATED) {
+                if (run_store_find(s, t->run_id))
+                        return -EEXIST;
+                r = run_new(t, &run);
+                if (r < 0)
+                        return r;
+                n = realloc(s->runs, sizeof(Run *) * (s->n_runs + 1));
+                if (!n) {
+                        run_free(run);
+                        return -ENOMEM;
+                }
+                s->runs = n;
+                s->runs[s->n_runs++] = run;
+                s->next_seq = MAX(s->next_seq, run_id_seq(run->id) + 1);
+                if (ret_run)
+                        *ret_run = run;
+                return 0;
+        }
+        run = run_store_find(s, t->run_id);
+        if (!run)
+                return -ENOENT;
+        if (ret_run)
+                *ret_run = run;
+        return run_apply(run, t);
+}
+
+typedef struct ReplayContext {
+        RunStore *store;
+        RunStoreReplay *stats;
+} ReplayContext;
+
+static int replay_one(const void *payload, size_t size, void *userdata) {
+        ReplayContext *c = userdata;
+        Transition t = {};
+        int r;
+
+        r = transition_from_json(payload, size, &t);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                c->stats->bad_records++;
+                return 0;
+        }
+        r = store_apply(c->store, &t, NULL);
+        transition_done(&t);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -ENOENT)
+                c->stats->orphans++;
+        else if (r < 0)
+                c->stats->bad_records++;
+        return 0;
+}
+
+int run_store_open(const char *path, RunStore **ret, RunStoreReplay *ret_stats) {
+        _cleanup_(run_store_freep) RunStore *s = NULL;
+        RunStoreReplay stats = {};
+        ReplayContext c;
+        int r;
+
+        s = calloc(1, sizeof(RunStore));
+        if (!s)
+                return -ENOMEM;
+        s->next_seq = 1;
+        s->keep_finished = RUN_STORE_KEEP_FINISHED_DEFAULT;
+        s->compact_after = RUN_STORE_COMPACT_AFTER_DEFAULT;
+
+        r = journal_file_open(path, &s->journal);
+        if (r < 0)
+                return r;
+        c = (ReplayContext) { .store = s, .stats = &stats };
+        r = journal_file_replay(s->journal, replay_one, &c, &stats.records, &stats.dropped_bytes);
+        if (r < 0)
+                return r;
+        if (ret_stats)
+                *ret_stats = stats;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int run_store_commit(RunStore *s, const Transition *t, Run **ret_run) {
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        /* Check it fits before it is made durable: a transition the store
+         * would refuse must not sit in the journal. */
+        if (t->kind == TRANSITION_RUN_CREATED ? !!run_store_find(s, t->run_id) : !run_store_find(s, t->run_id))
+                return t->kind == TRANSITION_RUN_CREATED ? -EEXIST : -ENOENT;
+
+        r = transition_to_json(t, &json);
+        if (r < 0)
+                return r;
+        r = journal_file_append(s->journal, json, strlen(json));
+        if (r < 0)
+                return r;
+        s->appended++;
+        return store_apply(s, t, ret_run);
+}
+
+/* Compaction writes each kept run as the transitions that rebuild it. */
+static int emit_json(JournalFile *j, const Transition *t) {
+        _cleanup_free_ char *json = NULL;
+        int r = transition_to_json(t, &json);
+        if (r < 0)
+                return r;
+        return journal_file_append(j, json, strlen(json));
+}
+
+static int emit_run(JournalFile *j, const Run *run) {
+        Transition t = {};
+        int r;
+
+        t = (Transition) {
+                .kind = TRANSITION_RUN_CREATED,
+                .run_id = run->id,
+                .at = run->created,
+                .plan_name = run->plan->name,
+                .plan_path = run->plan->path,
+                .plan_source = run->plan_source,
+                .trigger = run->trigger,
+                .reason = run->reason,
+                .trigger_time = run->trigger_time,
+        };
+        r = emit_json(j, &t);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < run->plan->n_steps; i++) {
+                const StepRun *x = run->steps + i;
+                if (x->state == STEP_PENDING && x->attempt == 0 && !x->message)
+                        continue;
+                t = (Transition) {
+                        .kind = TRANSITION_STEP,
+                        .run_id = run->id,
+                        .at = x->finished ?: x->started ?: run->created,
+                        .step_id = run->plan->steps[i].id,
+                        .state = x->state,
+                        .attempt = x->attempt,
+                        .not_before = x->not_before,
+                        .started = x->started,
+                        .message = x->message,
+                        .actor = x->actor,
+                        .comment = x->comment,
+                };
+                r = emit_json(j, &t);
+                if (r < 0)
+                        return r;
+        }
+        if (run->rto_state != RTO_OK) {
+                t = (Transition) { .kind = TRANSITION_RTO, .run_id = run->id, .at = run->created,
+                                   .rto_state = run->rto_state, .projected = run->projected };
+                r = emit_json(j, &t);
+                if (r < 0)
+                        return r;
+        }
+        if (run_is_finished(run)) {
+                t = (Transition) { .kind = TRANSITION_RUN_FINISHED, .run_id = run->id, .at = run->finished,
+                                   .run_state = run->final_state, .message = run->final_message };
+                r = emit_json(j, &t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool run_kept(const RunStore *s, size_t i) {
+        size_t newer_finished = 0;
+
+        if (!run_is_finished(s->runs[i]))
+                return true;
+        for (size_t k = i + 1; k < s->n_runs; k++)
+                newer_finished += run_is_finished(s->runs[k]);
+        return newer_finished < s->keep_finished;
+}
+
+static int emit_all(JournalFile *j, void *userdata) {
+        RunStore *s = userdata;
+        int r;
+
+        for (size_t i = 0; i < s->n_runs; i++) {
+                if (!run_kept(s, i))
+                        continue;
+                r = emit_run(j, s->runs[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int run_store_compact(RunStore *s) {
+        size_t n = 0;
+        int r;
+
+        r = journal_file_compact(s->journal, emit_all, s);
+        if (r < 0)
+                return r;
+        /* The file no longer has the dropped runs; neither does memory.
+         * run_kept() looks only at later entries, which this pass has not
+         * moved yet. */
+        for (size_t i = 0; i < s->n_runs; i++) {
+                if (run_kept(s, i))
+                        s->runs[n++] = s->runs[i];
+                else {
+                        run_free(s->runs[i]);
+                        s->runs[i] = NULL;
+                }
+        }
+        s->n_runs = n;
+        s->appended = 0;
+        return 0;
+}
+
+int run_store_maybe_compact(RunStore *s) {
+        if (s->appended < s->compact_after)
+                return 0;
+        return run_store_compact(s);
+}

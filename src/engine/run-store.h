@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Every run salved knows, kept durable in the run journal. The one rule:
+ * run_store_commit() appends a transition to the journal (synced) and only
+ * then applies it in memory, so what is in memory is never ahead of what
+ * is on disk. Opening replays the journal; compaction rewrites it with the
+ * unfinished runs and the newest finished ones. */
+
+#include "journal-file.h"
+#include "run.h"
+
+typedef struct RunStore {
+        JournalFile *journal;
+        Run **runs;                     /* oldest first */
+        size_t n_runs;
+        uint64_t next_seq;
+        size_t keep_finished;           /* finished runs kept by compaction */
+        uint64_t compact_after;         /* compact when this many records were appended since */
+        uint64_t appended;
+} RunStore;
+
+typedef struct RunStoreReplay {
+        uint64_t records;
+        uint64_t dropped_bytes;         /* torn or corrupt tail cut off */
+        uint64_t bad_records;           /* well framed, but not a valid transition: skipped */
+        uint64_t orphans;               /* for a run that does not exist: skipped */
+} RunStoreReplay;
+
+#define RUN_STORE_KEEP_FINISHED_DEFAULT 100
+#define RUN_STORE_COMPACT_AFTER_DEFAULT 5000
+
+int run_store_open(const char *path, RunStore **ret, RunStoreReplay *ret_stats);
+RunStore *run_store_free(RunStore *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RunStore *, run_store_free);
+
+/* Journals t, then applies it: a RUN_CREATED adds a run (returned in
+ * *ret_run when non-NULL), anything else changes the run it names. */
+int run_store_commit(RunStore *s, const Transition *t, Run **ret_run);
+
+Run *run_store_find(const RunStore *s, const char *id);
+/* A fresh run id: PLAN-N with N counting up across restarts. */
+int run_store_new_id(RunStore *s, const char *plan, char **ret);
+/* The unfinished run of a plan, if any. */
+Run *run_store_active_for_plan(const RunStore *s, const char *plan);
+
+int run_store_compact(RunStore *s);
+/* Compacts if enough was appended since the last time. */
+int run_store_maybe_compact(RunStore *s);

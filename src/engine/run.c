@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
+#include <stdarg.h>
+
+#include "plan-load.h"
+#include "run.h"
+
+static const char *const step_state_table[_STEP_STATE_MAX] = {
+        [STEP_PENDING] = "pending",
+        [STEP_RUNNING] = "running",
+        [STEP_WAITING] = "waiting",
+        [STEP_SUCCEEDED] = "succeeded",
+        [STEP_FAILED] = "failed",
+        [STEP_SKIPPED] = "skipped",
+        [STEP_CANCELLED] = "cancelled",
+        [STEP_INTERRUPTED] = "interrupted",
+};
+
+static const char *const run_state_table[_RUN_STATE_MAX] = {
+        [RUN_RUNNING] = "running",
+        [RUN_WAITING] = "waiting",
+        [RUN_INTERRUPTED] = "interrupted",
+        [RUN_SUCCEEDED] = "succeeded",
+        [RUN_FAILED] = "failed",
+        [RUN_CANCELLED] = "cancelled",
+};
+
+static const char *const rto_state_table[_RTO_STATE_MAX] = {
+        [RTO_OK] = "ok",
+        [RTO_AT_RISK] = "at-risk",
+        [RTO_BREACHED] = "breached",
+};
+
+static const char *const step_action_table[_ACTION_MAX] = {
+        [ACTION_APPROVE] = "approve",
+        [ACTION_REJECT] = "reject",
+        [ACTION_DONE] = "done",
+        [ACTION_FAIL] = "fail",
+        [ACTION_RETRY] = "retry",
+        [ACTION_SKIP] = "skip",
+        [ACTION_ABORT] = "abort",
+};
+
+static const char *const transition_kind_table[_TRANSITION_KIND_MAX] = {
+        [TRANSITION_RUN_CREATED] = "run-created",
+        [TRANSITION_STEP] = "step",
+        [TRANSITION_RUN_FINISHED] = "run-finished",
+        [TRANSITION_RTO] = "rto",
+};
+
+#define DEFINE_STRING_TABLE(name, type, table, max)                             \
+        const char *name##_to_string(type v) {                                  \
+                return v >= 0 && v < (max) ? table[v] : NULL;                   \
+        }                                                                       \
+        type name##_from_string(const char *s) {                                \
+                for (int i = 0; s && i < (max); i++)                            \
+                        if (streq(table[i], s))                                 \
+                                return (type) i;                                \
+                return (type) -EINVAL;                                          \
+        }
+
+DEFINE_STRING_TABLE(step_state, StepState, step_state_table, _STEP_STATE_MAX)
+DEFINE_STRING_TABLE(run_state, RunState, run_state_table, _RUN_STATE_MAX)
+DEFINE_STRING_TABLE(rto_state, RtoState, rto_state_table, _RTO_STATE_MAX)
+DEFINE_STRING_TABLE(step_action, StepAction, step_action_table, _ACTION_MAX)
+DEFINE_STRING_TABLE(transition_kind, TransitionKind, transition_kind_table, _TRANSITION_KIND_MAX)
+
+void transition_done(Transition *t) {
+        free(t->run_id);
+        free(t->plan_name);
+        free(t->plan_path);
+        free(t->plan_source);
+        free(t->trigger);
+        free(t->reason);
+        free(t->step_id);
+        free(t->message);
+        free(t->actor);
+        free(t->comment);
+        *t = (Transition) {};
+}
+
+void transitions_free(Transition *t, size_t n) {
+        for (size_t i = 0; t && i < n; i++)
+                transition_done(t + i);
+        free(t);
+}
+
+static int strdup_or_null(const char *s, char **ret) {
+        *ret = NULL;
+        if (!s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static bool step_state_is_terminal(StepState s) {
+        return s == STEP_SUCCEEDED || s == STEP_FAILED || s == STEP_SKIPPED || s == STEP_CANCELLED;
+}
+
+int run_created_transition(const char *run_id, const char *plan_name, const char *plan_path,
+                           const char *plan_source, const char *trigger, const char *reason, usec_t trigger_time,
+                           usec_t now, Transition *ret) {
+        Transition t = {
+                .kind = TRANSITION_RUN_CREATED,
+                .at = now,
+                .trigger_time = trigger_time,
+        };
+
+        if (strdup_or_null(run_id, &t.run_id) < 0 || strdup_or_null(plan_name, &t.plan_name) < 0 ||
+            strdup_or_null(plan_path, &t.plan_path) < 0 || strdup_or_null(plan_source, &t.plan_source) < 0 ||
+            strdup_or_null(trigger, &t.trigger) < 0 || strdup_or_null(reason, &t.reason) < 0) {
+                transition_done(&t);
+                return -ENOMEM;
+        }
+        *ret = t;
+        return 0;
+}
+
+int run_new(const Transition *c, Run **ret) {
+        _cleanup_(run_freep) Run *r = NULL;
+        Diagnostics d = {};
+        int k;
+
+        if (c->kind != TRANSITION_RUN_CREATED || !c->run_id || !c->plan_source || !c->plan_name)
+                return -EINVAL;
+
+        r = calloc(1, sizeof(Run));
+        if (!r)
+                return -ENOMEM;
+        k = plan_load_buffer(c->plan_path ?: c->plan_name, c->plan_source, strlen(c->plan_source), &d, &r->plan);
+        diagnostics_done(&d);
+        if (k < 0)
+                return k == -ENOMEM ? k : -EBADMSG;
+        if (!streq(r->plan->name, c->plan_name))
+                return -EBADMSG;
+
+        r->steps = calloc(r->plan->n_steps, sizeof(StepRun));
+        if (!r->steps)
+                return -ENOMEM;
+        if (strdup_or_null(c->run_id, &r->id) < 0 || strdup_or_null(c->plan_source, &r->plan_source) < 0 ||
+            strdup_or_null(c->trigger ?: "manual", &r->trigger) < 0 || strdup_or_null(c->reason, &r->reason) < 0)
+                return -ENOMEM;
+        r->created = c->at;
+        r->trigger_time = c->trigger_time ?: c->at;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+Run *run_free(Run *r) {
+        if (!r)
+                return NULL;
+        for (size_t i = 0; r->plan && r->steps && i < r->plan->n_steps; i++) {
+                free(r->steps[i].message);
+                free(r->steps[i].actor);
+                free(r->steps[i].comment);
+        }
+        free(r->steps);
+        plan_free(r->plan);
+        free(r->id);
+        free(r->plan_source);
+        free(r->trigger);
+        free(r->reason);
+        free(r->final_message);
+        free(r);
+        return NULL;
+}
+
+static int replace_string(char **p, const char *s) {
+        char *n = NULL;
+        if (s && !(n = strdup(s)))
+                return -ENOMEM;
+        free(*p);
+        *p = n;
+        return 0;
+}
+
+int run_apply(Run *r, const Transition *t) {
+        ssize_t i;
+
+        if (!streq_ptr(t->run_id, r->id))
+                return -EINVAL;
+
+        switch (t->kind) {
+        case TRANSITION_STEP: {
+                const Step *s;
+                StepRun *x;
+
+                if (!t->step_id || t->state < 0 || t->state >= _STEP_STATE_MAX)
+                        return -EINVAL;
+                i = plan_find_step(r->plan, t->step_id);
+                if (i < 0)
+                        return -EINVAL;
+                s = r->plan->steps + i;
+                x = r->steps + i;
+                if (replace_string(&x->message, t->message) < 0 || replace_string(&x->actor, t->actor) < 0 ||
+                    replace_string(&x->comment, t->comment) < 0)
+                        return -ENOMEM;
+                x->state = t->state;
+                x->attempt = t->attempt;
+                x->not_before = t->state == STEP_PENDING ? t->not_before : 0;
+                if (t->state == STEP_RUNNING || t->state == STEP_WAITING) {
+                        x->started = t->at;
+                        x->finished = 0;
+                } else if (step_state_is_terminal(t->state))
+                        x->finished = t->at;
+                if (t->started)
+                        x->started = t->started;
+                if (t->state == STEP_FAILED && s->on_failure == ON_FAILURE_HANDLER)
+                        r->steps[s->on_failure_index].activated = true;
+                return 0;
+        }
+
+        case TRANSITION_RUN_FINISHED:
+                if (t->run_state != RUN_SUCCEEDED && t->run_state != RUN_FAILED && t->run_state != RUN_CANCELLED)
+                        return -EINVAL;
+                if (replace_string(&r->final_message, t->message) < 0)
+                        return -ENOMEM;
+                r->final_state = t->run_state;
+                r->finished = t->at ?: 1;
+                return 0;
+
+        case TRANSITION_RTO:
+                if (t->rto_state < 0 || t->rto_state >= _RTO_STATE_MAX)
+                        return -EINVAL;
+                r->rto_state = t->rto_state;
+                r->projected = t->projected;
+                return 0;
+
+        default:
+                return -EINVAL;
+        }
+}
+
+bool run_is_finished(const Run *r) {
+        return r->finished != 0;
+}
+
+size_t run_count_steps(const Run *r, StepState s) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->plan->n_steps; i++)
+                n += r->steps[i].state == s;
+        return n;
+}
+
+static bool step_participates(const Run *r, size_t i) {
+        return !r->plan->steps[i].is_handler || r->steps[i].activated;
+}
+
+RunState run_state(const Run *r) {
+        bool waiting = false;
+
+        if (run_is_finished(r))
+                return r->final_state;
+        if (run_count_steps(r, STEP_RUNNING) > 0)
+                return RUN_RUNNING;
+        if (run_count_steps(r, STEP_INTERRUPTED) > 0)
+                return RUN_INTERRUPTED;
+        for (size_t i = 0; i < r->plan->n_steps; i++)
+                if (r->steps[i].state == STEP_WAITING ||
+                    (r->steps[i].state == STEP_PENDING && r->steps[i].not_before > 0))
+                        waiting = true;
+        return waiting ? RUN_WAITING : RUN_RUNNING;
+}
+
+typedef enum NeedStatus {
+        NEED_WAIT,
+        NEED_OK,
+        NEED_NEVER,
+} NeedStatus;
+
+/* Whether what step j did lets the steps that need it go ahead. A failure
+ * is fine after `on-failure: continue`, or once its handler succeeded. */
+static NeedStatus need_status(const Run *r, size_t j) {
+        const Step *s = r->plan->steps + j;
+
+        switch (r->steps[j].state) {
+        case STEP_SUCCEEDED:
+        case STEP_SKIPPED:
+                return NEED_OK;
+        case STEP_CANCELLED:
+                return NEED_NEVER;
+        case STEP_FAILED:
+                if (s->on_failure == ON_FAILURE_CONTINUE)
+                        return NEED_OK;
+                if (s->on_failure == ON_FAILURE_HANDLER) {
+                        StepState h = r->steps[s->on_failure_index].state;
+                        if (h == STEP_SUCCEEDED)
+                                return NEED_OK;
+                        return step_state_is_terminal(h) ? NEED_NEVER : NEED_WAIT;
+                }
+                return NEED_NEVER;
+        default:
+                return NEED_WAIT;
+        }
+}
+
+/* The step whose failure ends the run, if any. */
+static ssize_t run_fatal_step(const Run *r) {
+        for (size_t i = 0; i < r->plan->n_steps; i++) {
+                const Step *s = r->plan->steps + i;
+                if (r->steps[i].state != STEP_FAILED || !step_participates(r, i))
+                        continue;
+                if (s->on_failure == ON_FAILURE_ABORT)
+                        return (ssize_t) i;
+                if (s->on_failure == ON_FAILURE_HANDLER && need_status(r, i) == NEED_NEVER)
+                        return (ssize_t) i;
+        }
+        return -1;
+}
+
+typedef struct Batch {
+        Transition *items;
+        size_t n, max;
+} Batch;
+
+static Transition *batch_add(Batch *b, const Run *r, TransitionKind kind, usec_t now) {
+        Transition *t;
+
+        if (b->n >= b->max) {
+                size_t m = MAX(b->max * 2, 8u);
+                Transition *n = realloc(b->items, m * sizeof(Transition));
+                if (!n)
+                        return NULL;
+                b->items = n;
+                b->max = m;
+        }
+        t = b->items + b->n;
+        *t = (Transition) { .kind = kind, .at = now };
+        t->run_id = strdup(r->id);
+        if (!t->run_id)
+                return NULL;
+        b->n++;
+        return t;
+}
+
+static int batch_step(Batch *b, const Run *r, size_t i, StepState state, unsigned attempt, usec_t now,
+                      const char *actor, const char *comment, const char *format, ...) _printf_(9, 10);
+static int batch_step(Batch *b, const Run *r, size_t i, StepState state, unsigned attempt, usec_t now,
+                      const char *actor, const char *comment, const char *format, ...) {
+        Transition *t = batch_add(b, r, TRANSITION_STEP, now);
+        va_list ap;
+        int k;
+
+        if (!t)
+                return -ENOMEM;
+        t->state = state;
+        t->attempt = attempt;
+        t->step_id = strdup(r->plan->steps[i].id);
+        if (!t->step_id)
+                return -ENOMEM;
+        if (strdup_or_null(actor, &t->actor) < 0 || strdup_or_null(comment, &t->comment) < 0)
+                return -ENOMEM;
+        if (format) {
+                va_start(ap, format);
+                k = vasprintf(&t->message, format, ap);
+                va_end(ap);
+                if (k < 0) {
+                        t->message = NULL;
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static int batch_finish(Batch *b, const Run *r, RunState state, usec_t now, const char *format, ...)
+        _printf_(5, 6);
+static int batch_finish(Batch *b, const Run *r, RunState state, usec_t now, const char *format, ...) {
+        Transition *t = batch_add(b, r, TRANSITION_RUN_FINISHED, now);
+        va_list ap;
+        int k;
+
+        if (!t)
+                return -ENOMEM;
+        t->run_state = state;
+        va_start(ap, format);
+        k = vasprintf(&t->message, format, ap);
+        va_end(ap);
+        if (k < 0) {
+                t->message = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int batch_return(Batch *b, int r, Transition **ret, size_t *ret_n) {
+        if (r < 0) {
+                transitions_free(b->items, b->n);
+                return r;
+        }
+        *ret = b->items;
+        *ret_n = b->n;
+        return 0;
+}
+
+/* Ends the run: every unfinished step is cancelled, then the verdict. */
+static int batch_wind_down(Batch *b, const Run *r, RunState verdict, usec_t now, const char *why) {
+        int k;
+
+        for (size_t i = 0; i < r->plan->n_steps; i++) {
+                StepState s = r->steps[i].state;
+                if (step_state_is_terminal(s))
+                        continue;
+                if (s == STEP_PENDING && !step_participates(r, i))
+                        k = batch_step(b, r, i, STEP_SKIPPED, r->steps[i].attempt, now, NULL, NULL,
+                                       "not needed: the step it handles did not fail");
+                else
+                        k = batch_step(b, r, i, STEP_CANCELLED, r->steps[i].attempt, now, NULL, NULL, "%s", why);
+                if (k < 0)
+                        return k;
+        }
+        return batch_finish(b, r, verdict, now, "%s", why);
+}
+
+int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, usec_t *ret_wake) {
+        const Plan *p = r->plan;
+        Batch b = {};
+        size_t running = run_count_steps(r, STEP_RUNNING);
+        bool unfinished = false;
+        usec_t wake = USEC_INFINITY;
+        ssize_t fatal;
+        int k = 0;
+
+        *ret_wake = USEC_INFINITY;
+        if (run_is_finished(r))
+                return batch_return(&b, 0, ret, ret_n);
+
+        fatal = run_fatal_step(r);
+        if (fatal >= 0) {
+                _cleanup_free_ char *why = NULL;
+                if (asprintf(&why, "the run failed: step \"%s\" failed (%s)", p->steps[fatal].id,
+                             strna(r->steps[fatal].message)) < 0)
+                        return -ENOMEM;
+                k = batch_wind_down(&b, r, RUN_FAILED, now, why);
+                return batch_return(&b, k, ret, ret_n);
+        }
+
+        for (size_t o = 0; o < p->n_steps && k >= 0; o++) {
+                size_t i = p->order[o];
+                const Step *s = p->steps + i;
+                const StepRun *x = r->steps + i;
+                NeedStatus need = NEED_OK;
+                size_t blocker = 0;
+
+                if (!step_participates(r, i))
+                        continue;
+                if (!step_state_is_terminal(x->state))
+                        unfinished = true;
+                if (x->state != STEP_PENDING)
+                        continue;
+
+                for (size_t n = 0; s->needs && s->needs[n]; n++) {
+                        NeedStatus ns = need_status(r, s->needs_index[n]);
+                        if (ns == NEED_NEVER) {
+                                need = NEED_NEVER;
+                                blocker = s->needs_index[n];
+                                break;
+                        }
+                        if (ns == NEED_WAIT)
+                                need = NEED_WAIT;
+                }
+                if (need == NEED_NEVER) {
+                        k = batch_step(&b, r, i, STEP_CANCELLED, x->attempt, now, NULL, NULL,
+                                       "not run: it needs \"%s\", which %s", p->steps[blocker].id,
+                                       step_state_to_string(r->steps[blocker].state));
+                        continue;
+                }
+                if (need == NEED_WAIT)
+                        continue;
+                if (x->not_before > now) {
+                        wake = MIN(wake, x->not_before);
+                        continue;
+                }
+                if (step_kind_is_human(s->kind))
+                        k = batch_step(&b, r, i, STEP_WAITING, x->attempt + 1, now, NULL, NULL,
+                                       "waiting for %s", s->owner ?: p->owner ?: "a person");
+                else if (running < p->parallel) {
+                        running++;
+                        k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL, "attempt %u of %u",
+                                       x->attempt + 1, s->retry_attempts);
+                }
+        }
+        if (k >= 0 && b.n == 0 && !unfinished)
+                k = batch_wind_down(&b, r, RUN_SUCCEEDED, now, "all steps finished");
+        if (k >= 0)
+                *ret_wake = wake;
+        return batch_return(&b, k, ret, ret_n);
+}
+
+int run_step_result(const Run *r, size_t i, bool success, const char *message, usec_t now, double jitter,
+                    Transition *ret) {
+        const Step *s;
+        const StepRun *x;
+        Batch b = {};
+        int k;
+
+        if (i >= r->plan->n_steps || r->steps[i].state != STEP_RUNNING)
+                return -ESTALE;
+        s = r->plan->steps + i;
+        x = r->steps + i;
+
+        if (success)
+                k = batch_step(&b, r, i, STEP_SUCCEEDED, x->attempt, now, NULL, NULL, "%s", strna(message));
+        else if (x->attempt < s->retry_attempts) {
+                usec_t delay = s->retry_backoff;
+                char buf[FORMAT_DURATION_MAX];
+
+                for (unsigned a = 1; a < x->attempt && delay < USEC_PER_HOUR; a++)
+                        delay *= 2;
+                delay = MIN(delay, USEC_PER_HOUR);
+                delay += (usec_t) (delay * 0.1 * (jitter < 0 ? 0 : jitter >= 1 ? 0.999 : jitter));
+                k = batch_step(&b, r, i, STEP_PENDING, x->attempt, now, NULL, NULL,
+                               "attempt %u of %u failed (%s); retrying in %s", x->attempt, s->retry_attempts,
+                               strna(message), format_duration(buf, delay));
+                if (k >= 0)
+                        b.items[0].not_before = now + delay;
+        } else
+                k = batch_step(&b, r, i, STEP_FAILED, x->attempt, now, NULL, NULL, "%s", strna(message));
+        if (k < 0) {
+                transitions_free(b.items, b.n);
+                return k;
+        }
+        *ret = b.items[0];
+        free(b.items);
+        return 0;
+}
+
+int run_act(const Run *r, const char *step_id, StepAction action, const char *actor, const char *comment,
+            usec_t now, Transition **ret, size_t *ret_n) {
+        const Step *s;
+        const StepRun *x;
+        Batch b = {};
+        ssize_t i;
+        int k;
+
+        i = plan_find_step(r->plan, step_id);
+        if (i < 0)
+                return -ENOENT;
+        if (run_is_finished(r))
+                return -EBUSY;
+        s = r->plan->steps + i;
+        x = r->steps + i;
+
+        switch (action) {
+        case ACTION_APPROVE:
+        case ACTION_REJECT:
+        case ACTION_DONE:
+        case ACTION_FAIL: {
+                bool approve = action == ACTION_APPROVE || action == ACTION_REJECT;
+                bool good = action == ACTION_APPROVE || action == ACTION_DONE;
+
+                if (s->kind != (approve ? STEP_APPROVE : STEP_TASK))
+                        return -EOPNOTSUPP;
+                if (x->state != STEP_WAITING)
+                        return -EBUSY;
+                k = batch_step(&b, r, (size_t) i, good ? STEP_SUCCEEDED : STEP_FAILED, x->attempt, now, actor,
+                               comment, "%s by %s",
+                               action == ACTION_APPROVE ? "approved" : action == ACTION_REJECT ? "rejected"
+                               : action == ACTION_DONE  ? "marked done" : "marked failed",
+                               actor ?: "unknown");
+                break;
+        }
+        case ACTION_RETRY:
+                if (x->state != STEP_INTERRUPTED && x->state != STEP_FAILED)
+                        return -EBUSY;
+                k = batch_step(&b, r, (size_t) i, STEP_PENDING, x->attempt, now, actor, comment,
+                               "retry requested by %s", actor ?: "unknown");
+                break;
+        case ACTION_SKIP:
+                if (x->state != STEP_INTERRUPTED && x->state != STEP_FAILED && x->state != STEP_WAITING &&
+                    x->state != STEP_PENDING)
+                        return -EBUSY;
+                k = batch_step(&b, r, (size_t) i, STEP_SKIPPED, x->attempt, now, actor, comment, "skipped by %s",
+                               actor ?: "unknown");
+                break;
+        case ACTION_ABORT: {
+                _cleanup_free_ char *why = NULL;
+
+                if (x->state != STEP_INTERRUPTED && x->state != STEP_FAILED && x->state != STEP_WAITING)
+                        return -EBUSY;
+                k = batch_step(&b, r, (size_t) i, STEP_FAILED, x->attempt, now, actor, comment, "aborted by %s",
+                               actor ?: "unknown");
+                if (k < 0)
+                        break;
+                if (asprintf(&why, "aborted by %s at step \"%s\"", actor ?: "unknown", s->id) < 0)
+                        return batch_return(&b, -ENOMEM, ret, ret_n);
+                /* The aborted step is already in the batch; wind down the rest. */
+                for (size_t j = 0; j < r->plan->n_steps && k >= 0; j++)
+                        if ((ssize_t) j != i && !step_state_is_terminal(r->steps[j].state))
+                                k = batch_step(&b, r, j, STEP_CANCELLED, r->steps[j].attempt, now, NULL, NULL, "%s",
+                                               why);
+                if (k >= 0)
+                        k = batch_finish(&b, r, RUN_FAILED, now, "%s", why);
+                break;
+        }
+        default:
+                return -EINVAL;
+        }
+        return batch_return(&b, k, ret, ret_n);
+}
+
+int run_cancel(const Run *r, const char *actor, const char *comment, usec_t now, Transition **ret, size_t *ret_n) {
+        _cleanup_free_ char *why = NULL;
+        Batch b = {};
+        int k;
+
+        if (run_is_finished(r))
+                return -EBUSY;
+        if (asprintf(&why, "cancelled by %s%s%s", actor ?: "unknown", comment ? ": " : "", strempty(comment)) < 0)
+                return -ENOMEM;
+        k = batch_wind_down(&b, r, RUN_CANCELLED, now, why);
+        return batch_return(&b, k, ret, ret_n);
+}
+
+int run_resume(const Run *r, usec_t now, Transition **ret, size_t *ret_n) {
+        Batch b = {};
+        int k = 0;
+
+        if (run_is_finished(r))
+                return batch_return(&b, 0, ret, ret_n);
+        for (size_t i = 0; i < r->plan->n_steps && k >= 0; i++) {
+                const Step *s = r->plan->steps + i;
+                if (r->steps[i].state != STEP_RUNNING)
+                        continue;
+                if (s->idempotent)
+                        k = batch_step(&b, r, i, STEP_PENDING, r->steps[i].attempt, now, NULL, NULL,
+                                       "salved stopped while this step ran; it is idempotent, so it runs again");
+                else
+                        k = batch_step(&b, r, i, STEP_INTERRUPTED, r->steps[i].attempt, now, NULL, NULL,
+                                       "salved stopped while this step ran; it is not idempotent, so it was not "
+                                       "run again: retry, skip or abort it");
+        }
+        return batch_return(&b, k, ret, ret_n);
+}
+
+usec_t run_deadline(const Run *r) {
+        if (r->plan->rto == USEC_INFINITY)
+                return USEC_INFINITY;
+        return r->trigger_time + r->plan->rto;
+}
+
+usec_t run_projected_finish(const Run *r, usec_t now) {
+        const Plan *p = r->plan;
+        _cleanup_free_ usec_t *finish = calloc(MAX(p->n_steps, 1u), sizeof(usec_t));
+        usec_t end = now;
+
+        if (!finish)
+                return now;
+        /* The longest remaining chain of estimates; what is done costs nothing,
+         * a running step only what is left of its estimate. */
+        for (size_t o = 0; o < p->n_steps; o++) {
+                size_t i = p->order[o];
+                const Step *s = p->steps + i;
+                const StepRun *x = r->steps + i;
+                usec_t start = now, cost = 0;
+
+                for (size_t n = 0; s->needs && s->needs[n]; n++)
+                        start = MAX(start, finish[s->needs_index[n]]);
+                if (step_participates(r, i) && !step_state_is_terminal(x->state)) {
+                        cost = s->estimate;
+                        if ((x->state == STEP_RUNNING || x->state == STEP_WAITING) && x->started < now)
+                                cost = cost > now - x->started ? cost - (now - x->started) : 0;
+                }
+                finish[i] = start + cost;
+                end = MAX(end, finish[i]);
+        }
+        return end;
+}
+
+int run_rto_check(const Run *r, usec_t now, Transition *ret, usec_t *ret_next) {
+        usec_t deadline = run_deadline(r), projected;
+        Batch b = {};
+        RtoState s;
+        Transition *t;
+
+        *ret_next = USEC_INFINITY;
+        if (deadline == USEC_INFINITY || run_is_finished(r) || r->rto_state == RTO_BREACHED)
+                return 0;
+        projected = run_projected_finish(r, now);
+        if (now >= deadline)
+                s = RTO_BREACHED;
+        else {
+                *ret_next = deadline;
+                if (r->rto_state == RTO_OK && projected > deadline)
+                        s = RTO_AT_RISK;
+                else
+                        return 0;
+        }
+        t = batch_add(&b, r, TRANSITION_RTO, now);
+        if (!t) {
+                transitions_free(b.items, b.n);
+                return -ENOMEM;
+        }
+        t->rto_state = s;
+        t->projected = projected;
+        *ret = b.items[0];
+        free(b.items);
+        return 1;
+}

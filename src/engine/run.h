@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A run: one execution of a plan, and the pure state machine that moves
+ * it. Nothing here does I/O. Every change to a run is a Transition: the
+ * engine proposes transitions (run_plan_next(), run_step_result(),
+ * run_act(), run_cancel(), run_resume(), run_rto_check()), the manager
+ * writes each to the durable journal and only then applies it with
+ * run_apply() and performs its side effect. Replaying the journal calls
+ * the same run_apply(), so a run rebuilt after a crash is exactly the run
+ * that was journaled.
+ *
+ * Invariants: a run owns its Plan, parsed from the source text recorded
+ * when it was created, so reloading plans never changes a run in flight.
+ * A step moves to "running" in the journal before it is started, so after
+ * a crash a non-idempotent step found "running" is never silently run
+ * again: it becomes "interrupted" and waits for a person. */
+
+#include "plan.h"
+
+typedef enum StepState {
+        STEP_PENDING,
+        STEP_RUNNING,
+        STEP_WAITING,           /* a person's step, waiting for them */
+        STEP_SUCCEEDED,
+        STEP_FAILED,
+        STEP_SKIPPED,
+        STEP_CANCELLED,
+        STEP_INTERRUPTED,       /* salved stopped while it ran; needs retry, skip or abort */
+        _STEP_STATE_MAX,
+        _STEP_STATE_INVALID = -EINVAL,
+} StepState;
+
+typedef enum RunState {
+        RUN_RUNNING,
+        RUN_WAITING,            /* nothing runs; a person's step or a retry backoff is next */
+        RUN_INTERRUPTED,        /* nothing runs; a step needs retry, skip or abort */
+        RUN_SUCCEEDED,
+        RUN_FAILED,
+        RUN_CANCELLED,
+        _RUN_STATE_MAX,
+        _RUN_STATE_INVALID = -EINVAL,
+} RunState;
+
+typedef enum RtoState {
+        RTO_OK,
+        RTO_AT_RISK,
+        RTO_BREACHED,
+        _RTO_STATE_MAX,
+        _RTO_STATE_INVALID = -EINVAL,
+} RtoState;
+
+typedef enum StepAction {
+        ACTION_APPROVE,         /* approve steps */
+        ACTION_REJECT,
+        ACTION_DONE,            /* task steps */
+        ACTION_FAIL,
+        ACTION_RETRY,           /* interrupted or failed steps */
+        ACTION_SKIP,
+        ACTION_ABORT,
+        _ACTION_MAX,
+        _ACTION_INVALID = -EINVAL,
+} StepAction;
+
+typedef enum TransitionKind {
+        TRANSITION_RUN_CREATED,
+        TRANSITION_STEP,
+        TRANSITION_RUN_FINISHED,
+        TRANSITION_RTO,
+        _TRANSITION_KIND_MAX,
+        _TRANSITION_KIND_INVALID = -EINVAL,
+} TransitionKind;
+
+/* One journaled change. Strings are owned. */
+typedef struct Transition {
+        TransitionKind kind;
+        char *run_id;
+        usec_t at;                      /* CLOCK_REALTIME */
+
+        /* RUN_CREATED */
+        char *plan_name, *plan_path, *plan_source, *trigger, *reason;
+        usec_t trigger_time;            /* CLOCK_REALTIME: the RTO clock counts from here */
+
+        /* STEP */
+        char *step_id;
+        StepState state;
+        unsigned attempt;
+        usec_t not_before;              /* PENDING after a failure: retry backoff */
+        usec_t started;                 /* compaction: when the latest attempt began */
+        char *message, *actor, *comment;
+
+        /* RUN_FINISHED (message says why) */
+        RunState run_state;
+
+        /* RTO */
+        RtoState rto_state;
+        usec_t projected;
+} Transition;
+
+typedef struct StepRun {
+        StepState state;
+        unsigned attempt;               /* attempts started */
+        usec_t started, finished;       /* CLOCK_REALTIME, of the latest attempt */
+        usec_t not_before;
+        char *message, *actor, *comment;
+        bool activated;                 /* a handler whose step failed */
+} StepRun;
+
+typedef struct Run {
+        char *id;
+        Plan *plan;
+        char *plan_source;
+        char *trigger, *reason;
+        usec_t created, trigger_time, finished;
+        RunState final_state;           /* valid when finished != 0 */
+        char *final_message;
+        RtoState rto_state;
+        usec_t projected;
+        StepRun *steps;                 /* plan->n_steps */
+} Run;
+
+#define RUN_MAX_TRANSITIONS(run) (2 * (run)->plan->n_steps + 4)
+
+void transition_done(Transition *t);
+void transitions_free(Transition *t, size_t n);
+
+/* Builds the RUN_CREATED transition; plan_source must load as a valid plan. */
+int run_created_transition(const char *run_id, const char *plan_name, const char *plan_path,
+                           const char *plan_source, const char *trigger, const char *reason, usec_t trigger_time,
+                           usec_t now, Transition *ret);
+/* Creates a run from a RUN_CREATED transition (parses the recorded plan). */
+int run_new(const Transition *created, Run **ret);
+Run *run_free(Run *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Run *, run_free);
+
+/* Applies a journaled transition. -EINVAL for one that does not fit the
+ * run (unknown step, bad state): replay reports and skips it. */
+int run_apply(Run *r, const Transition *t);
+
+/* The run's state as derived from its steps. */
+RunState run_state(const Run *r);
+bool run_is_finished(const Run *r);
+size_t run_count_steps(const Run *r, StepState s);
+
+/* What should happen now without any outside event: steps to start
+ * (RUNNING for machine steps, WAITING for a person's), steps that can
+ * never run (CANCELLED), unneeded handlers (SKIPPED) and, once nothing is
+ * left, RUN_FINISHED. At most `parallel` steps run at once. The caller
+ * journals and applies them in order, starts what moved to RUNNING, and
+ * calls again until it returns 0 transitions. *ret_wake is the earliest
+ * retry backoff still pending (USEC_INFINITY: none). */
+int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, usec_t *ret_wake);
+
+/* A machine step's attempt ended. success or not, with a message. jitter
+ * in [0,1) spreads retries (exponential backoff: backoff * 2^(attempt-1),
+ * capped at one hour, plus up to 10%). */
+int run_step_result(const Run *r, size_t step, bool success, const char *message, usec_t now, double jitter,
+                    Transition *ret);
+
+/* A person acted. Returns -ENOENT for no such step, -EBUSY when the step
+ * is not in a state that takes this action, -EOPNOTSUPP when the action
+ * does not fit the step's kind (approve on a task). */
+int run_act(const Run *r, const char *step_id, StepAction action, const char *actor, const char *comment,
+            usec_t now, Transition **ret, size_t *ret_n);
+
+/* Cancels: every unfinished step becomes CANCELLED, then RUN_FINISHED. */
+int run_cancel(const Run *r, const char *actor, const char *comment, usec_t now, Transition **ret, size_t *ret_n);
+
+/* After a restart: steps journaled RUNNING are re-queued when idempotent
+ * and INTERRUPTED otherwise. */
+int run_resume(const Run *r, usec_t now, Transition **ret, size_t *ret_n);
+
+/* Projected finish from the remaining critical path of estimates, and the
+ * RTO transition due now, if any (at risk, then breached; each once).
+ * Returns 1 with *ret filled when a transition is due, else 0.
+ * *ret_next is when to check again (the deadline), or USEC_INFINITY. */
+usec_t run_projected_finish(const Run *r, usec_t now);
+int run_rto_check(const Run *r, usec_t now, Transition *ret, usec_t *ret_next);
+usec_t run_deadline(const Run *r);
+
+const char *step_state_to_string(StepState s);
+StepState step_state_from_string(const char *s);
+const char *run_state_to_string(RunState s);
+RunState run_state_from_string(const char *s);
+const char *rto_state_to_string(RtoState s);
+RtoState rto_state_from_string(const char *s);
+const char *step_action_to_string(StepAction a);
+StepAction step_action_from_string(const char *s);
+const char *transition_kind_to_string(TransitionKind k);
+TransitionKind transition_kind_from_string(const char *s);
