@@ -8,6 +8,7 @@
 
 #include "macro.h"
 #include "strv.h"
+#include "time-util.h"
 
 enum {
         EXIT_USAGE = 2,
@@ -20,7 +21,8 @@ typedef struct Ctl {
         bool color;
         char **plan_dirs;       /* --plans-dir, overriding the system dirs */
         char *comment;          /* --comment for approve and friends */
-        bool follow;
+        char *reason;           /* --reason for run */
+        bool ask_password;
 } Ctl;
 
 typedef struct Verb {
@@ -43,3 +45,10 @@ int verb_verify(Ctl *c, int argc, char **argv);
 int verb_plans(Ctl *c, int argc, char **argv);
 int verb_show(Ctl *c, int argc, char **argv);
 int verb_graph(Ctl *c, int argc, char **argv);
+int verb_status(Ctl *c, int argc, char **argv);
+int verb_history(Ctl *c, int argc, char **argv);
+int verb_run(Ctl *c, int argc, char **argv);
+int verb_cancel(Ctl *c, int argc, char **argv);
+int verb_act(Ctl *c, int argc, char **argv);
+int verb_watch(Ctl *c, int argc, char **argv);
+int verb_reload(Ctl *c, int argc, char **argv);

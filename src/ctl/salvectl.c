@@ -14,6 +14,19 @@ static const Verb verbs[] = {
         { "plans",  1, 1,  verb_plans,  "plans                  list the installed plans" },
         { "show",   2, 2,  verb_show,   "show PLAN              steps in execution order, owners, critical path" },
         { "graph",  2, 2,  verb_graph,  "graph PLAN             the step graph as Graphviz DOT" },
+        { "status", 1, 2,  verb_status, "status [RUN]           active runs, or one run's steps and RTO clock" },
+        { "history", 1, 1, verb_history, "history                all runs salved remembers, finished ones too" },
+        { "run",    2, 2,  verb_run,    "run PLAN               start a run (prints its id)" },
+        { "watch",  2, 2,  verb_watch,  "watch RUN              follow a run live until it ends" },
+        { "cancel", 2, 2,  verb_cancel, "cancel RUN             cancel a run" },
+        { "approve", 3, 3, verb_act,    "approve RUN STEP       approve a waiting approval step" },
+        { "reject", 3, 3,  verb_act,    "reject RUN STEP        reject it (the step fails)" },
+        { "done",   3, 3,  verb_act,    "done RUN STEP          mark a waiting task done" },
+        { "fail",   3, 3,  verb_act,    "fail RUN STEP          mark a waiting task failed" },
+        { "retry",  3, 3,  verb_act,    "retry RUN STEP         run an interrupted or failed step again" },
+        { "skip",   3, 3,  verb_act,    "skip RUN STEP          skip a step (counts as done)" },
+        { "abort",  3, 3,  verb_act,    "abort RUN STEP         fail the step and the run" },
+        { "reload", 1, 1,  verb_reload, "reload                 make salved re-read the plans" },
 };
 
 const char *ansi(const Ctl *c, const char *code) {
@@ -32,21 +45,27 @@ static void help(void) {
                "     --no-legend        leave out headers and footers\n"
                "  -d --plans-dir=DIR    read plans from DIR instead of the system\n"
                "                        directories (may be repeated)\n"
+               "     --comment=TEXT     a comment recorded with approve, cancel, ...\n"
+               "     --reason=TEXT      why a run is started, recorded with it\n"
+               "     --no-ask-password  never ask for authentication\n"
                "\nExit status: 0 success, 1 failure (e.g. invalid plans), 2 usage error,\n"
                "4 no such plan, run or step. See salvectl(1) and salve.plan(5).\n");
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_COMMENT, ARG_REASON, ARG_NO_ASK_PASSWORD };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "plans-dir", required_argument, NULL, 'd' },
+                { "comment", required_argument, NULL, ARG_COMMENT },
+                { "reason", required_argument, NULL, ARG_REASON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 {}
         };
-        Ctl c = { .legend = true };
+        Ctl c = { .legend = true, .ask_password = true };
         const Verb *v = NULL;
         int opt, r, n;
 
@@ -69,6 +88,21 @@ int main(int argc, char **argv) {
                 case 'd':
                         if (strv_extend(&c.plan_dirs, optarg) < 0)
                                 return EXIT_FAILURE;
+                        break;
+                case ARG_COMMENT:
+                        free(c.comment);
+                        c.comment = strdup(optarg);
+                        if (!c.comment)
+                                return EXIT_FAILURE;
+                        break;
+                case ARG_REASON:
+                        free(c.reason);
+                        c.reason = strdup(optarg);
+                        if (!c.reason)
+                                return EXIT_FAILURE;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        c.ask_password = false;
                         break;
                 default:
                         fprintf(stderr, "Try 'salvectl --help'.\n");
@@ -94,5 +128,6 @@ int main(int argc, char **argv) {
         r = v->run(&c, n, argv + optind);
         strv_free(c.plan_dirs);
         free(c.comment);
+        free(c.reason);
         return r;
 }

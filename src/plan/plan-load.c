@@ -856,7 +856,8 @@ int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics 
         p->rto = USEC_INFINITY;
         p->parallel = PLAN_PARALLEL_DEFAULT;
         p->path = strdup(file);
-        if (!p->path)
+        p->source = strndup(buf, len);
+        if (!p->path || !p->source)
                 return -ENOMEM;
         l.plan = p;
 

@@ -289,6 +289,7 @@ Plan *plan_free(Plan *p) {
         free(p->name);
         free(p->description);
         free(p->path);
+        free(p->source);
         for (size_t i = 0; i < p->n_triggers; i++) {
                 free(p->triggers[i].name);
                 free(p->triggers[i].event);

@@ -134,6 +134,7 @@ typedef struct Plan {
         char *name;
         char *description;
         char *path;             /* the file it came from */
+        char *source;           /* its text, recorded with each run */
         Trigger *triggers;
         size_t n_triggers;
         usec_t rto;             /* USEC_INFINITY when unset */

@@ -16,3 +16,5 @@ bool strv_contains(char * const *l, const char *s);
 char *strv_join(char * const *l, const char *sep);
 
 #define STRV_FOREACH(s, l) for (char * const *s = (l); s && *s; s++)
+
+#define STRV_MAKE_CONST(...) ((const char *const[]) { __VA_ARGS__, NULL })

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The salvectl verbs that talk to salved over the system bus: status,
+ * history, run, cancel, the step actions, watch and reload. */
+
+#include <json-c/json.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "run.h"
+
+#define BUS_NAME "org.salve.Manager1"
+#define BUS_PATH "/org/salve/manager"
+#define BUS_INTERFACE "org.salve.Manager1"
+
+static int bus_connect(Ctl *c, sd_bus **ret) {
+        int r = sd_bus_open_system(ret);
+        if (r < 0) {
+                fprintf(stderr, "salvectl: cannot connect to the system bus: %s\n", strerror(-r));
+                return r;
+        }
+        (void) sd_bus_set_allow_interactive_authorization(*ret, c->ask_password && isatty(STDIN_FILENO));
+        return 0;
+}
+
+/* Maps a D-Bus error to words and an exit status. */
+static int bus_failed(const char *what, const sd_bus_error *e, int r) {
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+                fprintf(stderr, "salvectl: salved is not running (systemctl start salved).\n");
+                return EXIT_FAILURE;
+        }
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
+                fprintf(stderr, "salvectl: not authorized to %s: %s\n", what, e->message);
+                return EXIT_FAILURE;
+        }
+        fprintf(stderr, "salvectl: failed to %s: %s\n", what, e && e->message ? e->message : strerror(-r));
+        if (sd_bus_error_has_names(e, "org.salve.Error.NoSuchPlan", "org.salve.Error.NoSuchRun",
+                                   "org.salve.Error.NoSuchStep"))
+                return EXIT_NOT_FOUND;
+        return EXIT_FAILURE;
+}
+
+static char *format_time(char *buf, size_t n, uint64_t usec) {
+        time_t t = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, n, "-");
+        return buf;
+}
+
+static const char *state_color(const Ctl *c, const char *state) {
+        if (streq_ptr(state, "succeeded"))
+                return ansi(c, ANSI_GREEN);
+        if (streq_ptr(state, "failed") || streq_ptr(state, "interrupted") || streq_ptr(state, "breached"))
+                return ansi(c, ANSI_RED);
+        if (streq_ptr(state, "waiting") || streq_ptr(state, "at-risk") || streq_ptr(state, "running"))
+                return ansi(c, ANSI_YELLOW);
+        if (streq_ptr(state, "cancelled") || streq_ptr(state, "skipped") || streq_ptr(state, "pending"))
+                return ansi(c, ANSI_GREY);
+        return "";
+}
+
+static const char *state_mark(const char *state) {
+        static const struct { const char *s, *m; } t[] = {
+                { "succeeded", "+" }, { "failed", "x" }, { "running", ">" }, { "waiting", "?" },
+                { "interrupted", "!" }, { "skipped", "-" }, { "cancelled", "-" }, { "pending", "." },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++)
+                if (streq_ptr(state, t[i].s))
+                        return t[i].m;
+        return " ";
+}
+
+static int list_runs(Ctl *c, bool all) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        json_object *arr = c->json ? json_object_new_array() : NULL;
+        const char *id, *plan, *state, *trigger;
+        uint64_t created, finished;
+        unsigned n = 0;
+        int r;
+
+        if (bus_connect(c, &bus) < 0)
+                return EXIT_FAILURE;
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "ListRuns", &e, &reply, "b", all);
+        if (r < 0)
+                return bus_failed("list runs", &e, r);
+        r = sd_bus_message_enter_container(reply, 'a', "(sssstt)");
+        if (r < 0)
+                return EXIT_FAILURE;
+        if (!c->json && c->legend)
+                printf("%s%-32s %-24s %-12s %-8s %-19s %s%s\n", ansi(c, ANSI_BOLD), "RUN", "PLAN", "STATE",
+                       "TRIGGER", "STARTED", all ? "FINISHED" : "", ansi(c, ANSI_RESET));
+        while ((r = sd_bus_message_read(reply, "(sssstt)", &id, &plan, &state, &trigger, &created, &finished)) > 0) {
+                char a[32], b[32];
+                n++;
+                if (arr) {
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "id", json_object_new_string(id));
+                        json_object_object_add(o, "plan", json_object_new_string(plan));
+                        json_object_object_add(o, "state", json_object_new_string(state));
+                        json_object_object_add(o, "trigger", json_object_new_string(trigger));
+                        json_object_object_add(o, "created_usec", json_object_new_int64((int64_t) created));
+                        json_object_object_add(o, "finished_usec", json_object_new_int64((int64_t) finished));
+                        json_object_array_add(arr, o);
+                        continue;
+                }
+                printf("%-32s %-24s %s%-12s%s %-8s %-19s %s\n", id, plan, state_color(c, state), state,
+                       ansi(c, ANSI_RESET), trigger, format_time(a, sizeof(a), created),
+                       all ? format_time(b, sizeof(b), finished) : "");
+        }
+        if (r < 0)
+                return EXIT_FAILURE;
+        if (arr) {
+                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(arr);
+        } else if (c->legend)
+                printf("\n%u %srun%s.\n", n, all ? "" : "active ", n == 1 ? "" : "s");
+        return EXIT_SUCCESS;
+}
+
+static const char *jstr(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v) : NULL;
+}
+
+static uint64_t jusec(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
+                       ? (uint64_t) json_object_get_int64(v) : 0;
+}
+
+static int get_run(Ctl *c, sd_bus *bus, const char *id, json_object **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *text;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "GetRun", &e, &reply, "s", id);
+        if (r < 0)
+                return bus_failed("get the run", &e, r);
+        r = sd_bus_message_read(reply, "s", &text);
+        if (r < 0)
+                return EXIT_FAILURE;
+        *ret = json_tokener_parse(text);
+        if (!*ret) {
+                fprintf(stderr, "salvectl: salved sent a run that is not JSON.\n");
+                return EXIT_FAILURE;
+        }
+        return 0;
+}
+
+static void print_run_tree(Ctl *c, json_object *run) {
+        const char *state = jstr(run, "state"), *rto = jstr(run, "rto_state");
+        uint64_t now = now_usec(CLOCK_REALTIME), created = jusec(run, "created_usec"),
+                 deadline = jusec(run, "deadline_usec"), projected = jusec(run, "projected_finish_usec"),
+                 finished = jusec(run, "finished_usec");
+        char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX], t[32];
+        json_object *steps;
+        size_t n;
+
+        printf("%s%s%s %s%s%s (plan %s)\n", ansi(c, ANSI_BOLD), jstr(run, "id"), ansi(c, ANSI_RESET),
+               state_color(c, state), strna(state), ansi(c, ANSI_RESET), strna(jstr(run, "plan")));
+        printf("  trigger:  %s%s%s\n", strna(jstr(run, "trigger")), jstr(run, "reason") ? ": " : "",
+               strempty(jstr(run, "reason")));
+        printf("  started:  %s, %s %s\n", format_time(t, sizeof(t), created),
+               format_duration(a, (finished ?: now) - MIN(created, finished ?: now)), finished ? "in all" : "ago");
+        if (jstr(run, "message"))
+                printf("  result:   %s\n", jstr(run, "message"));
+        if (deadline) {
+                bool late = now > deadline;
+                printf("  rto:      %s%s%s, deadline %s (%s %s)", state_color(c, rto), strna(rto), ansi(c, ANSI_RESET),
+                       format_time(t, sizeof(t), deadline),
+                       format_duration(a, late ? now - deadline : deadline - now), late ? "ago" : "left");
+                if (!finished && projected)
+                        printf(", projected finish %s %s", format_duration(b, projected > deadline ? projected - deadline
+                                                                                                    : deadline - projected),
+                               projected > deadline ? "late" : "early");
+                printf("\n");
+        }
+        if (!json_object_object_get_ex(run, "steps", &steps))
+                return;
+        n = json_object_array_length(steps);
+        for (size_t i = 0; i < n; i++) {
+                json_object *s = json_object_array_get_idx(steps, i);
+                const char *ss = jstr(s, "state"), *owner = jstr(s, "owner"), *msg = jstr(s, "message");
+                uint64_t st = jusec(s, "started_usec"), fi = jusec(s, "finished_usec");
+                char el[FORMAT_DURATION_MAX] = "";
+
+                if (st)
+                        format_duration(el, (fi ?: now) - MIN(st, fi ?: now));
+                printf("  %s %s%s %-20s%s %-14s %s%-11s%s %-8s %s%s%s\n", i + 1 == n ? "`-" : "|-",
+                       state_color(c, ss), state_mark(ss), jstr(s, "id"), ansi(c, ANSI_RESET), jstr(s, "kind"),
+                       state_color(c, ss), strna(ss), ansi(c, ANSI_RESET), el, owner ? "owner " : "",
+                       strempty(owner), "");
+                if (msg)
+                        printf("  %s      %s%s%s\n", i + 1 == n ? "  " : "| ", ansi(c, ANSI_GREY), msg, ansi(c, ANSI_RESET));
+                if (jstr(s, "actor") && jstr(s, "comment"))
+                        printf("  %s      %s: \"%s\"\n", i + 1 == n ? "  " : "| ", jstr(s, "actor"), jstr(s, "comment"));
+        }
+}
+
+int verb_status(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        json_object *run = NULL;
+        int r;
+
+        if (argc < 2)
+                return list_runs(c, false);
+        if (bus_connect(c, &bus) < 0)
+                return EXIT_FAILURE;
+        r = get_run(c, bus, argv[1], &run);
+        if (r != 0)
+                return r;
+        if (c->json)
+                puts(json_object_to_json_string_ext(run, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        else
+                print_run_tree(c, run);
+        json_object_put(run);
+        return EXIT_SUCCESS;
+}
+
+int verb_history(Ctl *c, int argc, char **argv) {
+        return list_runs(c, true);
+}
+
+int verb_run(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *id;
+        int r;
+
+        if (bus_connect(c, &bus) < 0)
+                return EXIT_FAILURE;
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "StartRun", &e, &reply, "ss", argv[1],
+                               c->reason ?: "salvectl run");
+        if (r < 0)
+                return bus_failed("start the run", &e, r);
+        r = sd_bus_message_read(reply, "s", &id);
+        if (r < 0)
+                return EXIT_FAILURE;
+        if (c->json)
+                printf("{\"run\": \"%s\"}\n", id); /* id is [A-Za-z0-9_.-] (checked by salved) */
+        else
+                printf("%s\n", id);
+        return EXIT_SUCCESS;
+}
+
+int verb_cancel(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (bus_connect(c, &bus) < 0)
+                return EXIT_FAILURE;
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "CancelRun", &e, NULL, "ss", argv[1],
+                               strempty(c->comment));
+        if (r < 0)
+                return bus_failed("cancel the run", &e, r);
+        return EXIT_SUCCESS;
+}
+
+int verb_act(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *what = NULL;
+        int r;
+
+        if (bus_connect(c, &bus) < 0)
+                return EXIT_FAILURE;
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "ActOnStep", &e, NULL, "ssss", argv[1],
+                               argv[2], argv[0], strempty(c->comment));
+        if (r < 0) {
+                if (asprintf(&what, "%s step %s of run %s", argv[0], argv[2], argv[1]) < 0)
+                        what = NULL;
+                return bus_failed(what ?: argv[0], &e, r);
+        }
+        return EXIT_SUCCESS;
+}
+
+int verb_reload(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (bus_connect(c, &bus) < 0)
+                return EXIT_FAILURE;
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Reload", &e, NULL, NULL);
+        if (r < 0)
+                return bus_failed("reload", &e, r);
+        return EXIT_SUCCESS;
+}
+
+/* watch: the run's changes as they happen, until it is over. */
+typedef struct Watch {
+        Ctl *ctl;
+        const char *run;
+        int result;
+        bool done;
+} Watch;
+
+static int on_step_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Watch *w = userdata;
+        const char *run, *step, *state, *message;
+        char t[32];
+
+        if (sd_bus_message_read(m, "ssss", &run, &step, &state, &message) < 0 || !streq(run, w->run))
+                return 0;
+        printf("%s  %s%-11s%s %s%s%s\n", format_time(t, sizeof(t), now_usec(CLOCK_REALTIME)) + 11,
+               state_color(w->ctl, state), state, ansi(w->ctl, ANSI_RESET), step, *message ? ": " : "", message);
+        fflush(stdout);
+        return 0;
+}
+
+static int on_run_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Watch *w = userdata;
+        const char *run, *plan, *state;
+        RunState s;
+
+        if (sd_bus_message_read(m, "sss", &run, &plan, &state) < 0 || !streq(run, w->run))
+                return 0;
+        s = run_state_from_string(state);
+        if (s == RUN_SUCCEEDED || s == RUN_FAILED || s == RUN_CANCELLED) {
+                printf("run %s %s\n", run, state);
+                w->done = true;
+                w->result = s == RUN_SUCCEEDED ? EXIT_SUCCESS : EXIT_FAILURE;
+        }
+        return 0;
+}
+
+int verb_watch(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        Watch w = { .ctl = c, .run = argv[1], .result = EXIT_FAILURE };
+        json_object *run = NULL;
+        RunState s;
+        int r;
+
+        if (bus_connect(c, &bus) < 0)
+                return EXIT_FAILURE;
+        /* Subscribe first, then read the state, so nothing falls in between. */
+        r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "StepChanged", on_step_changed, &w);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "RunChanged", on_run_changed, &w);
+        if (r < 0) {
+                fprintf(stderr, "salvectl: cannot subscribe to salved's signals: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        r = get_run(c, bus, argv[1], &run);
+        if (r != 0)
+                return r;
+        print_run_tree(c, run);
+        s = run_state_from_string(jstr(run, "state"));
+        json_object_put(run);
+        if (s == RUN_SUCCEEDED || s == RUN_FAILED || s == RUN_CANCELLED)
+                return s == RUN_SUCCEEDED ? EXIT_SUCCESS : EXIT_FAILURE;
+        printf("\n");
+        while (!w.done) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "salvectl: lost the bus: %s\n", strerror(-r));
+                        return EXIT_FAILURE;
+                }
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0 && r != -EINTR) {
+                        fprintf(stderr, "salvectl: lost the bus: %s\n", strerror(-r));
+                        return EXIT_FAILURE;
+                }
+        }
+        return w.result;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* salved's logging: structured journal entries with SALVE_RUN=,
+ * SALVE_PLAN= and SALVE_STEP= fields and, for the events an operator
+ * alerts on, a MESSAGE_ID (a catalog-style 128-bit id). Outside systemd
+ * (no JOURNAL_STREAM) the same lines also go to stderr. */
+
+#include <syslog.h>
+
+#include "macro.h"
+
+#define SALVE_MESSAGE_RUN_STARTED     "b1f69adb1c074b228eb908f78610b627"
+#define SALVE_MESSAGE_STEP_FAILED     "ee90b968e313488ab7d3b0b93b5968ac"
+#define SALVE_MESSAGE_RUN_FINISHED    "3edee797b3f44106a82641e3b3d0f337"
+#define SALVE_MESSAGE_RTO_BREACHED    "d69ae63154984fff83cf12fe2b855b3b"
+#define SALVE_MESSAGE_RTO_AT_RISK     "8ca0a80467b94671b3b5e9650caeed78"
+#define SALVE_MESSAGE_HUMAN_WAITING   "f98b624c63e24095a6995c751f3c9ebd"
+
+void log_set_max_level(int level);
+
+/* run, plan, step and message_id may be NULL. Returns -error if error < 0
+ * (for `return log_error_errno(...)`), else 0. %m works as usual. */
+int log_struct_internal(int priority, int error, const char *message_id, const char *run, const char *plan,
+                        const char *step, const char *format, ...) _printf_(7, 8);
+
+#define log_full_errno(prio, error, ...) log_struct_internal(prio, error, NULL, NULL, NULL, NULL, __VA_ARGS__)
+#define log_debug(...) log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...) log_full_errno(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...) log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...) log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...) log_full_errno(LOG_ERR, 0, __VA_ARGS__)
+#define log_warning_errno(error, ...) log_full_errno(LOG_WARNING, error, __VA_ARGS__)
+#define log_error_errno(error, ...) log_full_errno(LOG_ERR, error, __VA_ARGS__)
+#define log_oom() log_error_errno(-ENOMEM, "Out of memory.")

@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <json-c/json.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager-bus.h"
+#include "plan-json.h"
+#include "polkit.h"
+#include "run-json.h"
+
+bool run_id_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n > PLAN_NAME_MAX + 21)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char) s[i]) && !strchr("_.-", s[i]))
+                        return false;
+        return true;
+}
+
+static bool text_is_valid(const char *s, size_t max) {
+        /* sd-bus already guarantees valid UTF-8 without NUL. */
+        if (strlen(s) > max)
+                return false;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char) *p < 0x20 && *p != '\n' && *p != '\t')
+                        return false;
+        return true;
+}
+
+/* ---- reading ---- */
+
+static int method_list_plans(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssstu)");
+        for (size_t i = 0; r >= 0 && i < m->plans->n_plans; i++) {
+                const Plan *p = m->plans->plans[i];
+                _cleanup_strv_free_ char **t = NULL;
+                _cleanup_free_ char *triggers = NULL;
+
+                for (size_t k = 0; k < p->n_triggers; k++)
+                        if (strv_push(&t, trigger_to_string(p->triggers + k)) < 0)
+                                return -ENOMEM;
+                triggers = t ? strv_join(t, ", ") : strdup("");
+                if (!triggers)
+                        return -ENOMEM;
+                r = sd_bus_message_append(reply, "(sssstu)", p->name, strempty(p->description), triggers, p->path,
+                                          (uint64_t) p->rto, (uint32_t) p->n_steps);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int reply_json(sd_bus_message *call, json_object *o) {
+        const char *s;
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        r = s ? sd_bus_reply_method_return(call, "s", s) : -ENOMEM;
+        json_object_put(o);
+        return r;
+}
+
+static int method_get_plan(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const Plan *p;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(call, "s", &name);
+        if (r < 0)
+                return r;
+        if (!plan_name_is_valid(name))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid plan name \"%s\".", name);
+        p = plan_set_find(m->plans, name);
+        if (!p)
+                return sd_bus_error_setf(error, SALVE_ERROR_NO_SUCH_PLAN, "No plan named \"%s\" is loaded.", name);
+        return reply_json(call, plan_to_json(p, true));
+}
+
+static int method_list_runs(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int all, r;
+
+        r = sd_bus_message_read(call, "b", &all);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssstt)");
+        for (size_t i = 0; r >= 0 && i < m->store->n_runs; i++) {
+                const Run *x = m->store->runs[i];
+                if (!all && run_is_finished(x))
+                        continue;
+                r = sd_bus_message_append(reply, "(sssstt)", x->id, x->plan->name,
+                                          run_state_to_string(run_state(x)), x->trigger, (uint64_t) x->created,
+                                          (uint64_t) x->finished);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int find_run(Manager *m, const char *id, sd_bus_error *error, Run **ret) {
+        if (!run_id_is_valid(id))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid run id \"%s\".", id);
+        *ret = run_store_find(m->store, id);
+        if (!*ret)
+                return sd_bus_error_setf(error, SALVE_ERROR_NO_SUCH_RUN, "No run \"%s\" (salvectl history lists "
+                                         "them).", id);
+        return 0;
+}
+
+static int method_get_run(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *id;
+        Run *x;
+        int r;
+
+        r = sd_bus_message_read(call, "s", &id);
+        if (r < 0)
+                return r;
+        r = find_run(m, id, error, &x);
+        if (r < 0)
+                return r;
+        return reply_json(call, run_to_json(x, now_usec(CLOCK_REALTIME)));
+}
+
+/* ---- changing: each checked with polkit first ---- */
+
+typedef enum Request {
+        REQUEST_START,
+        REQUEST_CANCEL,
+        REQUEST_ACT,
+        REQUEST_RELOAD,
+} Request;
+
+typedef struct Pending {
+        Manager *manager;
+        Request request;
+        char *plan, *run, *step, *text;
+        StepAction action;
+} Pending;
+
+static void pending_free(Pending *p) {
+        if (!p)
+                return;
+        free(p->plan);
+        free(p->run);
+        free(p->step);
+        free(p->text);
+        free(p);
+}
+
+static int reply_errno(sd_bus_message *call, int k, const Pending *p) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        switch (k) {
+        case -ENOENT:
+                if (p->request == REQUEST_ACT)
+                        sd_bus_error_setf(&e, SALVE_ERROR_NO_SUCH_STEP, "Run %s has no step \"%s\".", p->run, p->step);
+                else if (p->request == REQUEST_START)
+                        sd_bus_error_setf(&e, SALVE_ERROR_NO_SUCH_PLAN, "No plan named \"%s\" is loaded.", p->plan);
+                else
+                        sd_bus_error_setf(&e, SALVE_ERROR_NO_SUCH_RUN, "No run \"%s\".", p->run);
+                break;
+        case -ESRCH:
+                sd_bus_error_setf(&e, SALVE_ERROR_NO_SUCH_RUN, "No run \"%s\".", p->run);
+                break;
+        case -EBUSY:
+                if (p->request == REQUEST_ACT)
+                        sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Step \"%s\" of run %s cannot be %s now "
+                                          "(see salvectl status %s).", p->step, p->run,
+                                          p->action == ACTION_APPROVE ? "approved" : p->action == ACTION_REJECT ? "rejected"
+                                          : p->action == ACTION_DONE ? "marked done" : p->action == ACTION_FAIL ? "marked failed"
+                                          : p->action == ACTION_RETRY ? "retried" : p->action == ACTION_SKIP ? "skipped"
+                                          : "aborted", p->run);
+                else
+                        sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Run %s is already over.", p->run);
+                break;
+        case -EOPNOTSUPP:
+                sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Step \"%s\" is not a%s step; use %s.", p->step,
+                                  p->action == ACTION_APPROVE || p->action == ACTION_REJECT ? "n approve" : " task",
+                                  p->action == ACTION_APPROVE || p->action == ACTION_REJECT ? "done or fail"
+                                                                                            : "approve or reject");
+                break;
+        case -EINVAL:
+                sd_bus_error_set(&e, SD_BUS_ERROR_FAILED, "The plan files have errors; the plans loaded before "
+                                 "are kept (see journalctl -u salved).");
+                break;
+        default:
+                sd_bus_error_set_errnof(&e, -k, "Failed: %s", strerror(-k));
+        }
+        return sd_bus_reply_method_error(call, &e);
+}
+
+static void on_authorized(sd_bus_message *call, int verdict, const sd_bus_error *error, void *userdata) {
+        Pending *p = userdata;
+        Manager *m = p->manager;
+        _cleanup_free_ char *actor = NULL, *id = NULL;
+        int k;
+
+        if (verdict <= 0) {
+                char *who = bus_caller_name(call);
+                log_notice("Refused %s from %s: %s", sd_bus_message_get_member(call), strna(who),
+                           error && error->message ? error->message : "not authorized");
+                free(who);
+                (void) sd_bus_reply_method_error(call, error);
+                pending_free(p);
+                return;
+        }
+        actor = bus_caller_name(call);
+
+        switch (p->request) {
+        case REQUEST_START:
+                k = manager_start_run(m, p->plan, "manual", p->text && *p->text ? p->text : "started by request", 0,
+                                      &id);
+                if (k >= 0)
+                        log_struct_internal(LOG_INFO, 0, NULL, id, p->plan, NULL, "%s asked for plan %s: run %s.",
+                                            strna(actor), p->plan, id);
+                k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, "s", id);
+                break;
+        case REQUEST_CANCEL:
+                k = manager_cancel_run(m, p->run, actor, p->text && *p->text ? p->text : NULL);
+                k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
+                break;
+        case REQUEST_ACT:
+                k = manager_act(m, p->run, p->step, p->action, actor, p->text && *p->text ? p->text : NULL);
+                k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
+                break;
+        case REQUEST_RELOAD:
+                k = manager_reload(m);
+                k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
+                break;
+        default:
+                k = -EINVAL;
+        }
+        if (k < 0)
+                log_warning_errno(k, "Failed to reply to %s: %m", sd_bus_message_get_member(call));
+        pending_free(p);
+}
+
+static int authorize(Manager *m, sd_bus_message *call, const char *action, Pending *p,
+                     const char *const *details) {
+        int k;
+
+        if (!m->polkit) {
+                /* Without polkit in the picture: root only. */
+                uid_t uid;
+                if (bus_caller_uid(call, &uid) < 0 || uid != 0) {
+                        pending_free(p);
+                        return sd_bus_reply_method_errorf(call, SD_BUS_ERROR_ACCESS_DENIED,
+                                                          "Only root may do this (polkit is disabled).");
+                }
+        }
+        k = polkit_check_async(m->bus, m->event, call, action, m->polkit ? details : NULL, on_authorized, p);
+        if (k < 0) {
+                pending_free(p);
+                return k;
+        }
+        return 1; /* the reply comes later */
+}
+
+static Pending *pending_new(Manager *m, Request request) {
+        Pending *p = calloc(1, sizeof(Pending));
+        if (p) {
+                p->manager = m;
+                p->request = request;
+        }
+        return p;
+}
+
+static int method_start_run(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *plan, *reason;
+        Pending *p;
+        int r;
+
+        r = sd_bus_message_read(call, "ss", &plan, &reason);
+        if (r < 0)
+                return r;
+        if (!plan_name_is_valid(plan))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid plan name \"%s\".", plan);
+        if (!text_is_valid(reason, SALVE_COMMENT_MAX))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The reason must be at most %d bytes of "
+                                         "text.", SALVE_COMMENT_MAX);
+        if (!plan_set_find(m->plans, plan))
+                return sd_bus_error_setf(error, SALVE_ERROR_NO_SUCH_PLAN, "No plan named \"%s\" is loaded.", plan);
+        p = pending_new(m, REQUEST_START);
+        if (!p || !(p->plan = strdup(plan)) || !(p->text = strdup(reason))) {
+                pending_free(p);
+                return -ENOMEM;
+        }
+        return authorize(m, call, "org.salve.run", p, STRV_MAKE_CONST("plan", plan));
+}
+
+static int method_cancel_run(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *id, *comment;
+        Pending *p;
+        Run *x;
+        int r;
+
+        r = sd_bus_message_read(call, "ss", &id, &comment);
+        if (r < 0)
+                return r;
+        r = find_run(m, id, error, &x);
+        if (r < 0)
+                return r;
+        if (!text_is_valid(comment, SALVE_COMMENT_MAX))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The comment must be at most %d bytes of "
+                                         "text.", SALVE_COMMENT_MAX);
+        p = pending_new(m, REQUEST_CANCEL);
+        if (!p || !(p->run = strdup(id)) || !(p->text = strdup(comment))) {
+                pending_free(p);
+                return -ENOMEM;
+        }
+        return authorize(m, call, "org.salve.cancel", p, STRV_MAKE_CONST("plan", x->plan->name, "run", id));
+}
+
+static int method_act_on_step(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *id, *step, *action, *comment, *owner = "";
+        StepAction a;
+        Pending *p;
+        ssize_t i;
+        Run *x;
+        int r;
+
+        r = sd_bus_message_read(call, "ssss", &id, &step, &action, &comment);
+        if (r < 0)
+                return r;
+        r = find_run(m, id, error, &x);
+        if (r < 0)
+                return r;
+        if (!plan_name_is_valid(step))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid step id \"%s\".", step);
+        i = plan_find_step(x->plan, step);
+        if (i < 0)
+                return sd_bus_error_setf(error, SALVE_ERROR_NO_SUCH_STEP, "Run %s has no step \"%s\".", id, step);
+        a = step_action_from_string(action);
+        if (a < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown action \"%s\" (expected approve, "
+                                         "reject, done, fail, retry, skip or abort).", action);
+        if (!text_is_valid(comment, SALVE_COMMENT_MAX))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The comment must be at most %d bytes of "
+                                         "text.", SALVE_COMMENT_MAX);
+        if (step_kind_is_human(x->plan->steps[i].kind))
+                owner = x->plan->steps[i].owner ?: x->plan->owner ?: "";
+
+        p = pending_new(m, REQUEST_ACT);
+        if (!p || !(p->run = strdup(id)) || !(p->step = strdup(step)) || !(p->text = strdup(comment))) {
+                pending_free(p);
+                return -ENOMEM;
+        }
+        p->action = a;
+        return authorize(m, call, a <= ACTION_FAIL ? "org.salve.approve" : "org.salve.manage", p,
+                         STRV_MAKE_CONST("plan", x->plan->name, "run", id, "step", step, "action", action, "owner", owner));
+}
+
+static int method_reload(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Pending *p = pending_new(m, REQUEST_RELOAD);
+
+        if (!p)
+                return -ENOMEM;
+        return authorize(m, call, "org.salve.reload", p, NULL);
+}
+
+/* ---- properties ---- */
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        uint32_t n = 0;
+
+        if (streq(property, "Version"))
+                return sd_bus_message_append(reply, "s", SALVE_VERSION);
+        if (streq(property, "PlansLoaded"))
+                return sd_bus_message_append(reply, "u", (uint32_t) m->plans->n_plans);
+        for (size_t i = 0; i < m->store->n_runs; i++) {
+                const Run *x = m->store->runs[i];
+                if (run_is_finished(x))
+                        continue;
+                n += streq(property, "ActiveRuns") ? 1 : (uint32_t) run_count_steps(x, STEP_WAITING);
+        }
+        return sd_bus_message_append(reply, "u", n);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PlansLoaded", "u", property_get, 0, 0),
+        SD_BUS_PROPERTY("ActiveRuns", "u", property_get, 0, 0),
+        SD_BUS_PROPERTY("WaitingSteps", "u", property_get, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("ListPlans", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssstu)", plans), method_list_plans, 0),
+        SD_BUS_METHOD_WITH_ARGS("GetPlan", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", json), method_get_plan, 0),
+        SD_BUS_METHOD_WITH_ARGS("ListRuns", SD_BUS_ARGS("b", include_finished), SD_BUS_RESULT("a(sssstt)", runs),
+                                method_list_runs, 0),
+        SD_BUS_METHOD_WITH_ARGS("GetRun", SD_BUS_ARGS("s", run), SD_BUS_RESULT("s", json), method_get_run, 0),
+        SD_BUS_METHOD_WITH_ARGS("StartRun", SD_BUS_ARGS("s", plan, "s", reason), SD_BUS_RESULT("s", run),
+                                method_start_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CancelRun", SD_BUS_ARGS("s", run, "s", comment), SD_BUS_NO_RESULT,
+                                method_cancel_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ActOnStep", SD_BUS_ARGS("s", run, "s", step, "s", action, "s", comment),
+                                SD_BUS_NO_RESULT, method_act_on_step, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("RunChanged", SD_BUS_ARGS("s", run, "s", plan, "s", state), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("StepChanged", SD_BUS_ARGS("s", run, "s", step, "s", state, "s", message), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("HumanStepWaiting",
+                                SD_BUS_ARGS("s", run, "s", step, "s", kind, "s", owner, "as", escalate, "s",
+                                            instructions, "t", ack_timeout_usec),
+                                0),
+        SD_BUS_SIGNAL_WITH_ARGS("RtoAtRisk", SD_BUS_ARGS("s", run, "s", plan, "t", projected_finish_usec, "t",
+                                                         deadline_usec), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("RtoBreached", SD_BUS_ARGS("s", run, "s", plan, "t", deadline_usec), 0),
+        SD_BUS_VTABLE_END,
+};
+
+int manager_bus_setup(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register %s: %m", SALVE_BUS_PATH);
+        /* The name last, so that nobody calls before the object exists. */
+        r = sd_bus_request_name(m->bus, SALVE_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to own %s on the system bus: %m", SALVE_BUS_NAME);
+        return 0;
+}
+
+/* ---- signals ---- */
+
+void manager_bus_emit_run_changed(Manager *m, const Run *r) {
+        if (m->bus)
+                (void) sd_bus_emit_signal(m->bus, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "RunChanged", "sss", r->id,
+                                          r->plan->name, run_state_to_string(run_state(r)));
+}
+
+void manager_bus_emit_step_changed(Manager *m, const Run *r, const Transition *t) {
+        if (m->bus)
+                (void) sd_bus_emit_signal(m->bus, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "StepChanged", "ssss", r->id,
+                                          t->step_id, step_state_to_string(t->state), strempty(t->message));
+}
+
+void manager_bus_emit_human_waiting(Manager *m, const Run *r, ssize_t i) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        const Step *s;
+        int k;
+
+        if (!m->bus || i < 0)
+                return;
+        s = r->plan->steps + i;
+        log_struct_internal(LOG_NOTICE, 0, SALVE_MESSAGE_HUMAN_WAITING, r->id, r->plan->name, s->id,
+                            "Step %s of run %s waits for %s: salvectl %s %s %s", s->id, r->id,
+                            s->owner ?: r->plan->owner ?: "a person", s->kind == STEP_APPROVE ? "approve" : "done",
+                            r->id, s->id);
+        k = sd_bus_message_new_signal(m->bus, &msg, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "HumanStepWaiting");
+        if (k >= 0)
+                k = sd_bus_message_append(msg, "ssss", r->id, s->id, step_kind_to_string(s->kind),
+                                          s->owner ?: r->plan->owner ?: "");
+        if (k >= 0)
+                k = sd_bus_message_append_strv(msg, s->escalate ?: r->plan->escalate);
+        if (k >= 0)
+                k = sd_bus_message_append(msg, "st", strempty(s->instructions), (uint64_t) s->ack_timeout);
+        if (k >= 0)
+                (void) sd_bus_send(m->bus, msg, NULL);
+}
+
+void manager_bus_emit_rto(Manager *m, const Run *r, const Transition *t) {
+        if (!m->bus)
+                return;
+        if (t->rto_state == RTO_BREACHED)
+                (void) sd_bus_emit_signal(m->bus, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "RtoBreached", "sst", r->id,
+                                          r->plan->name, (uint64_t) run_deadline(r));
+        else
+                (void) sd_bus_emit_signal(m->bus, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "RtoAtRisk", "sstt", r->id,
+                                          r->plan->name, (uint64_t) t->projected, (uint64_t) run_deadline(r));
+}

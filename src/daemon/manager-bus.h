@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* salved's D-Bus API (docs/dbus-api.md): org.salve.Manager1 at
+ * /org/salve/manager. Reading is open; changing anything goes through
+ * polkit. Every argument is checked before use. */
+
+#include "manager.h"
+
+#define SALVE_BUS_NAME "org.salve.Manager1"
+#define SALVE_BUS_PATH "/org/salve/manager"
+#define SALVE_BUS_INTERFACE "org.salve.Manager1"
+
+#define SALVE_ERROR_NO_SUCH_PLAN "org.salve.Error.NoSuchPlan"
+#define SALVE_ERROR_NO_SUCH_RUN "org.salve.Error.NoSuchRun"
+#define SALVE_ERROR_NO_SUCH_STEP "org.salve.Error.NoSuchStep"
+#define SALVE_ERROR_INVALID_STATE "org.salve.Error.InvalidState"
+
+#define SALVE_COMMENT_MAX 4096
+
+int manager_bus_setup(Manager *m);
+
+void manager_bus_emit_run_changed(Manager *m, const Run *r);
+void manager_bus_emit_step_changed(Manager *m, const Run *r, const Transition *t);
+void manager_bus_emit_human_waiting(Manager *m, const Run *r, ssize_t step);
+void manager_bus_emit_rto(Manager *m, const Run *r, const Transition *t);
+
+/* Argument checks, shared with salvectl. */
+bool run_id_is_valid(const char *s);

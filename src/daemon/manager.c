@@ -1,0 +1,838 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The Manager: runs plans. The rule every path here keeps: a transition
+ * is journaled (run_store_commit, synced) before anything acts on it, so a
+ * crash at any point leaves a journal from which a restart resumes without
+ * running a non-idempotent step twice. */
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-id128.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager-bus.h"
+#include "manager.h"
+
+typedef struct StepCall {
+        RunContext *context;
+        size_t step;
+        bool condition;                 /* the `when:` check, before the step itself */
+} StepCall;
+
+static RunContext *run_context_free(RunContext *c, size_t n_steps) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; c->jobs && i < n_steps; i++) {
+                if (c->jobs[i])
+                        exec_job_cancel(c->jobs[i]);
+                free(c->calls[i]);
+        }
+        free(c->jobs);
+        free(c->calls);
+        sd_event_source_disable_unref(c->wake);
+        sd_event_source_disable_unref(c->rto);
+        free(c->run_id);
+        free(c);
+        return NULL;
+}
+
+static RunContext *manager_find_context(Manager *m, const char *run_id) {
+        for (size_t i = 0; i < m->n_contexts; i++)
+                if (streq(m->contexts[i]->run_id, run_id))
+                        return m->contexts[i];
+        return NULL;
+}
+
+static int manager_add_context(Manager *m, const Run *r, RunContext **ret) {
+        RunContext *c, **n;
+
+        c = calloc(1, sizeof(RunContext));
+        if (!c)
+                return -ENOMEM;
+        c->manager = m;
+        c->run_id = strdup(r->id);
+        c->jobs = calloc(r->plan->n_steps, sizeof(ExecJob *));
+        c->calls = calloc(r->plan->n_steps, sizeof(StepCall *));
+        n = realloc(m->contexts, sizeof(RunContext *) * (m->n_contexts + 1));
+        if (!c->run_id || !c->jobs || !c->calls || !n) {
+                if (n)
+                        m->contexts = n;
+                run_context_free(c, r->plan->n_steps);
+                return -ENOMEM;
+        }
+        m->contexts = n;
+        m->contexts[m->n_contexts++] = c;
+        if (ret)
+                *ret = c;
+        return 0;
+}
+
+static void manager_drop_context(Manager *m, RunContext *c, const Run *r) {
+        for (size_t i = 0; i < m->n_contexts; i++)
+                if (m->contexts[i] == c) {
+                        m->contexts[i] = m->contexts[--m->n_contexts];
+                        break;
+                }
+        run_context_free(c, r->plan->n_steps);
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < m->n_contexts; i++) {
+                Run *r = m->store ? run_store_find(m->store, m->contexts[i]->run_id) : NULL;
+                run_context_free(m->contexts[i], r ? r->plan->n_steps : 0);
+        }
+        free(m->contexts);
+        sd_event_source_disable_unref(m->schedule);
+        sd_event_source_disable_unref(m->sigterm);
+        sd_event_source_disable_unref(m->sigint);
+        sd_event_source_disable_unref(m->sighup);
+        executor_free(m->executor);
+        run_store_free(m->store);
+        plan_set_free(m->plans);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        free(m->state_dir);
+        strv_free(m->plan_dirs);
+        free(m->last_status);
+        free(m);
+        return NULL;
+}
+
+/* ---- status ---- */
+
+static void manager_update_status(Manager *m) {
+        size_t active = 0, waiting = 0, interrupted = 0;
+        _cleanup_free_ char *s = NULL;
+
+        for (size_t i = 0; m->store && i < m->store->n_runs; i++) {
+                const Run *r = m->store->runs[i];
+                if (run_is_finished(r))
+                        continue;
+                active++;
+                waiting += run_count_steps(r, STEP_WAITING);
+                interrupted += run_count_steps(r, STEP_INTERRUPTED);
+        }
+        if (asprintf(&s, "%zu run%s active, %zu waiting for a person, %zu interrupted; %zu plans loaded", active,
+                     active == 1 ? "" : "s", waiting, interrupted, m->plans ? m->plans->n_plans : 0) < 0)
+                return;
+        if (streq_ptr(s, m->last_status))
+                return;
+        (void) sd_notifyf(false, "STATUS=%s", s);
+        free(m->last_status);
+        m->last_status = TAKE_PTR(s);
+}
+
+/* ---- committing and announcing ---- */
+
+static void announce(Manager *m, const Run *r, const Transition *t) {
+        const char *plan = r->plan->name;
+
+        switch (t->kind) {
+        case TRANSITION_RUN_CREATED:
+                log_struct_internal(LOG_NOTICE, 0, SALVE_MESSAGE_RUN_STARTED, r->id, plan, NULL,
+                                    "Run %s of plan %s started (trigger: %s%s%s).", r->id, plan, r->trigger,
+                                    r->reason ? ", " : "", strempty(r->reason));
+                manager_bus_emit_run_changed(m, r);
+                break;
+
+        case TRANSITION_STEP: {
+                int prio = t->state == STEP_FAILED || t->state == STEP_INTERRUPTED ? LOG_WARNING : LOG_INFO;
+                log_struct_internal(prio, 0, t->state == STEP_FAILED ? SALVE_MESSAGE_STEP_FAILED : NULL, r->id,
+                                    plan, t->step_id, "Step %s %s%s%s.", t->step_id,
+                                    step_state_to_string(t->state), t->message ? ": " : "",
+                                    strempty(t->message));
+                manager_bus_emit_step_changed(m, r, t);
+                if (t->state == STEP_WAITING)
+                        manager_bus_emit_human_waiting(m, r, plan_find_step(r->plan, t->step_id));
+                manager_bus_emit_run_changed(m, r);
+                break;
+        }
+
+        case TRANSITION_RUN_FINISHED:
+                log_struct_internal(t->run_state == RUN_SUCCEEDED ? LOG_NOTICE : LOG_WARNING, 0,
+                                    SALVE_MESSAGE_RUN_FINISHED, r->id, plan, NULL, "Run %s %s: %s.", r->id,
+                                    run_state_to_string(t->run_state), strna(t->message));
+                manager_bus_emit_run_changed(m, r);
+                break;
+
+        case TRANSITION_RTO: {
+                char a[FORMAT_DURATION_MAX];
+                usec_t deadline = run_deadline(r);
+                if (t->rto_state == RTO_BREACHED)
+                        log_struct_internal(LOG_ERR, 0, SALVE_MESSAGE_RTO_BREACHED, r->id, plan, NULL,
+                                            "Run %s breached its recovery time objective of %s.", r->id,
+                                            format_duration(a, r->plan->rto));
+                else
+                        log_struct_internal(LOG_WARNING, 0, SALVE_MESSAGE_RTO_AT_RISK, r->id, plan, NULL,
+                                            "Run %s is at risk: projected to finish %s after its RTO deadline.",
+                                            r->id, format_duration(a, t->projected > deadline ? t->projected - deadline : 0));
+                manager_bus_emit_rto(m, r, t);
+                break;
+        }
+        default:
+                break;
+        }
+}
+
+int manager_commit(Manager *m, const Transition *t) {
+        RunContext *c;
+        Run *r = NULL;
+        int k;
+
+        k = run_store_commit(m->store, t, &r);
+        if (k < 0)
+                return log_struct_internal(LOG_ERR, k, NULL, t->run_id, NULL, t->step_id,
+                                           "Failed to journal a %s transition, not acting on it: %m",
+                                           transition_kind_to_string(t->kind));
+
+        if (t->kind == TRANSITION_RUN_CREATED) {
+                k = manager_add_context(m, r, NULL);
+                if (k < 0)
+                        return log_oom();
+        }
+        c = manager_find_context(m, r->id);
+
+        /* What was cancelled stops running. */
+        if (c && t->kind == TRANSITION_STEP && t->state != STEP_RUNNING) {
+                ssize_t i = plan_find_step(r->plan, t->step_id);
+                if (i >= 0 && c->jobs[i]) {
+                        exec_job_cancel(c->jobs[i]);
+                        c->jobs[i] = NULL;
+                        c->calls[i] = mfree(c->calls[i]);
+                }
+        }
+        announce(m, r, t);
+        if (c && run_is_finished(r)) {
+                manager_drop_context(m, c, r);
+                manager_schedule(m); /* a queued run of the same plan may go now */
+        }
+        manager_update_status(m);
+        return 0;
+}
+
+static int commit_all(Manager *m, Transition *t, size_t n) {
+        int k = 0;
+
+        for (size_t i = 0; i < n && k >= 0; i++)
+                k = manager_commit(m, t + i);
+        transitions_free(t, n);
+        return k;
+}
+
+/* ---- steps ---- */
+
+static double manager_jitter(Manager *m) {
+        return (double) rand_r(&m->rand_state) / ((double) RAND_MAX + 1.0);
+}
+
+static void step_finished(Manager *m, RunContext *c, size_t i, bool ok, const char *message) {
+        Run *r = run_store_find(m->store, c->run_id);
+        Transition t;
+        int k;
+
+        if (!r)
+                return;
+        k = run_step_result(r, i, ok, message, now_usec(CLOCK_REALTIME), manager_jitter(m), &t);
+        if (k < 0) {
+                log_struct_internal(LOG_WARNING, k, NULL, r->id, r->plan->name, r->plan->steps[i].id,
+                                    "Ignoring a result for a step that is not running: %m");
+                return;
+        }
+        (void) manager_commit(m, &t);
+        transition_done(&t);
+        manager_schedule(m);
+}
+
+static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata);
+
+static int start_step_job(Manager *m, RunContext *c, const Run *r, size_t i, bool condition) {
+        const Step *s = r->plan->steps + i;
+        StepCall *call;
+        int k;
+
+        call = calloc(1, sizeof(StepCall));
+        if (!call)
+                return -ENOMEM;
+        *call = (StepCall) { .context = c, .step = i, .condition = condition };
+        if (condition)
+                k = executor_check_condition(m->executor, &s->when, r->trigger, on_step_done, call, &c->jobs[i]);
+        else
+                k = executor_start(m->executor, r->id, s, r->steps[i].attempt, s->timeout, on_step_done, call,
+                                   &c->jobs[i]);
+        if (k < 0) {
+                free(call);
+                c->jobs[i] = NULL;
+                return k;
+        }
+        free(c->calls[i]);
+        c->calls[i] = call;
+        return 0;
+}
+
+static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata) {
+        StepCall *call = userdata;
+        RunContext *c = call->context;
+        Manager *m = c->manager;
+        size_t i = call->step;
+        bool condition = call->condition;
+        Run *r = run_store_find(m->store, c->run_id);
+        _cleanup_free_ char *msg = NULL;
+        int k;
+
+        /* The job frees itself after this callback; forget it and the call. */
+        c->jobs[i] = NULL;
+        c->calls[i] = mfree(c->calls[i]);
+        if (!r)
+                return;
+
+        if (condition) {
+                if (res->outcome == EXEC_SUCCEEDED) {
+                        k = start_step_job(m, c, r, i, false);
+                        if (k < 0) {
+                                if (asprintf(&msg, "could not start: %s", strerror(-k)) < 0)
+                                        msg = NULL;
+                                step_finished(m, c, i, false, msg ?: "could not start");
+                        }
+                        return;
+                }
+                /* The condition does not hold: the step is skipped, which
+                 * lets what needs it go ahead. */
+                Transition t = {
+                        .kind = TRANSITION_STEP,
+                        .run_id = r->id,
+                        .at = now_usec(CLOCK_REALTIME),
+                        .step_id = r->plan->steps[i].id,
+                        .state = STEP_SKIPPED,
+                        .attempt = r->steps[i].attempt,
+                };
+                if (asprintf(&t.message, "condition not met: %s", strna(res->message)) < 0)
+                        t.message = NULL;
+                (void) manager_commit(m, &t);
+                free(t.message);
+                manager_schedule(m);
+                return;
+        }
+
+        switch (res->outcome) {
+        case EXEC_SUCCEEDED:
+                step_finished(m, c, i, true, res->message);
+                return;
+        case EXEC_TIMED_OUT:
+                if (asprintf(&msg, "timed out%s%s", res->message ? ": " : "", strempty(res->message)) < 0)
+                        msg = NULL;
+                break;
+        default:
+                break;
+        }
+        step_finished(m, c, i, false, msg ?: res->message ?: exec_outcome_to_string(res->outcome));
+}
+
+static void start_step(Manager *m, RunContext *c, const Run *r, size_t i) {
+        const Step *s = r->plan->steps + i;
+        int k;
+
+        k = start_step_job(m, c, r, i, s->when.present);
+        if (k < 0) {
+                _cleanup_free_ char *msg = NULL;
+                if (asprintf(&msg, "could not start: %s", strerror(-k)) < 0)
+                        msg = NULL;
+                step_finished(m, c, i, false, msg ?: "could not start");
+        }
+}
+
+/* ---- scheduling ---- */
+
+static int on_wake(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_schedule(userdata);
+        return 0;
+}
+
+static int arm_timer(Manager *m, sd_event_source **source, usec_t when, const char *what) {
+        int k;
+
+        if (when == USEC_INFINITY) {
+                if (*source)
+                        (void) sd_event_source_set_enabled(*source, SD_EVENT_OFF);
+                return 0;
+        }
+        if (*source) {
+                k = sd_event_source_set_time(*source, when);
+                if (k >= 0)
+                        k = sd_event_source_set_enabled(*source, SD_EVENT_ONESHOT);
+                return k;
+        }
+        k = sd_event_add_time(m->event, source, CLOCK_REALTIME, when, USEC_PER_SEC / 10, on_wake, m);
+        if (k >= 0)
+                (void) sd_event_source_set_description(*source, what);
+        return k;
+}
+
+/* An older unfinished run of the same plan goes first (concurrency: queue). */
+static bool run_is_queued(Manager *m, const Run *r) {
+        for (size_t i = 0; i < m->store->n_runs && m->store->runs[i] != r; i++)
+                if (!run_is_finished(m->store->runs[i]) && streq(m->store->runs[i]->plan->name, r->plan->name))
+                        return true;
+        return false;
+}
+
+static void process_run(Manager *m, RunContext *c) {
+        Run *r = run_store_find(m->store, c->run_id);
+        usec_t now, wake = USEC_INFINITY, next;
+        Transition rto;
+        int k;
+
+        if (!r || run_is_queued(m, r))
+                return;
+
+        for (int round = 0; round < 64 && !run_is_finished(r); round++) {
+                Transition *t;
+                size_t n;
+
+                now = now_usec(CLOCK_REALTIME);
+                k = run_plan_next(r, now, &t, &n, &wake);
+                if (k < 0) {
+                        log_struct_internal(LOG_ERR, k, NULL, r->id, r->plan->name, NULL, "Cannot plan: %m");
+                        return;
+                }
+                if (n == 0) {
+                        free(t);
+                        break;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        k = manager_commit(m, t + i);
+                        if (k < 0) {
+                                transitions_free(t, n);
+                                return; /* not journaled: do nothing, try again later */
+                        }
+                        if (t[i].kind == TRANSITION_STEP && t[i].state == STEP_RUNNING)
+                                start_step(m, c, r, (size_t) plan_find_step(r->plan, t[i].step_id));
+                        if (run_is_finished(r))
+                                break; /* c is gone */
+                }
+                transitions_free(t, n);
+        }
+        if (run_is_finished(r))
+                return;
+
+        /* At risk and breached can both be due (a run resumed late). */
+        now = now_usec(CLOCK_REALTIME);
+        for (int i = 0; i < 2; i++) {
+                k = run_rto_check(r, now, &rto, &next);
+                if (k <= 0)
+                        break;
+                k = manager_commit(m, &rto);
+                transition_done(&rto);
+                if (k < 0)
+                        break;
+        }
+        (void) arm_timer(m, &c->wake, wake, "retry-backoff");
+        (void) arm_timer(m, &c->rto, next, "rto-deadline");
+}
+
+static int on_schedule(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_strv_free_ char **ids = NULL;
+        int k;
+
+        /* Contexts come and go while runs move; walk a copy of the ids. */
+        for (size_t i = 0; i < m->n_contexts; i++)
+                if (strv_extend(&ids, m->contexts[i]->run_id) < 0)
+                        return log_oom();
+        STRV_FOREACH(id, ids) {
+                RunContext *c = manager_find_context(m, *id);
+                if (c)
+                        process_run(m, c);
+        }
+        k = run_store_maybe_compact(m->store);
+        if (k < 0)
+                log_warning_errno(k, "Failed to compact the run journal, ignoring: %m");
+        manager_update_status(m);
+        return 0;
+}
+
+void manager_schedule(Manager *m) {
+        if (m->schedule)
+                (void) sd_event_source_set_enabled(m->schedule, SD_EVENT_ONESHOT);
+}
+
+/* ---- runs ---- */
+
+int manager_start_run(Manager *m, const char *plan_name, const char *trigger, const char *reason, usec_t trigger_time,
+                      char **ret_run_id) {
+        _cleanup_free_ char *id = NULL;
+        const Plan *p = plan_set_find(m->plans, plan_name);
+        Run *active = NULL;
+        size_t queued = 0;
+        Transition t;
+        usec_t now = now_usec(CLOCK_REALTIME);
+        int k;
+
+        if (!p)
+                return -ENOENT;
+
+        for (size_t i = 0; i < m->store->n_runs; i++) {
+                Run *r = m->store->runs[i];
+                if (run_is_finished(r) || !streq(r->plan->name, plan_name))
+                        continue;
+                if (!active)
+                        active = r;
+                else
+                        queued++;
+        }
+        /* The same plan never runs twice at once: a new trigger joins the
+         * active run, or (concurrency: queue) waits behind it, once. */
+        if (active && (p->concurrency == CONCURRENCY_JOIN || queued > 0)) {
+                Run *join = active;
+                for (size_t i = 0; p->concurrency == CONCURRENCY_QUEUE && i < m->store->n_runs; i++)
+                        if (!run_is_finished(m->store->runs[i]) && streq(m->store->runs[i]->plan->name, plan_name))
+                                join = m->store->runs[i];
+                log_struct_internal(LOG_INFO, 0, NULL, join->id, plan_name, NULL,
+                                    "Trigger %s joins run %s, which is already %s.", trigger, join->id,
+                                    join == active ? "running" : "queued");
+                id = strdup(join->id);
+                if (!id)
+                        return -ENOMEM;
+                *ret_run_id = TAKE_PTR(id);
+                return 0;
+        }
+
+        k = run_store_new_id(m->store, plan_name, &id);
+        if (k < 0)
+                return k;
+        k = run_created_transition(id, p->name, p->path, p->source, trigger, reason, trigger_time ?: now, now, &t);
+        if (k < 0)
+                return k;
+        k = manager_commit(m, &t);
+        transition_done(&t);
+        if (k < 0)
+                return k;
+        manager_schedule(m);
+        if (ret_run_id)
+                *ret_run_id = TAKE_PTR(id);
+        return 0;
+}
+
+int manager_cancel_run(Manager *m, const char *run_id, const char *actor, const char *comment) {
+        Run *r = run_store_find(m->store, run_id);
+        Transition *t;
+        size_t n;
+        int k;
+
+        if (!r)
+                return -ENOENT;
+        k = run_cancel(r, actor, comment, now_usec(CLOCK_REALTIME), &t, &n);
+        if (k < 0)
+                return k;
+        k = commit_all(m, t, n);
+        manager_schedule(m);
+        return k;
+}
+
+int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction action, const char *actor,
+                const char *comment) {
+        Run *r = run_store_find(m->store, run_id);
+        Transition *t;
+        size_t n;
+        int k;
+
+        if (!r)
+                return -ESRCH;
+        k = run_act(r, step_id, action, actor, comment, now_usec(CLOCK_REALTIME), &t, &n);
+        if (k < 0)
+                return k;
+        k = commit_all(m, t, n);
+        manager_schedule(m);
+        return k;
+}
+
+/* ---- plans ---- */
+
+int manager_load_plans(Manager *m, PlanSet **ret, size_t *ret_errors) {
+        Diagnostics d = {};
+        int k;
+
+        if (m->plan_dirs)
+                k = plan_set_load_dirs((const char * const *) m->plan_dirs, 0, &d, ret);
+        else
+                k = plan_set_load_dirs(plan_set_default_dirs, PLAN_LOAD_SECURE, &d, ret);
+        diagnostics_sort(&d);
+        for (size_t i = 0; i < d.n_items; i++) {
+                const Diag *x = d.items + i;
+                log_full_errno(x->level == DIAG_ERROR ? LOG_ERR : LOG_WARNING, 0, "%s:%u:%u: %s: %s", x->file,
+                               x->line, x->column, diag_level_to_string(x->level), x->message);
+        }
+        if (ret_errors)
+                *ret_errors = d.n_errors;
+        diagnostics_done(&d);
+        return k;
+}
+
+int manager_reload(Manager *m) {
+        _cleanup_(plan_set_freep) PlanSet *s = NULL;
+        size_t errors = 0;
+        int k;
+
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading plans...");
+        k = manager_load_plans(m, &s, &errors);
+        if (k >= 0 && errors > 0) {
+                log_error("Reload: %zu error%s in the plan files; keeping the %zu plans loaded before.", errors,
+                          errors == 1 ? "" : "s", m->plans->n_plans);
+                k = -EINVAL;
+        } else if (k >= 0) {
+                plan_set_free(m->plans);
+                m->plans = TAKE_PTR(s);
+                log_info("Reloaded: %zu plans.", m->plans->n_plans);
+        }
+        free(m->last_status);
+        m->last_status = NULL;
+        manager_update_status(m);
+        (void) sd_notify(false, "READY=1");
+        return k;
+}
+
+/* ---- boot ---- */
+
+/* Was the previous boot's end unclean? salved records the boot id it runs
+ * in with "0", and turns it to "1" only when it is stopped because the
+ * system is shutting down. A new boot id with "0" means the last boot never
+ * shut down cleanly. */
+static int manager_check_boot(Manager *m, bool *ret_new_boot, bool *ret_unclean) {
+        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        char line[64] = "", cur[33];
+        sd_id128_t boot;
+        FILE *f;
+        int k, clean = 1;
+
+        *ret_new_boot = *ret_unclean = false;
+        k = sd_id128_get_boot(&boot);
+        if (k < 0)
+                return k;
+        sd_id128_to_string(boot, cur);
+        if (asprintf(&path, "%s/boot-state", m->state_dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
+                return -ENOMEM;
+
+        f = fopen(path, "re");
+        if (f) {
+                if (!fgets(line, sizeof(line), f))
+                        line[0] = 0;
+                fclose(f);
+                if (strlen(line) >= 34 && strncmp(line, cur, 32) != 0) {
+                        *ret_new_boot = true;
+                        clean = line[33] == '1';
+                        *ret_unclean = !clean;
+                }
+        }
+        if (!streq(line, "") && strncmp(line, cur, 32) == 0)
+                return 0; /* salved restarted within the same boot */
+        f = fopen(tmp, "we");
+        if (!f)
+                return negative_errno();
+        fprintf(f, "%s 0\n", cur);
+        k = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : negative_errno();
+        fclose(f);
+        if (k >= 0 && rename(tmp, path) < 0)
+                k = negative_errno();
+        return k;
+}
+
+static void manager_mark_clean_shutdown(Manager *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *state = NULL, *path = NULL;
+        char cur[33];
+        sd_id128_t boot;
+        FILE *f;
+
+        if (!m->bus || sd_id128_get_boot(&boot) < 0)
+                return;
+        /* Only a system shutdown counts; a "systemctl stop salved" does not. */
+        if (sd_bus_get_property_string(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                       "org.freedesktop.systemd1.Manager", "SystemState", &error, &state) < 0 ||
+            !streq(state, "stopping"))
+                return;
+        if (asprintf(&path, "%s/boot-state", m->state_dir) < 0)
+                return;
+        f = fopen(path, "we");
+        if (!f)
+                return;
+        fprintf(f, "%s 1\n", sd_id128_to_string(boot, cur));
+        (void) fflush(f);
+        (void) fsync(fileno(f));
+        fclose(f);
+        log_info("System shutdown: recorded a clean stop.");
+}
+
+static void manager_boot_triggers(Manager *m) {
+        bool new_boot, unclean;
+        usec_t boot_time;
+        int k;
+
+        k = manager_check_boot(m, &new_boot, &unclean);
+        if (k < 0) {
+                log_warning_errno(k, "Cannot tell whether the last shutdown was clean, ignoring: %m");
+                return;
+        }
+        if (!new_boot)
+                return;
+        if (unclean)
+                log_warning("The previous boot did not shut down cleanly.");
+        boot_time = now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME);
+        for (size_t i = 0; i < m->plans->n_plans; i++) {
+                const Plan *p = m->plans->plans[i];
+                for (size_t t = 0; t < p->n_triggers; t++) {
+                        const Trigger *tr = p->triggers + t;
+                        if (tr->kind != TRIGGER_BOOT || (streq(tr->event, "unclean") && !unclean))
+                                continue;
+                        k = manager_start_run(m, p->name, "boot",
+                                              unclean ? "unclean shutdown before this boot" : "boot", boot_time,
+                                              NULL);
+                        if (k < 0)
+                                log_struct_internal(LOG_ERR, k, NULL, NULL, p->name, NULL,
+                                                    "Failed to start plan %s on boot: %m", p->name);
+                        break;
+                }
+        }
+}
+
+/* ---- life cycle ---- */
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                (void) manager_reload(m);
+                return 0;
+        }
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
+        manager_mark_clean_shutdown(m);
+        return sd_event_exit(m->event, 0);
+}
+
+int manager_new(Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        unsigned seed = 0;
+        sigset_t mask;
+        int k;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return -ENOMEM;
+        m->polkit = true;
+        if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+                seed = (unsigned) now_usec(CLOCK_MONOTONIC);
+        m->rand_state = seed;
+        m->state_dir = strdup(SALVE_STATE_DIR);
+        if (!m->state_dir)
+                return -ENOMEM;
+
+        k = sd_event_default(&m->event);
+        if (k < 0)
+                return k;
+        (void) sd_event_set_watchdog(m->event, true);
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+        if ((k = sd_event_add_signal(m->event, &m->sigterm, SIGTERM, on_signal, m)) < 0 ||
+            (k = sd_event_add_signal(m->event, &m->sigint, SIGINT, on_signal, m)) < 0 ||
+            (k = sd_event_add_signal(m->event, &m->sighup, SIGHUP, on_signal, m)) < 0)
+                return k;
+        (void) sd_event_source_set_description(m->sigterm, "signal-term");
+        (void) sd_event_source_set_description(m->sigint, "signal-int");
+        (void) sd_event_source_set_description(m->sighup, "signal-hup");
+
+        k = sd_event_add_defer(m->event, &m->schedule, on_schedule, m);
+        if (k < 0)
+                return k;
+        (void) sd_event_source_set_description(m->schedule, "schedule");
+        (void) sd_event_source_set_enabled(m->schedule, SD_EVENT_OFF);
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_startup(Manager *m) {
+        _cleanup_free_ char *journal = NULL;
+        RunStoreReplay stats = {};
+        size_t errors = 0;
+        int k;
+
+        if (mkdir(m->state_dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(negative_errno(), "Failed to create %s: %m", m->state_dir);
+        if (asprintf(&journal, "%s/journal", m->state_dir) < 0)
+                return log_oom();
+        k = run_store_open(journal, &m->store, &stats);
+        if (k < 0)
+                return log_error_errno(k, "Failed to open the run journal %s: %m", journal);
+        if (stats.dropped_bytes > 0)
+                log_warning("Run journal %s: cut off a torn or corrupt tail of %llu bytes (the last transition "
+                            "before a crash), continuing.", journal, (unsigned long long) stats.dropped_bytes);
+        if (stats.bad_records > 0 || stats.orphans > 0)
+                log_warning("Run journal %s: skipped %llu unreadable and %llu orphaned records.", journal,
+                            (unsigned long long) stats.bad_records, (unsigned long long) stats.orphans);
+        log_info("Run journal %s: replayed %llu records, %zu runs.", journal, (unsigned long long) stats.records,
+                 m->store->n_runs);
+        if (m->crash_at_record > 0)
+                journal_file_set_crash_point(m->store->journal, m->crash_at_record, m->crash_torn_bytes);
+
+        k = manager_load_plans(m, &m->plans, &errors);
+        if (k < 0)
+                return log_error_errno(k, "Failed to load plans: %m");
+        log_info("Loaded %zu plans%s.", m->plans->n_plans, errors > 0 ? " (some files have errors, see above)" : "");
+
+        k = sd_bus_open_system(&m->bus);
+        if (k < 0)
+                return log_error_errno(k, "Failed to connect to the system bus: %m");
+        k = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (k < 0)
+                return log_error_errno(k, "Failed to attach the bus to the event loop: %m");
+        k = executor_new(m->event, m->bus, &m->executor);
+        if (k < 0)
+                return log_error_errno(k, "Failed to set up the executor: %m");
+        k = manager_bus_setup(m);
+        if (k < 0)
+                return k;
+
+        /* Resume what was in flight: the only place where "running" in the
+         * journal is reconciled with a process that is gone. */
+        for (size_t i = 0; i < m->store->n_runs; i++) {
+                Run *r = m->store->runs[i];
+                Transition *t;
+                size_t n;
+
+                if (run_is_finished(r))
+                        continue;
+                k = manager_add_context(m, r, NULL);
+                if (k < 0)
+                        return log_oom();
+                k = run_resume(r, now_usec(CLOCK_REALTIME), &t, &n);
+                if (k < 0)
+                        return log_oom();
+                log_struct_internal(LOG_NOTICE, 0, NULL, r->id, r->plan->name, NULL,
+                                    "Resuming run %s (%zu step%s were running).", r->id, n, n == 1 ? "" : "s");
+                k = commit_all(m, t, n);
+                if (k < 0)
+                        return k;
+                for (size_t s = 0; s < r->plan->n_steps; s++)
+                        if (r->steps[s].state == STEP_WAITING)
+                                manager_bus_emit_human_waiting(m, r, (ssize_t) s);
+        }
+
+        manager_boot_triggers(m);
+        manager_schedule(m);
+        manager_update_status(m);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        (void) sd_notify(false, "READY=1");
+        return sd_event_loop(m->event);
+}

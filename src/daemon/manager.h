@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The Manager owns salved's state: the event loop, the bus, the executor,
+ * the loaded plans and the run store, and drives every run. It is the one
+ * place where the engine's proposals are journaled, applied and acted on,
+ * always in that order. No global state: a test can build two. */
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "executor.h"
+#include "plan-set.h"
+#include "run-store.h"
+
+typedef struct Manager Manager;
+
+typedef struct RunContext {
+        Manager *manager;
+        char *run_id;
+        ExecJob **jobs;                 /* per step: what runs for it now */
+        struct StepCall **calls;        /* per step: callback context of jobs[i] */
+        sd_event_source *wake;          /* retry backoff */
+        sd_event_source *rto;           /* the deadline */
+} RunContext;
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Executor *executor;
+        PlanSet *plans;
+        RunStore *store;
+        RunContext **contexts;
+        size_t n_contexts;
+        sd_event_source *schedule;
+        sd_event_source *sigterm, *sigint, *sighup;
+        char *state_dir;
+        char **plan_dirs;               /* NULL: the system directories */
+        bool polkit;                    /* false: no polkit calls at all, root only */
+        uint64_t crash_at_record;       /* testing: kill -9 self at this journal append */
+        size_t crash_torn_bytes;
+        unsigned rand_state;
+        char *last_status;
+};
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Loads plans and the journal, resumes runs, connects the bus. */
+int manager_startup(Manager *m);
+int manager_run(Manager *m);
+
+int manager_load_plans(Manager *m, PlanSet **ret, size_t *ret_errors);
+int manager_reload(Manager *m);
+
+/* Starts (or joins, or queues) a run of a plan. */
+int manager_start_run(Manager *m, const char *plan, const char *trigger, const char *reason, usec_t trigger_time,
+                      char **ret_run_id);
+int manager_cancel_run(Manager *m, const char *run_id, const char *actor, const char *comment);
+int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction action, const char *actor,
+                const char *comment);
+
+/* Journals and applies one transition, then announces it. */
+int manager_commit(Manager *m, const Transition *t);
+void manager_schedule(Manager *m);
