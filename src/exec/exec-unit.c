@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* unit.start, unit.stop, unit.restart: one systemd job each. The method
+ * call returns the job's object path; the job's end comes as a JobRemoved
+ * signal on the executor's shared match, found by that path. "done" is
+ * followed by one read of the unit's ActiveState, because a job can be
+ * done while the unit it started has already failed again.
+ *
+ * JobRemoved can overtake the method reply (the job may finish before we
+ * have read the reply that names it); executor.c remembers such jobs
+ * while any reply is pending, and exec_job_take_job_path() looks there. */
+
+#include "executor-internal.h"
+
+static const char *unit_job_method(StepKind k) {
+        switch (k) {
+        case STEP_UNIT_START:
+                return "StartUnit";
+        case STEP_UNIT_STOP:
+                return "StopUnit";
+        case STEP_UNIT_RESTART:
+                return "RestartUnit";
+        default:
+                return NULL;
+        }
+}
+
+static const char *unit_job_verb(StepKind k) {
+        switch (k) {
+        case STEP_UNIT_START:
+                return "start";
+        case STEP_UNIT_STOP:
+                return "stop";
+        case STEP_UNIT_RESTART:
+                return "restart";
+        default:
+                return "unit";
+        }
+}
+
+ExecOutcome exec_unit_job_outcome(StepKind kind, const char *job_result, const char *active_state, char *buf,
+                                  size_t size) {
+        static const struct {
+                const char *result;
+                const char *why;
+        } failures[] = {
+                { "canceled", "was canceled" },
+                { "timeout", "timed out (the unit's JobTimeoutSec=)" },
+                { "failed", "failed" },
+                { "dependency", "failed: a dependency failed" },
+                { "invalid", "is not applicable to the unit" },
+                { "assert", "failed: an Assert*= of the unit does not hold" },
+                { "unsupported", "is not supported by the unit's type" },
+                { "collected", "was collected before it finished" },
+                { "once", "failed: the unit may only be started once" },
+        };
+        const char *verb = unit_job_verb(kind);
+
+        if (streq_ptr(job_result, "done")) {
+                if (!active_state) {
+                        snprintf(buf, size, "%s job done", verb);
+                        return EXEC_SUCCEEDED;
+                }
+                if (kind != STEP_UNIT_STOP && streq(active_state, "failed")) {
+                        snprintf(buf, size, "%s job done, but the unit failed", verb);
+                        return EXEC_FAILED;
+                }
+                if (kind == STEP_UNIT_STOP && (streq(active_state, "active") || streq(active_state, "reloading"))) {
+                        snprintf(buf, size, "stop job done, but the unit is %s again", active_state);
+                        return EXEC_FAILED;
+                }
+                snprintf(buf, size, "%s job done, unit %s", verb, active_state);
+                return EXEC_SUCCEEDED;
+        }
+        if (streq_ptr(job_result, "skipped")) {
+                snprintf(buf, size, "%s job skipped: nothing to do in the unit's state", verb);
+                return EXEC_SUCCEEDED;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(failures); i++)
+                if (streq_ptr(job_result, failures[i].result)) {
+                        snprintf(buf, size, "%s job %s", verb, failures[i].why);
+                        return EXEC_FAILED;
+                }
+        snprintf(buf, size, "%s job ended with result \"%s\"", verb, strna(job_result));
+        return EXEC_FAILED;
+}
+
+static void unit_job_finish(ExecJob *job, const char *job_result, const char *active_state) {
+        char msg[256];
+        ExecOutcome o = exec_unit_job_outcome(job->kind, job_result, active_state, msg, sizeof(msg));
+
+        /* A job that ran and failed has no errno behind it; the unit's
+         * journal says why. */
+        if (o == EXEC_FAILED && !streq_ptr(job_result, "done") && job->kind != STEP_UNIT_STOP)
+                exec_job_finish(job, o, 0, -1, "%s: %s (see journalctl -u %s)", job->unit, msg, job->unit);
+        else
+                exec_job_finish(job, o, 0, -1, "%s: %s", job->unit, msg);
+}
+
+static int on_unit_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ExecJob *job = userdata;
+        const char *state = NULL;
+
+        job->slot_query = sd_bus_slot_unref(job->slot_query);
+        /* If the state cannot be read, the job's "done" still stands. */
+        if (!sd_bus_message_is_method_error(m, NULL) && exec_read_string_variant(m, &state) < 0)
+                state = NULL;
+        unit_job_finish(job, "done", state);
+        return 0;
+}
+
+void exec_unit_job_removed(ExecJob *job, const char *result) {
+        int r;
+
+        job->job_path = mfree(job->job_path);
+
+        if (!streq(result, "done")) {
+                unit_job_finish(job, result, NULL);
+                return;
+        }
+        r = exec_get_active_state(job, job->unit_path, &job->slot_query, on_unit_state, job);
+        if (r < 0)
+                unit_job_finish(job, "done", NULL);
+}
+
+static int on_unit_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ExecJob *job = userdata;
+        _cleanup_free_ char *removed = NULL;
+        char buf[512];
+        int r;
+
+        job->slot_call = sd_bus_slot_unref(job->slot_call);
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                const sd_bus_error *error = sd_bus_message_get_error(m);
+                exec_job_finish(job, EXEC_FAILED, sd_bus_error_get_errno(error) ?: EIO, -1, "%s %s: %s",
+                                unit_job_method(job->kind), job->unit,
+                                exec_bus_error_text(error, -EIO, buf, sizeof(buf)));
+                return 0;
+        }
+
+        r = exec_job_take_job_path(job, m, &removed);
+        if (r < 0) {
+                exec_job_finish(job, EXEC_FAILED, r, -1, "%s %s: bad reply: %s", unit_job_method(job->kind),
+                                job->unit, strerror(-r));
+                return 0;
+        }
+        if (removed)
+                exec_unit_job_removed(job, removed);
+        return 0;
+}
+
+static int on_unit_job_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        ExecJob *job = userdata;
+        char buf[FORMAT_DURATION_MAX];
+
+        /* The systemd job is left alone: it may still finish, and a retry
+         * would merge with it rather than start over. */
+        exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "%s: %s job not finished after %s", job->unit,
+                        unit_job_verb(job->kind), format_duration(buf, job->timeout));
+        return 0;
+}
+
+int exec_unit_job_start(ExecJob *job, const Step *step) {
+        const char *unit = step_get_string(step, "unit");
+        const char *mode = step_get_string(step, "mode") ?: "replace";
+        const char *method = unit_job_method(step->kind);
+        int r;
+
+        if (!unit || !method)
+                return -EINVAL;
+
+        job->type = EXEC_JOB_UNIT;
+        job->unit = strdup(unit);
+        if (!job->unit)
+                return -ENOMEM;
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PATH, unit, &job->unit_path);
+        if (r < 0)
+                return r;
+
+        r = exec_job_arm_timer(job, job->timeout, on_unit_job_timeout, "exec-unit-job-timeout");
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method_async(job->executor->bus, &job->slot_call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+                                     SYSTEMD_MANAGER_IFACE, method, on_unit_job_reply, job, "ss", unit, mode);
+        if (r < 0)
+                return r;
+        exec_job_await_reply(job);
+        return 0;
+}

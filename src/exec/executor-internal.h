@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the executor's parts share: the Executor and ExecJob objects, the
+ * job life cycle (finish now, finish later, free), and the pure helpers
+ * that turn a step into a transient unit and systemd's answers into an
+ * ExecResult. The pure helpers need no bus and are what the unit tests
+ * link.
+ *
+ * Invariants: every asynchronous call and match a job starts keeps its
+ * sd_bus_slot in the job, every event source it arms is owned by the job,
+ * so freeing the job drops every callback that could still refer to it.
+ * A job is finished exactly once: exec_job_finish() drops everything it
+ * owns before it calls back, then frees the job. */
+
+#include "executor.h"
+
+#define SYSTEMD_BUS_NAME        "org.freedesktop.systemd1"
+#define SYSTEMD_OBJECT_PATH     "/org/freedesktop/systemd1"
+#define SYSTEMD_UNIT_PATH       "/org/freedesktop/systemd1/unit"
+#define SYSTEMD_MANAGER_IFACE   "org.freedesktop.systemd1.Manager"
+#define SYSTEMD_UNIT_IFACE      "org.freedesktop.systemd1.Unit"
+#define SYSTEMD_SERVICE_IFACE   "org.freedesktop.systemd1.Service"
+#define DBUS_PROPERTIES_IFACE   "org.freedesktop.DBus.Properties"
+
+#define EXEC_UNIT_NAME_MAX 255          /* systemd's UNIT_NAME_MAX */
+/* After systemd's own RuntimeMaxSec= kill, how long the transient unit may
+ * take to stop (TimeoutStopSec=, then SIGKILL) and our backstop timer
+ * waits beyond that before it kills the unit itself. */
+#define EXEC_STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define EXEC_BACKSTOP_GRACE_USEC (5 * USEC_PER_SEC)
+/* JobRemoved signals remembered while a job's method reply is pending. */
+#define EXEC_REMOVED_JOBS_MAX 32
+#define EXEC_CONDITION_UNITS_MAX 3
+
+typedef enum ExecJobType {
+        EXEC_JOB_IMMEDIATE,     /* result known at start, delivered from a defer source */
+        EXEC_JOB_UNIT,          /* unit.start/stop/restart */
+        EXEC_JOB_TRANSIENT,     /* exec */
+        EXEC_JOB_WAIT_UNIT,
+        EXEC_JOB_WAIT_PATH,
+        EXEC_JOB_CONDITION,
+} ExecJobType;
+
+typedef struct RemovedJob {
+        char *path;
+        char *result;
+} RemovedJob;
+
+struct Executor {
+        sd_event *event;
+        sd_bus *bus;
+        sd_bus_slot *slot_subscribe;
+        sd_bus_slot *slot_job_removed;
+        ExecJob *jobs;                  /* every live job, for dispatch and for executor_free() */
+        unsigned n_awaiting_job;        /* unit jobs whose StartUnit (etc.) reply is pending */
+        RemovedJob removed[EXEC_REMOVED_JOBS_MAX];      /* ring */
+        size_t removed_next;
+};
+
+typedef struct ConditionUnitCheck {
+        ExecJob *job;
+        const char *key;        /* "unit-active", ... (static) */
+        const char *want;       /* "active", "inactive", "failed" (static) */
+        char *unit;
+        char *state;            /* ActiveState once the reply is in */
+        char *error;            /* or why it could not be read */
+        sd_bus_slot *slot;
+} ConditionUnitCheck;
+
+struct ExecJob {
+        Executor *executor;
+        ExecJob *prev, *next;
+        ExecJobType type;
+        StepKind kind;
+        char *step_id;
+        exec_done_cb cb;
+        void *userdata;
+        usec_t timeout;
+
+        /* unit jobs, exec, wait on a unit */
+        char *unit;
+        char *unit_path;
+        char *job_path;                 /* unit jobs: the systemd job object */
+        const char *mode;               /* unit jobs: job mode (static or owned by the plan) */
+        bool awaiting_job;              /* counted in executor->n_awaiting_job */
+        sd_bus_slot *slot_call;         /* the method call in flight */
+        sd_bus_slot *slot_query;        /* a property read in flight */
+        sd_bus_slot *slot_match;        /* PropertiesChanged on unit_path */
+        bool query_again;               /* exec: state changed while a read was in flight */
+        bool unit_started;              /* exec: StartTransientUnit succeeded */
+        bool start_job_failed;          /* exec: its start job ended other than "done" */
+        char *start_job_result;
+
+        /* wait steps */
+        const char *want_state;         /* unit: "active", "inactive" or "failed" */
+        char *last_state;               /* unit: the ActiveState last seen */
+        char *path;                     /* path: the path waited for */
+        bool want_exists;
+        char *watch_dir;                /* the nearest existing ancestor we watch */
+        sd_event_source *inotify;
+
+        /* conditions */
+        ConditionUnitCheck checks[EXEC_CONDITION_UNITS_MAX];
+        size_t n_checks, n_checks_pending;
+
+        sd_event_source *timer;
+        sd_event_source *backstop;
+        sd_event_source *defer;
+
+        /* a result waiting for the defer source */
+        ExecOutcome pending_outcome;
+        int pending_error;
+        int pending_exit_status;
+        char *pending_message;
+};
+
+/* ---- life cycle (executor.c) ---- */
+int exec_job_new(Executor *e, ExecJobType type, const Step *step, exec_done_cb cb, void *userdata,
+                 ExecJob **ret);
+ExecJob *exec_job_free(ExecJob *job);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ExecJob *, exec_job_free);
+/* Drops every slot and source, calls back, frees the job. */
+void exec_job_finish(ExecJob *job, ExecOutcome outcome, int error, int exit_status, const char *format, ...)
+        _printf_(5, 6);
+/* Stores the result and delivers it from a defer source, so the callback
+ * never runs inside executor_start(). */
+int exec_job_finish_later(ExecJob *job, ExecOutcome outcome, int error, int exit_status, const char *format,
+                          ...) _printf_(5, 6);
+/* Arms job->timer (CLOCK_MONOTONIC, relative) unless usec is USEC_INFINITY. */
+int exec_job_arm_timer(ExecJob *job, usec_t usec, sd_event_time_handler_t handler, const char *description);
+/* The install callback for a job's signal match: a refused match fails
+ * the job (sd-bus would otherwise close the whole connection). */
+int exec_job_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
+/* "Name: message" of a D-Bus error, or strerror() of r. */
+const char *exec_bus_error_text(const sd_bus_error *error, int r, char *buf, size_t size);
+/* Reads one "s" property from a Properties.Get reply. */
+int exec_read_string_variant(sd_bus_message *m, const char **ret);
+/* Finds key in a{sv} of a PropertiesChanged signal for interface iface and
+ * reads it as a string. Returns 1 if found, 0 if not, or -errno. */
+int exec_properties_changed_string(sd_bus_message *m, const char *iface, const char *key, const char **ret);
+
+/* systemd jobs: call exec_job_await_reply() once the method call that
+ * creates a job is out, and exec_job_take_job_path() with its reply. The
+ * latter stores job->job_path and returns in *ret_removed the job's result
+ * if its JobRemoved came before the reply (else NULL). */
+void exec_job_await_reply(ExecJob *job);
+int exec_job_take_job_path(ExecJob *job, sd_bus_message *m, char **ret_removed);
+
+/* ---- the kinds (exec-unit.c, exec-transient.c, exec-wait.c) ---- */
+int exec_unit_job_start(ExecJob *job, const Step *step);
+void exec_unit_job_removed(ExecJob *job, const char *result);
+int exec_transient_start(ExecJob *job, const char *run_id, const Step *step, unsigned attempt);
+void exec_transient_job_removed(ExecJob *job, const char *result);
+void exec_transient_cancel(ExecJob *job);
+int exec_wait_start(ExecJob *job, const Step *step);
+/* Whether a unit's ActiveState counts as the wanted one ("active" includes
+ * "reloading"; otherwise exact). */
+bool exec_unit_state_is(const char *state, const char *want);
+/* Asks systemd for a unit's ActiveState; handler gets the Properties.Get reply. */
+int exec_get_active_state(ExecJob *job, const char *unit_path, sd_bus_slot **slot,
+                          sd_bus_message_handler_t handler, void *userdata);
+
+/* ---- pure helpers: no bus, unit-tested ---- */
+
+/* Everything StartTransientUnit is told about an exec step's attempt. */
+typedef struct ExecTransientSpec {
+        char *unit;
+        char *description;
+        char *exec_path;                /* argv[0]: absolute or a name systemd looks up */
+        char **argv;
+        char **environment;             /* KEY=VALUE */
+        char *user;
+        char *working_directory;
+        char *syslog_identifier;
+        char **log_extra_fields;        /* SALVE_RUN=..., SALVE_STEP=..., SALVE_ATTEMPT=... */
+        usec_t runtime_max;             /* USEC_INFINITY: none */
+} ExecTransientSpec;
+
+void exec_transient_spec_done(ExecTransientSpec *s);
+int exec_transient_spec_build(const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
+                              ExecTransientSpec *ret);
+
+/* How a finished transient service maps to a result: systemd's Result=
+ * of the service, ExecMainCode (CLD_EXITED, CLD_KILLED, CLD_DUMPED) and
+ * ExecMainStatus. Writes the message into buf. */
+ExecOutcome exec_service_outcome(const char *result, int code, int status, usec_t timeout, int *ret_exit_status,
+                                 char *buf, size_t size);
+
+/* How a finished unit job maps to a result: JobRemoved's result string,
+ * and (for "done") the unit's ActiveState afterwards (NULL: unknown). */
+ExecOutcome exec_unit_job_outcome(StepKind kind, const char *job_result, const char *active_state, char *buf,
+                                  size_t size);

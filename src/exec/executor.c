@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The executor's core: the Executor object (its bus subscription and the
+ * one JobRemoved match every unit job shares), the job life cycle, the
+ * dispatch from step kind to the part that runs it, and `when:`
+ * conditions. The kinds themselves live in exec-unit.c, exec-transient.c
+ * and exec-wait.c.
+ *
+ * Nothing here logs and nothing blocks: failures go back to the caller as
+ * a negative errno (could not begin) or as an ExecResult (ran and did not
+ * succeed). */
+
+#include <stdarg.h>
+
+#include "executor-internal.h"
+
+/* ---- outcome strings and unit names (pure) ---- */
+
+static const char *const exec_outcome_table[_EXEC_OUTCOME_MAX] = {
+        [EXEC_SUCCEEDED] = "succeeded",
+        [EXEC_FAILED] = "failed",
+        [EXEC_TIMED_OUT] = "timed-out",
+        [EXEC_NOT_SUPPORTED] = "not-supported",
+};
+
+const char *exec_outcome_to_string(ExecOutcome o) {
+        return o >= 0 && o < _EXEC_OUTCOME_MAX ? exec_outcome_table[o] : NULL;
+}
+
+static bool unit_name_char_ok(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == ':' || c == '_' || c == '.' || c == '-';
+}
+
+/* Appends s to buf at *off, escaping what systemd does not allow in a unit
+ * name as \xNN (as systemd-escape does). */
+static int append_escaped(char *buf, size_t size, size_t *off, const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                size_t need = unit_name_char_ok((char) *p) ? 1 : 4;
+                if (*off + need >= size)
+                        return -ENAMETOOLONG;
+                if (need == 1)
+                        buf[(*off)++] = (char) *p;
+                else
+                        *off += (size_t) snprintf(buf + *off, size - *off, "\\x%02x", *p);
+        }
+        buf[*off] = 0;
+        return 0;
+}
+
+int exec_unit_name(const char *run_id, const char *step_id, unsigned attempt, char **ret) {
+        char buf[EXEC_UNIT_NAME_MAX + 1], num[16];
+        size_t off = 0;
+        int r;
+
+        if (!run_id || !*run_id || !step_id || !*step_id || !ret)
+                return -EINVAL;
+
+        snprintf(num, sizeof(num), "%u", attempt);
+        buf[0] = 0;
+        const char *parts[] = { "salve-", run_id, "-", step_id, "-", num, ".service" };
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                /* Our own separators and suffix are plain; only the ids are escaped. */
+                r = append_escaped(buf, sizeof(buf), &off, parts[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        char *s = strdup(buf);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+/* ---- small bus helpers ---- */
+
+const char *exec_bus_error_text(const sd_bus_error *error, int r, char *buf, size_t size) {
+        if (error && sd_bus_error_is_set(error)) {
+                const char *msg = error->message;
+                size_t n = msg ? strlen(msg) : 0;
+
+                /* systemd ends its messages with '.'; we add the error name after. */
+                while (n > 0 && (msg[n - 1] == '.' || msg[n - 1] == ' '))
+                        n--;
+                if (n > 0)
+                        snprintf(buf, size, "%.*s (%s)", (int) n, msg, error->name);
+                else
+                        snprintf(buf, size, "%s", error->name);
+        } else
+                snprintf(buf, size, "%s", strerror(r < 0 ? -r : EIO));
+        return buf;
+}
+
+int exec_read_string_variant(sd_bus_message *m, const char **ret) {
+        return sd_bus_message_read(m, "v", "s", ret);
+}
+
+int exec_properties_changed_string(sd_bus_message *m, const char *iface, const char *key, const char **ret) {
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (!streq(name, iface))
+                return 0;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                if (streq(name, key)) {
+                        r = sd_bus_message_read(m, "v", "s", ret);
+                        return r < 0 ? r : 1;
+                }
+                r = sd_bus_message_skip(m, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return r < 0 ? r : 0;
+}
+
+int exec_get_active_state(ExecJob *job, const char *unit_path, sd_bus_slot **slot,
+                          sd_bus_message_handler_t handler, void *userdata) {
+        return sd_bus_call_method_async(job->executor->bus, slot, SYSTEMD_BUS_NAME, unit_path,
+                                        DBUS_PROPERTIES_IFACE, "Get", handler, userdata, "ss",
+                                        SYSTEMD_UNIT_IFACE, "ActiveState");
+}
+
+/* ---- job life cycle ---- */
+
+int exec_job_new(Executor *e, ExecJobType type, const Step *step, exec_done_cb cb, void *userdata,
+                 ExecJob **ret) {
+        ExecJob *job;
+
+        job = calloc(1, sizeof(*job));
+        if (!job)
+                return -ENOMEM;
+        job->executor = e;
+        job->type = type;
+        job->kind = step ? step->kind : _STEP_KIND_INVALID;
+        job->cb = cb;
+        job->userdata = userdata;
+        job->timeout = USEC_INFINITY;
+        if (step) {
+                job->step_id = strdup(step->id);
+                if (!job->step_id) {
+                        free(job);
+                        return -ENOMEM;
+                }
+        }
+
+        job->next = e->jobs;
+        if (e->jobs)
+                e->jobs->prev = job;
+        e->jobs = job;
+
+        *ret = job;
+        return 0;
+}
+
+static void executor_forget_removed_jobs(Executor *e) {
+        for (size_t i = 0; i < EXEC_REMOVED_JOBS_MAX; i++) {
+                e->removed[i].path = mfree(e->removed[i].path);
+                e->removed[i].result = mfree(e->removed[i].result);
+        }
+        e->removed_next = 0;
+}
+
+static void exec_job_stop_awaiting(ExecJob *job) {
+        if (!job->awaiting_job)
+                return;
+        job->awaiting_job = false;
+        if (--job->executor->n_awaiting_job == 0)
+                /* Nobody can be overtaken by a JobRemoved any more. */
+                executor_forget_removed_jobs(job->executor);
+}
+
+/* Drops every slot and source, so that no callback can reach the job. */
+static void exec_job_disarm(ExecJob *job) {
+        job->slot_call = sd_bus_slot_unref(job->slot_call);
+        job->slot_query = sd_bus_slot_unref(job->slot_query);
+        job->slot_match = sd_bus_slot_unref(job->slot_match);
+        for (size_t i = 0; i < job->n_checks; i++)
+                job->checks[i].slot = sd_bus_slot_unref(job->checks[i].slot);
+        job->inotify = sd_event_source_disable_unref(job->inotify);
+        job->timer = sd_event_source_disable_unref(job->timer);
+        job->backstop = sd_event_source_disable_unref(job->backstop);
+        job->defer = sd_event_source_disable_unref(job->defer);
+        exec_job_stop_awaiting(job);
+}
+
+ExecJob *exec_job_free(ExecJob *job) {
+        Executor *e;
+
+        if (!job)
+                return NULL;
+        e = job->executor;
+
+        exec_job_disarm(job);
+        if (job->prev)
+                job->prev->next = job->next;
+        else if (e->jobs == job)
+                e->jobs = job->next;
+        if (job->next)
+                job->next->prev = job->prev;
+
+        for (size_t i = 0; i < job->n_checks; i++) {
+                free(job->checks[i].unit);
+                free(job->checks[i].state);
+                free(job->checks[i].error);
+        }
+        free(job->step_id);
+        free(job->unit);
+        free(job->unit_path);
+        free(job->job_path);
+        free(job->start_job_result);
+        free(job->last_state);
+        free(job->path);
+        free(job->watch_dir);
+        free(job->pending_message);
+        free(job);
+        return NULL;
+}
+
+static void exec_job_finishv(ExecJob *job, ExecOutcome outcome, int error, int exit_status, const char *format,
+                             va_list ap) {
+        char message[1024];
+        ExecResult result = {
+                .outcome = outcome,
+                .error = error > 0 ? -error : error,
+                .exit_status = exit_status,
+                .message = message,
+        };
+
+        vsnprintf(message, sizeof(message), format, ap);
+        exec_job_disarm(job);
+        job->cb(job, &result, job->userdata);
+        exec_job_free(job);
+}
+
+void exec_job_finish(ExecJob *job, ExecOutcome outcome, int error, int exit_status, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        exec_job_finishv(job, outcome, error, exit_status, format, ap);
+        va_end(ap);
+}
+
+static int on_job_defer(sd_event_source *s, void *userdata) {
+        ExecJob *job = userdata;
+
+        exec_job_finish(job, job->pending_outcome, job->pending_error, job->pending_exit_status, "%s",
+                        strempty(job->pending_message));
+        return 0;
+}
+
+int exec_job_finish_later(ExecJob *job, ExecOutcome outcome, int error, int exit_status, const char *format,
+                          ...) {
+        va_list ap;
+        int r;
+
+        if (job->defer)
+                return -EBUSY;
+
+        va_start(ap, format);
+        r = vasprintf(&job->pending_message, format, ap);
+        va_end(ap);
+        if (r < 0) {
+                job->pending_message = NULL;
+                return -ENOMEM;
+        }
+        job->pending_outcome = outcome;
+        job->pending_error = error;
+        job->pending_exit_status = exit_status;
+
+        r = sd_event_add_defer(job->executor->event, &job->defer, on_job_defer, job);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(job->defer, "exec-job-result");
+        return 0;
+}
+
+int exec_job_arm_timer(ExecJob *job, usec_t usec, sd_event_time_handler_t handler, const char *description) {
+        int r;
+
+        if (usec == USEC_INFINITY)
+                return 0;
+        r = sd_event_add_time_relative(job->executor->event, &job->timer, CLOCK_MONOTONIC, usec, 0, handler,
+                                       job);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(job->timer, description);
+        return 0;
+}
+
+/* ---- systemd jobs: JobRemoved may overtake the method reply ---- */
+
+void exec_job_await_reply(ExecJob *job) {
+        if (job->awaiting_job)
+                return;
+        job->awaiting_job = true;
+        job->executor->n_awaiting_job++;
+}
+
+static void executor_job_removed(Executor *e, const char *path, const char *result) {
+        RemovedJob *slot;
+
+        for (ExecJob *j = e->jobs; j; j = j->next) {
+                if (!streq_ptr(j->job_path, path))
+                        continue;
+                if (j->type == EXEC_JOB_UNIT)
+                        exec_unit_job_removed(j, result);
+                else if (j->type == EXEC_JOB_TRANSIENT)
+                        exec_transient_job_removed(j, result);
+                return;
+        }
+        if (e->n_awaiting_job == 0)
+                return;
+
+        /* Remember it for a reply still on its way; the ring forgets the
+         * oldest, and is emptied as soon as no reply is pending. */
+        slot = e->removed + e->removed_next;
+        e->removed_next = (e->removed_next + 1) % EXEC_REMOVED_JOBS_MAX;
+        free(slot->path);
+        free(slot->result);
+        slot->path = strdup(path);
+        slot->result = strdup(result);
+        if (!slot->path || !slot->result) {
+                slot->path = mfree(slot->path);
+                slot->result = mfree(slot->result);
+        }
+}
+
+int exec_job_take_job_path(ExecJob *job, sd_bus_message *m, char **ret_removed) {
+        Executor *e = job->executor;
+        const char *path;
+        int r;
+
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0)
+                return r;
+        free(job->job_path);
+        job->job_path = strdup(path);
+        if (!job->job_path)
+                return -ENOMEM;
+
+        *ret_removed = NULL;
+        for (size_t i = 0; i < EXEC_REMOVED_JOBS_MAX; i++)
+                if (streq_ptr(e->removed[i].path, path)) {
+                        e->removed[i].path = mfree(e->removed[i].path);
+                        *ret_removed = TAKE_PTR(e->removed[i].result);
+                        break;
+                }
+        exec_job_stop_awaiting(job);
+        return 0;
+}
+
+int exec_job_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ExecJob *job = userdata;
+        const sd_bus_error *error;
+        char buf[384];
+
+        if (!sd_bus_message_is_method_error(m, NULL))
+                return 0;
+        error = sd_bus_message_get_error(m);
+        /* A command we cannot watch must not run on unwatched. */
+        if (job->type == EXEC_JOB_TRANSIENT)
+                exec_transient_cancel(job);
+        exec_job_finish(job, EXEC_FAILED, sd_bus_error_get_errno(error) ?: EIO, -1, "cannot watch %s: AddMatch: %s",
+                        strna(job->unit), exec_bus_error_text(error, -EIO, buf, sizeof(buf)));
+        return 0;
+}
+
+/* ---- the Executor ---- */
+
+static int on_job_removed_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        /* Without an install callback sd-bus would close the whole
+         * connection when the bus refuses the match. Without the match,
+         * unit jobs end by their timeouts; there is nobody to tell here. */
+        return 0;
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Executor *e = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+                return 0;       /* not systemd's signature: not ours to judge */
+        executor_job_removed(e, path, result);
+        return 0;
+}
+
+static int on_subscribe_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        /* Nothing to do: without the subscription systemd would not send the
+         * signals, and jobs would end by their timeouts. Errors have nobody
+         * to go to at this point, the caller learns of a broken bus soon
+         * enough from its own calls. */
+        return 0;
+}
+
+int executor_new(sd_event *event, sd_bus *bus, Executor **ret) {
+        _cleanup_(executor_freep) Executor *e = NULL;
+        int r;
+
+        if (!event || !bus || !ret)
+                return -EINVAL;
+
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->event = sd_event_ref(event);
+        e->bus = sd_bus_ref(bus);
+
+        /* The match goes out before any job's method call, so no JobRemoved
+         * can slip past it. */
+        r = sd_bus_match_signal_async(bus, &e->slot_job_removed, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+                                      SYSTEMD_MANAGER_IFACE, "JobRemoved", on_job_removed,
+                                      on_job_removed_installed, e);
+        if (r < 0)
+                return r;
+        (void) sd_bus_slot_set_description(e->slot_job_removed, "exec-job-removed");
+
+        r = sd_bus_call_method_async(bus, &e->slot_subscribe, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+                                     SYSTEMD_MANAGER_IFACE, "Subscribe", on_subscribe_reply, e, NULL);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+Executor *executor_free(Executor *e) {
+        if (!e)
+                return NULL;
+
+        /* Jobs still running are dropped without their callbacks; their
+         * transient units run on (systemd collects them once our bus
+         * connection, which holds their reference, goes away). */
+        while (e->jobs)
+                exec_job_free(e->jobs);
+        executor_forget_removed_jobs(e);
+        sd_bus_slot_unref(e->slot_job_removed);
+        sd_bus_slot_unref(e->slot_subscribe);
+        sd_bus_unref(e->bus);
+        sd_event_unref(e->event);
+        return mfree(e);
+}
+
+int executor_start(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
+                   exec_done_cb cb, void *userdata, ExecJob **ret_job) {
+        _cleanup_(exec_job_freep) ExecJob *job = NULL;
+        int r;
+
+        if (!e || !step || !cb || !ret_job)
+                return -EINVAL;
+        if (step_kind_is_human(step->kind) || step->kind < 0 || step->kind >= _STEP_KIND_MAX)
+                return -EINVAL;
+        if (step->kind == STEP_EXEC && (!run_id || !*run_id))
+                return -EINVAL;
+
+        r = exec_job_new(e, EXEC_JOB_IMMEDIATE, step, cb, userdata, &job);
+        if (r < 0)
+                return r;
+        job->timeout = timeout == 0 ? USEC_INFINITY : timeout;
+
+        switch (step->kind) {
+        case STEP_EXEC:
+                r = exec_transient_start(job, run_id, step, attempt);
+                break;
+        case STEP_UNIT_START:
+        case STEP_UNIT_STOP:
+        case STEP_UNIT_RESTART:
+                r = exec_unit_job_start(job, step);
+                break;
+        case STEP_WAIT:
+                r = exec_wait_start(job, step);
+                break;
+        default:
+                r = exec_job_finish_later(job, EXEC_NOT_SUPPORTED, -EOPNOTSUPP, -1,
+                                          "%s steps are not implemented yet", step_kind_to_string(step->kind));
+        }
+        if (r < 0)
+                return r;
+
+        *ret_job = TAKE_PTR(job);
+        return 0;
+}
+
+void exec_job_cancel(ExecJob *job) {
+        if (!job)
+                return;
+        if (job->type == EXEC_JOB_TRANSIENT)
+                exec_transient_cancel(job);
+        exec_job_free(job);
+}
+
+/* ---- `when:` conditions ---- */
+
+/* Unit states are compared exactly, except that a reloading unit is
+ * active: "inactive" does not include "failed", so a plan can tell a unit
+ * that was stopped from one that broke. */
+bool exec_unit_state_is(const char *state, const char *want) {
+        if (!state)
+                return false;
+        if (streq(want, "active"))
+                return streq(state, "active") || streq(state, "reloading");
+        return streq(state, want);
+}
+
+static void condition_evaluate(ExecJob *job) {
+        for (size_t i = 0; i < job->n_checks; i++) {
+                ConditionUnitCheck *c = job->checks + i;
+                if (!c->state) {
+                        exec_job_finish(job, EXEC_FAILED, -EIO, -1, "when.%s: cannot read the state of %s: %s",
+                                        c->key, c->unit, strna(c->error));
+                        return;
+                }
+                if (!exec_unit_state_is(c->state, c->want)) {
+                        exec_job_finish(job, EXEC_FAILED, 0, -1, "when.%s: %s is %s, not %s", c->key, c->unit,
+                                        c->state, c->want);
+                        return;
+                }
+        }
+        exec_job_finish(job, EXEC_SUCCEEDED, 0, -1, "all conditions hold");
+}
+
+static int on_condition_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ConditionUnitCheck *c = userdata;
+        ExecJob *job = c->job;
+        const char *state;
+        char buf[256];
+        int r;
+
+        c->slot = sd_bus_slot_unref(c->slot);
+        if (sd_bus_message_is_method_error(m, NULL))
+                c->error = strdup(exec_bus_error_text(sd_bus_message_get_error(m), -EIO, buf, sizeof(buf)));
+        else if ((r = exec_read_string_variant(m, &state)) < 0)
+                c->error = strdup(exec_bus_error_text(NULL, r, buf, sizeof(buf)));
+        else
+                c->state = strdup(state);
+        if (!c->state && !c->error) {
+                exec_job_finish(job, EXEC_FAILED, -ENOMEM, -1, "when.%s: out of memory", c->key);
+                return 0;
+        }
+
+        if (--job->n_checks_pending == 0)
+                condition_evaluate(job);
+        return 0;
+}
+
+static int condition_add_unit(ExecJob *job, const char *key, const char *want, const char *unit) {
+        _cleanup_free_ char *path = NULL;
+        ConditionUnitCheck *c;
+        int r;
+
+        if (!unit)
+                return 0;
+        if (job->n_checks >= EXEC_CONDITION_UNITS_MAX)
+                return -E2BIG;
+
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PATH, unit, &path);
+        if (r < 0)
+                return r;
+        c = job->checks + job->n_checks;
+        *c = (ConditionUnitCheck) { .job = job, .key = key, .want = want };
+        c->unit = strdup(unit);
+        if (!c->unit)
+                return -ENOMEM;
+        job->n_checks++;
+
+        r = exec_get_active_state(job, path, &c->slot, on_condition_state, c);
+        if (r < 0)
+                return r;
+        job->n_checks_pending++;
+        return 0;
+}
+
+int executor_check_condition(Executor *e, const Condition *c, const char *trigger, exec_done_cb cb,
+                             void *userdata, ExecJob **ret_job) {
+        _cleanup_(exec_job_freep) ExecJob *job = NULL;
+        int r;
+
+        if (!e || !c || !cb || !ret_job)
+                return -EINVAL;
+
+        r = exec_job_new(e, EXEC_JOB_CONDITION, NULL, cb, userdata, &job);
+        if (r < 0)
+                return r;
+
+        /* The cheap local checks first; only if they hold ask systemd. */
+        if (!c->present)
+                r = exec_job_finish_later(job, EXEC_SUCCEEDED, 0, -1, "no conditions");
+        else if (c->trigger && !strv_contains(c->trigger, strempty(trigger))) {
+                _cleanup_free_ char *l = strv_join(c->trigger, ", ");
+                r = exec_job_finish_later(job, EXEC_FAILED, 0, -1, "when.trigger: the run was triggered by %s, not %s",
+                                          trigger ?: "nothing", strna(l));
+        } else if (c->path_exists && access(c->path_exists, F_OK) < 0)
+                r = exec_job_finish_later(job, EXEC_FAILED, -errno, -1, "when.path-exists: %s: %s", c->path_exists,
+                                          strerror(errno));
+        else if (c->path_missing && access(c->path_missing, F_OK) >= 0)
+                r = exec_job_finish_later(job, EXEC_FAILED, 0, -1, "when.path-missing: %s exists", c->path_missing);
+        else {
+                r = condition_add_unit(job, "unit-active", "active", c->unit_active);
+                if (r >= 0)
+                        r = condition_add_unit(job, "unit-inactive", "inactive", c->unit_inactive);
+                if (r >= 0)
+                        r = condition_add_unit(job, "unit-failed", "failed", c->unit_failed);
+                if (r >= 0 && job->n_checks == 0)
+                        r = exec_job_finish_later(job, EXEC_SUCCEEDED, 0, -1, "all conditions hold");
+        }
+        if (r < 0)
+                return r;
+
+        *ret_job = TAKE_PTR(job);
+        return 0;
+}
