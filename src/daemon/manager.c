@@ -10,7 +10,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
-#include <systemd/sd-id128.h>
 
 #include "config.h"
 #include "log.h"
@@ -98,6 +97,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         free(m->state_dir);
+        free(m->runtime_dir);
         strv_free(m->plan_dirs);
         free(m->last_status);
         free(m);
@@ -598,69 +598,77 @@ int manager_reload(Manager *m) {
 
 /* ---- boot ---- */
 
-/* Was the previous boot's end unclean? salved records the boot id it runs
- * in with "0", and turns it to "1" only when it is stopped because the
- * system is shutting down. A new boot id with "0" means the last boot never
- * shut down cleanly. */
+/* Was the previous boot's end unclean? salved writes "0" to boot-state in
+ * its state directory when it first starts in a boot, and "1" only when it
+ * is stopped because the system is shutting down. A first start in a new
+ * boot that finds "0" knows the last boot never shut down cleanly. "First
+ * start in this boot" is a marker in the runtime directory (/run is new
+ * every boot, and survives salved restarts); boot ids are not used, as
+ * services in containers may see the host kernel's. */
 static int manager_check_boot(Manager *m, bool *ret_new_boot, bool *ret_unclean) {
-        _cleanup_free_ char *path = NULL, *tmp = NULL;
-        char line[64] = "", cur[33];
-        sd_id128_t boot;
+        _cleanup_free_ char *path = NULL, *tmp = NULL, *marker = NULL;
+        char line[16] = "";
         FILE *f;
-        int k, clean = 1;
+        int k, fd;
 
         *ret_new_boot = *ret_unclean = false;
-        k = sd_id128_get_boot(&boot);
-        if (k < 0)
-                return k;
-        sd_id128_to_string(boot, cur);
-        if (asprintf(&path, "%s/boot-state", m->state_dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
+        if (asprintf(&path, "%s/boot-state", m->state_dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0 ||
+            asprintf(&marker, "%s/boot-seen", m->runtime_dir) < 0)
                 return -ENOMEM;
+        if (access(marker, F_OK) == 0)
+                return 0; /* salved restarted within the same boot */
 
+        *ret_new_boot = true;
         f = fopen(path, "re");
         if (f) {
-                if (!fgets(line, sizeof(line), f))
-                        line[0] = 0;
+                if (fgets(line, sizeof(line), f))
+                        *ret_unclean = line[0] == '0';
                 fclose(f);
-                if (strlen(line) >= 34 && strncmp(line, cur, 32) != 0) {
-                        *ret_new_boot = true;
-                        clean = line[33] == '1';
-                        *ret_unclean = !clean;
-                }
-        }
-        if (!streq(line, "") && strncmp(line, cur, 32) == 0)
-                return 0; /* salved restarted within the same boot */
+        } /* no file: salved never ran here before, nothing to say */
+
         f = fopen(tmp, "we");
         if (!f)
                 return negative_errno();
-        fprintf(f, "%s 0\n", cur);
+        fputs("0\n", f);
         k = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : negative_errno();
         fclose(f);
         if (k >= 0 && rename(tmp, path) < 0)
                 k = negative_errno();
-        return k;
+        if (k < 0)
+                return k;
+        if (mkdir(m->runtime_dir, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+        if (fd < 0)
+                return negative_errno();
+        close(fd);
+        return 0;
 }
 
 static void manager_mark_clean_shutdown(Manager *m) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *state = NULL, *path = NULL;
-        char cur[33];
-        sd_id128_t boot;
         FILE *f;
+        int k;
 
-        if (!m->bus || sd_id128_get_boot(&boot) < 0)
+        if (!m->bus)
                 return;
         /* Only a system shutdown counts; a "systemctl stop salved" does not. */
-        if (sd_bus_get_property_string(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                       "org.freedesktop.systemd1.Manager", "SystemState", &error, &state) < 0 ||
-            !streq(state, "stopping"))
+        k = sd_bus_get_property_string(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                       "org.freedesktop.systemd1.Manager", "SystemState", &error, &state);
+        if (k < 0) {
+                log_warning_errno(k, "Cannot ask systemd whether the system is shutting down, assuming not: %s",
+                                  error.message ?: strerror(-k));
+                return;
+        }
+        if (!streq(state, "stopping"))
                 return;
         if (asprintf(&path, "%s/boot-state", m->state_dir) < 0)
                 return;
         f = fopen(path, "we");
         if (!f)
                 return;
-        fprintf(f, "%s 1\n", sd_id128_to_string(boot, cur));
+        fputs("1\n", f);
         (void) fflush(f);
         (void) fsync(fileno(f));
         fclose(f);
@@ -727,7 +735,8 @@ int manager_new(Manager **ret) {
                 seed = (unsigned) now_usec(CLOCK_MONOTONIC);
         m->rand_state = seed;
         m->state_dir = strdup(SALVE_STATE_DIR);
-        if (!m->state_dir)
+        m->runtime_dir = strdup(getenv("RUNTIME_DIRECTORY") ?: SALVE_RUNTIME_DIR);
+        if (!m->state_dir || !m->runtime_dir)
                 return -ENOMEM;
 
         k = sd_event_default(&m->event);

@@ -35,6 +35,7 @@ struct Manager {
         sd_event_source *schedule;
         sd_event_source *sigterm, *sigint, *sighup;
         char *state_dir;
+        char *runtime_dir;
         char **plan_dirs;               /* NULL: the system directories */
         bool polkit;                    /* false: no polkit calls at all, root only */
         uint64_t crash_at_record;       /* testing: kill -9 self at this journal append */

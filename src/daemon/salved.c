@@ -18,6 +18,7 @@ static void help(void) {
                "  -d --plans-dir=DIR     read plans from DIR instead of the system directories\n"
                "                         (may be repeated; no ownership checks)\n"
                "     --state-dir=DIR     keep the run journal in DIR (default " SALVE_STATE_DIR ")\n"
+               "     --runtime-dir=DIR   runtime directory (default $RUNTIME_DIRECTORY or /run/salve)\n"
                "     --no-polkit         do not ask polkit: only root may change anything\n"
                "     --log-level=LEVEL   debug, info, notice, warning or err (default info)\n"
                "\nSee salved(8).\n");
@@ -32,12 +33,13 @@ static int parse_level(const char *s) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NO_POLKIT, ARG_LOG_LEVEL };
+        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_RUNTIME_DIR, ARG_NO_POLKIT, ARG_LOG_LEVEL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "plans-dir", required_argument, NULL, 'd' },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "no-polkit", no_argument, NULL, ARG_NO_POLKIT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 {}
@@ -68,6 +70,12 @@ int main(int argc, char **argv) {
                         free(m->state_dir);
                         m->state_dir = strdup(optarg);
                         if (!m->state_dir)
+                                return EXIT_FAILURE;
+                        break;
+                case ARG_RUNTIME_DIR:
+                        free(m->runtime_dir);
+                        m->runtime_dir = strdup(optarg);
+                        if (!m->runtime_dir)
                                 return EXIT_FAILURE;
                         break;
                 case ARG_NO_POLKIT:

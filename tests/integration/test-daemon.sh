@@ -1,0 +1,163 @@
+#!/bin/bash
+# salved end to end in a real systemd container: ordered unit restarts,
+# retries and on-failure handlers, exec timeouts, polkit, bad D-Bus input,
+# reload, kill -9 of salved mid-run, a power cut mid-run, and the
+# unclean-boot trigger.
+set -euo pipefail
+# shellcheck source=tests/integration/salve-lib.sh
+source "$(dirname "$0")/salve-lib.sh"
+
+check() {
+    local desc=$1
+    shift
+    if "$@"; then rig_ok "$desc"; else rig_fail "$desc"; fi
+}
+
+# Line number of the first line equal to $2 in log $1 (0: none).
+line_of() {
+    grep -n -x -- "$2" "$SALVE_LOGS/$1" | head -n1 | cut -d: -f1 || true
+}
+
+salve_setup daemon$$
+salve_boot
+
+# --- salved itself ---
+check "salved is active as a notify service" rig_exec systemctl is-active -q salved
+status=$(rig_exec systemctl show -p StatusText --value salved)
+check "status line says what it does ($status)" test "${status#*plans loaded}" != "$status"
+check "first boot triggers no unclean-boot plan" test -z "$(salve_log boot.log)"
+
+# --- units restart in dependency order ---
+rig_exec systemctl start demo-db demo-api demo-worker
+: >"$SALVE_LOGS/units.log"
+id=$(rig_exec salvectl run ordered-restart)
+salve_wait "$id" succeeded 30
+sdb=$(line_of units.log "start demo-db")
+check "db stopped before it starts again" test "$(line_of units.log "stop demo-db")" -lt "$sdb"
+check "api and worker stopped before the db restarts" \
+    test "$(line_of units.log "stop demo-api")" -lt "$sdb" -a "$(line_of units.log "stop demo-worker")" -lt "$sdb"
+check "api starts after the db" test "$(line_of units.log "start demo-api")" -gt "$sdb"
+check "worker starts after the api" \
+    test "$(line_of units.log "start demo-worker")" -gt "$(line_of units.log "start demo-api")"
+check "all three units active afterwards" rig_exec systemctl is-active -q demo-db demo-api demo-worker
+
+# --- a failing step retries, then takes its on-failure path ---
+id=$(rig_exec salvectl run flaky)
+salve_wait "$id" succeeded 40
+check "three attempts" test "$(salve_count flaky.log attempt)" -eq 3
+check "handler ran once after them" test "$(salve_count flaky.log repaired)" -eq 1
+check "what needs the step ran after the handler" \
+    test "$(line_of flaky.log after)" -gt "$(line_of flaky.log repaired)"
+check "the step itself is failed after 3 attempts" test "$(salve_json "$id" | jq -r '.steps[] | select(.id=="flaky") | "\(.state) \(.attempt)"')" = "failed 3"
+check "backoff doubled between attempts" \
+    rig_exec sh -c "journalctl -u salved -o cat | grep -q 'attempt 2 of 3 failed (exit status 7); retrying in 2s'"
+
+# --- an exec step overruns its timeout ---
+t0=$(rig_now_ms)
+id=$(rig_exec salvectl run slow)
+salve_wait "$id" failed 30
+elapsed=$(($(rig_now_ms) - t0))
+check "timed-out run failed in ${elapsed} ms (timeout 2 s)" test "$elapsed" -ge 1900 -a "$elapsed" -lt 15000
+check "step says it timed out" test "$(salve_json "$id" | jq -r '.steps[] | select(.id=="hang") | .message' | grep -c 'timed out')" -eq 1
+check "its dependent was cancelled" test "$(salve_step "$id" never)" = cancelled
+check "no transient unit left running" \
+    test -z "$(rig_exec systemctl list-units --no-legend --state=active 'salve-*hang*')"
+
+# --- polkit: reading is open, changing is not ---
+id=$(rig_exec salvectl run demo)
+salve_wait_step "$id" dba-approval waiting 30
+check "an unprivileged user can read runs" rig_exec_as alice salvectl status "$id"
+out=$(rig_exec_as alice salvectl --no-ask-password approve "$id" dba-approval 2>&1) && rig_fail "alice may approve"
+check "an unprivileged user is refused approve, plainly ($out)" grep -q "not authorized" <<<"$out"
+out=$(rig_exec_as alice salvectl --no-ask-password run demo 2>&1) && rig_fail "alice may start runs"
+check "an unprivileged user is refused run" grep -q "not authorized" <<<"$out"
+check "the step still waits" test "$(salve_step "$id" dba-approval)" = waiting
+
+# A polkit rule lets the step's owners approve their own steps.
+rig_exec groupadd -f dba
+rig_exec id bob >/dev/null 2>&1 || rig_exec useradd -m -G dba bob
+rig_exec_stdin sh -c 'cat > /etc/polkit-1/rules.d/50-salve-dba.rules' <<'RULE'
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.salve.approve" && action.lookup("owner") == "dba" && subject.isInGroup("dba"))
+        return polkit.Result.YES;
+});
+RULE
+sleep 1
+check "a dba member may approve the dba's step (polkit rule with the owner detail)" \
+    rig_exec_as bob salvectl --no-ask-password approve "$id" dba-approval --comment "lag 2s"
+salve_wait "$id" succeeded 30
+check "who approved is recorded" test "$(salve_json "$id" | jq -r '.steps[] | select(.id=="dba-approval") | .actor')" = "bob (uid $(rig_exec id -u bob))"
+check "root may act" rig_exec salvectl cancel "$(rig_exec salvectl run demo)"
+
+# --- bad D-Bus input gets a clear error ---
+bus() { rig_exec busctl call org.salve.Manager1 /org/salve/manager org.salve.Manager1 "$@" 2>&1 || true; }
+check "bad run id is refused" grep -q "Invalid run id" <<<"$(bus GetRun s '../etc')"
+check "unknown run" grep -q "No run" <<<"$(bus GetRun s 'nope-1')"
+check "unknown plan" grep -q "No plan named" <<<"$(bus StartRun ss no-such-plan '')"
+check "unknown action" grep -q "Unknown action" <<<"$(bus ActOnStep ssss "$id" dba-approval approv '')"
+check "unknown step" grep -q "has no step" <<<"$(bus ActOnStep ssss "$id" nope approve '')"
+check "wrong signature" grep -qi "invalid\|signature" <<<"$(bus GetRun u 5)"
+check "acting on a finished run" grep -q "cannot be approved now" <<<"$(bus ActOnStep ssss "$id" dba-approval approve '')"
+check "salved survived all that" rig_exec systemctl is-active -q salved
+
+# --- reload: a broken plan set is refused, the old one kept ---
+plans=$(rig_exec busctl get-property org.salve.Manager1 /org/salve/manager org.salve.Manager1 PlansLoaded)
+rig_exec sh -c 'printf "plan: broken\nsteps:\n  - id: a\n    run: exce\n" > /etc/salve/plans.d/broken.yaml'
+out=$(rig_exec salvectl reload 2>&1) && rig_fail "a broken plan set was accepted"
+check "reload refuses a broken set ($out)" grep -q "errors" <<<"$out"
+check "and names the file, line and column" \
+    rig_exec sh -c "journalctl -u salved -o cat | grep -q '/etc/salve/plans.d/broken.yaml:4:10: error: step \"a\": run: unknown step kind \"exce\"'"
+check "the old plans stay loaded" test "$(rig_exec busctl get-property org.salve.Manager1 /org/salve/manager org.salve.Manager1 PlansLoaded)" = "$plans"
+rig_exec sh -c 'printf "plan: extra\nsteps:\n  - {id: a, run: exec, with: {command: [/bin/true]}}\n" > /etc/salve/plans.d/broken.yaml'
+rig_exec systemctl reload salved
+rig_wait_for "the new plan to load" 10 sh -c "salvectl plans --no-legend | grep -q '^extra '"
+rig_ok "systemctl reload loads a fixed set"
+
+# --- structured journal fields ---
+check "journal entries carry SALVE_RUN and a MESSAGE_ID" \
+    rig_exec sh -c "journalctl SALVE_RUN=$id MESSAGE_ID=b1f69adb1c074b228eb908f78610b627 -o cat | grep -q 'Run $id of plan demo started'"
+
+# --- kill -9 of salved mid-run ---
+id=$(rig_exec salvectl run resume)
+rig_wait_for "both steps to run" 20 sh -c "test \$(grep -c . /var/lib/salve-test/resume.log 2>/dev/null || echo 0) -ge 2"
+pid=$(rig_exec systemctl show -p MainPID --value salved)
+rig_exec systemctl kill -s KILL salved
+rig_wait_for "systemd to restart salved" 20 sh -c "p=\$(systemctl show -p MainPID --value salved); test \"\$p\" != 0 -a \"\$p\" != $pid && systemctl is-active -q salved"
+salve_wait_step "$id" once interrupted 20
+salve_wait_step "$id" again succeeded 30
+check "the non-idempotent step did not run again" test "$(salve_count resume.log once)" -eq 1
+check "the idempotent step did" test "$(salve_count resume.log again)" -eq 2
+check "the run waits for a person" test "$(salve_state "$id")" = interrupted
+rig_exec salvectl skip "$id" once --comment "it finished before the crash"
+salve_wait_step "$id" approval waiting 20
+rig_exec salvectl approve "$id" approval
+salve_wait "$id" succeeded 20
+check "and finishes after skip and approve, finish ran once" test "$(salve_count resume.log finish)" -eq 1
+
+# --- power cut mid-run: the next boot resumes from the journal ---
+: >"$SALVE_LOGS/resume.log"
+id=$(rig_exec salvectl run resume)
+rig_wait_for "both steps to run" 20 sh -c "test \$(grep -c . /var/lib/salve-test/resume.log 2>/dev/null || echo 0) -ge 2"
+rig_powercut
+rig_ok "power cut"
+salve_boot
+salve_wait_step "$id" once interrupted 20
+salve_wait_step "$id" again succeeded 30
+check "after the power cut: not run twice" test "$(salve_count resume.log once)" -eq 1
+check "after the power cut: idempotent step re-run" test "$(salve_count resume.log again)" -eq 2
+check "the run survived the power cut" test "$(salve_json "$id" | jq -r .plan)" = resume
+check "salved said it replayed the journal" rig_exec sh -c "journalctl -u salved -b -o cat | grep -q 'replayed'"
+rig_wait_for "the unclean-boot plan to run" 20 sh -c "grep -q unclean-boot /var/lib/salve-test/boot.log"
+check "the unclean boot triggered its plan once" test "$(salve_count boot.log unclean-boot)" -eq 1
+check "that run's trigger is boot" test "$(rig_exec salvectl --json history | jq -r '[.[] | select(.plan=="on-unclean-boot")][0].trigger')" = boot
+rig_exec salvectl abort "$id" once
+salve_wait "$id" failed 20
+
+# --- a clean shutdown is not an unclean boot ---
+rig_poweroff
+salve_boot
+sleep 2
+check "a clean reboot triggers nothing" test "$(salve_count boot.log unclean-boot)" -eq 1
+check "history is kept across boots" test "$(rig_exec salvectl --json history | jq length)" -ge 8
+rig_poweroff
+rig_done
