@@ -495,10 +495,11 @@ int manager_start_run(Manager *m, const char *plan_name, const char *trigger, co
                 log_struct_internal(LOG_INFO, 0, NULL, join->id, plan_name, NULL,
                                     "Trigger %s joins run %s, which is already %s.", trigger, join->id,
                                     join == active ? "running" : "queued");
-                id = strdup(join->id);
-                if (!id)
-                        return -ENOMEM;
-                *ret_run_id = TAKE_PTR(id);
+                if (ret_run_id) {
+                        *ret_run_id = strdup(join->id);
+                        if (!*ret_run_id)
+                                return -ENOMEM;
+                }
                 return 0;
         }
 

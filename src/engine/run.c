@@ -475,8 +475,12 @@ int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, use
                                        "waiting for %s", s->owner ?: p->owner ?: "a person");
                 else if (running < p->parallel) {
                         running++;
-                        k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL, "attempt %u of %u",
-                                       x->attempt + 1, s->retry_attempts);
+                        if (x->attempt < s->retry_attempts)
+                                k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL,
+                                               "attempt %u of %u", x->attempt + 1, s->retry_attempts);
+                        else /* run again after a restart, or by a person's retry */
+                                k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL,
+                                               "attempt %u", x->attempt + 1);
                 }
         }
         if (k >= 0 && b.n == 0 && !unfinished)

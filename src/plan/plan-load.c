@@ -348,7 +348,8 @@ static int parse_with(Loader *l, Step *s, const YNode *step, const YNode *with) 
                         break;
                 case ARG_BOOL:
                         q = parse_bool_node(l, v, field, &b);
-                        arg->u = b;
+                        if (q >= 0)
+                                arg->u = b;
                         break;
                 case ARG_UINT:
                         q = parse_uint_node(l, v, field, 0, UINT32_MAX, &arg->u);
@@ -532,8 +533,10 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
                         q = parse_duration_node(l, v, "estimate", &s->estimate);
                 else if (streq(k->value, "idempotent")) {
                         q = parse_bool_node(l, v, "idempotent", &b);
-                        s->idempotent = b;
-                        idem = v;
+                        if (q >= 0) {
+                                s->idempotent = b;
+                                idem = v;
+                        }
                 } else if (streq(k->value, "retry"))
                         q = parse_retry(l, s, v);
                 else if (streq(k->value, "on-failure")) {
@@ -831,7 +834,12 @@ int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics 
         ssize_t bad;
         int r;
 
-        if (len == 0 || strspn(buf, " \t\r\n") == len)
+        size_t blank = 0;
+
+        /* buf need not be NUL-terminated: every scan is bounded by len. */
+        while (blank < len && strchr(" \t\r\n", buf[blank]) && buf[blank] != 0)
+                blank++;
+        if (blank == len)
                 return diag_add(d, DIAG_ERROR, file, 1, 1, "empty plan file") < 0 ? -ENOMEM : -EINVAL;
         if (len > PLAN_FILE_MAX)
                 return diag_add(d, DIAG_ERROR, file, 1, 1, "plan file too large (%zu bytes, at most %d)", len,

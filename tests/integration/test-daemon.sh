@@ -149,6 +149,10 @@ check "the run survived the power cut" test "$(salve_json "$id" | jq -r .plan)" 
 check "salved said it replayed the journal" rig_exec sh -c "journalctl -u salved -b -o cat | grep -q 'replayed'"
 rig_wait_for "the unclean-boot plan to run" 20 sh -c "grep -q unclean-boot /var/lib/salve-test/boot.log"
 check "the unclean boot triggered its plan once" test "$(salve_count boot.log unclean-boot)" -eq 1
+check "the boot trigger joined the resumed run instead of starting another" \
+    rig_exec sh -c "journalctl -u salved -b -o cat | grep -q 'Trigger boot joins run $id'"
+check "so there is still one run of the plan in flight" \
+    test "$(rig_exec salvectl --json status | jq '[.[] | select(.plan=="resume")] | length')" -eq 1
 check "that run's trigger is boot" test "$(rig_exec salvectl --json history | jq -r '[.[] | select(.plan=="on-unclean-boot")][0].trigger')" = boot
 rig_exec salvectl abort "$id" once
 salve_wait "$id" failed 20

@@ -208,6 +208,17 @@ static void test_hostile_input(void **state) {
         assert_single_error("plan: &a [*a]\n", 14, 1, 11, "unknown alias"); /* no self-reference */
         assert_single_error("- [\n", 4, 2, 1, "YAML syntax error");
 
+        /* Buffers need not be NUL-terminated (found by fuzzing): exactly
+         * len bytes, so ASan sees any read past them. */
+        {
+                char *exact = malloc(3);
+                memcpy(exact, "  \n", 3);
+                assert_single_error(exact, 3, 1, 1, "empty plan file");
+                memcpy(exact, "a:\xff", 3);
+                assert_single_error(exact, 3, 1, 3, "invalid UTF-8");
+                free(exact);
+        }
+
         /* Too large. */
         n = PLAN_FILE_MAX + 10;
         big = malloc(n);
