@@ -34,6 +34,8 @@ packages=(
     tar
     iproute2
     e2fsprogs
+    # test scripts read salvectl --json
+    jq
     # docs / plan graphs
     graphviz
     # lint for the test scripts
