@@ -46,7 +46,7 @@ fi
 
 step "unit tests under ASan + UBSan"
 CC=clang meson setup build-test-asan --werror -Dtests=enabled -Db_sanitize=address,undefined \
-    -Db_lundef=false >/dev/null && ninja -C build-test-asan >/dev/null
+    -Db_lundef=false >/dev/null && ninja -C build-test-asan
 asan=$?
 record "ASan+UBSan build" $asan
 if [[ $asan == 0 ]]; then

@@ -55,7 +55,8 @@ static const char *state_color(const Ctl *c, const char *state) {
                 return ansi(c, ANSI_GREEN);
         if (streq_ptr(state, "failed") || streq_ptr(state, "interrupted") || streq_ptr(state, "breached"))
                 return ansi(c, ANSI_RED);
-        if (streq_ptr(state, "waiting") || streq_ptr(state, "at-risk") || streq_ptr(state, "running"))
+        if (streq_ptr(state, "waiting") || streq_ptr(state, "at-risk") || streq_ptr(state, "running") ||
+            streq_ptr(state, "queued"))
                 return ansi(c, ANSI_YELLOW);
         if (streq_ptr(state, "cancelled") || streq_ptr(state, "skipped") || streq_ptr(state, "pending"))
                 return ansi(c, ANSI_GREY);
@@ -66,6 +67,7 @@ static const char *state_mark(const char *state) {
         static const struct { const char *s, *m; } t[] = {
                 { "succeeded", "+" }, { "failed", "x" }, { "running", ">" }, { "waiting", "?" },
                 { "interrupted", "!" }, { "skipped", "-" }, { "cancelled", "-" }, { "pending", "." },
+                { "queued", "~" },
         };
         for (size_t i = 0; i < ELEMENTSOF(t); i++)
                 if (streq_ptr(state, t[i].s))

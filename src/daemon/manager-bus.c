@@ -106,7 +106,7 @@ static int method_list_runs(sd_bus_message *call, void *userdata, sd_bus_error *
                 if (!all && run_is_finished(x))
                         continue;
                 r = sd_bus_message_append(reply, "(sssstt)", x->id, x->plan->name,
-                                          run_state_to_string(run_state(x)), x->trigger, (uint64_t) x->created,
+                                          run_store_state_string(m->store, x), x->trigger, (uint64_t) x->created,
                                           (uint64_t) x->finished);
         }
         if (r >= 0)
@@ -138,7 +138,12 @@ static int method_get_run(sd_bus_message *call, void *userdata, sd_bus_error *er
         r = find_run(m, id, error, &x);
         if (r < 0)
                 return r;
-        return reply_json(call, run_to_json(x, now_usec(CLOCK_REALTIME)));
+        {
+                json_object *o = run_to_json(x, now_usec(CLOCK_REALTIME));
+                if (o)
+                        json_object_object_add(o, "state", json_object_new_string(run_store_state_string(m->store, x)));
+                return reply_json(call, o);
+        }
 }
 
 /* ---- changing: each checked with polkit first ---- */
@@ -456,7 +461,7 @@ int manager_bus_setup(Manager *m) {
 void manager_bus_emit_run_changed(Manager *m, const Run *r) {
         if (m->bus)
                 (void) sd_bus_emit_signal(m->bus, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "RunChanged", "sss", r->id,
-                                          r->plan->name, run_state_to_string(run_state(r)));
+                                          r->plan->name, run_store_state_string(m->store, r));
 }
 
 void manager_bus_emit_step_changed(Manager *m, const Run *r, const Transition *t) {

@@ -373,21 +373,13 @@ static int arm_timer(Manager *m, sd_event_source **source, usec_t when, const ch
         return k;
 }
 
-/* An older unfinished run of the same plan goes first (concurrency: queue). */
-static bool run_is_queued(Manager *m, const Run *r) {
-        for (size_t i = 0; i < m->store->n_runs && m->store->runs[i] != r; i++)
-                if (!run_is_finished(m->store->runs[i]) && streq(m->store->runs[i]->plan->name, r->plan->name))
-                        return true;
-        return false;
-}
-
 static void process_run(Manager *m, RunContext *c) {
         Run *r = run_store_find(m->store, c->run_id);
         usec_t now, wake = USEC_INFINITY, next;
         Transition rto;
         int k;
 
-        if (!r || run_is_queued(m, r))
+        if (!r || run_store_is_queued(m->store, r))
                 return;
 
         for (int round = 0; round < 64 && !run_is_finished(r); round++) {

@@ -3,6 +3,7 @@
 #include <systemd/sd-event.h>
 
 #include "polkit.h"
+#include "string-util.h"
 #include "strv.h"
 
 struct PolkitQuery {
@@ -48,6 +49,15 @@ char *bus_caller_name(sd_bus_message *call) {
         return asprintf(&s, "uid %u", (unsigned) uid) < 0 ? NULL : s;
 }
 
+/* polkit is not there: not installed, masked, or failed to start. Then
+ * only root may act, which is never more than polkit would allow. */
+static bool polkit_unavailable(const sd_bus_error *e) {
+        return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                      "org.freedesktop.systemd1.UnitMasked", "org.freedesktop.systemd1.NoSuchUnit",
+                                      "org.freedesktop.systemd1.LoadFailed") ||
+               (e->name && string_has_prefix(e->name, "org.freedesktop.DBus.Error.Spawn."));
+}
+
 static void polkit_finish(PolkitQuery *q, int verdict, const sd_bus_error *error) {
         q->cb(q->call, verdict, error, q->userdata);
         polkit_query_free(q);
@@ -79,7 +89,7 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
         if (e) {
                 uid_t uid;
                 /* No polkit on the bus: fall back to "root only". */
-                if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+                if (polkit_unavailable(e)) {
                         bool root = bus_caller_uid(q->call, &uid) >= 0 && uid == 0;
                         if (!root)
                                 sd_bus_error_set(&error, SD_BUS_ERROR_ACCESS_DENIED,

@@ -29,6 +29,19 @@ Run *run_store_active_for_plan(const RunStore *s, const char *plan) {
         return NULL;
 }
 
+bool run_store_is_queued(const RunStore *s, const Run *r) {
+        if (run_is_finished(r))
+                return false;
+        for (size_t i = 0; i < s->n_runs && s->runs[i] != r; i++)
+                if (!run_is_finished(s->runs[i]) && streq(s->runs[i]->plan->name, r->plan->name))
+                        return true;
+        return false;
+}
+
+const char *run_store_state_string(const RunStore *s, const Run *r) {
+        return run_store_is_queued(s, r) ? "queued" : run_state_to_string(run_state(r));
+}
+
 static uint64_t run_id_seq(const char *id) {
         const char *dash = strrchr(id, '-');
         char *end;

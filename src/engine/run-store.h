@@ -44,6 +44,12 @@ int run_store_new_id(RunStore *s, const char *plan, char **ret);
 /* The unfinished run of a plan, if any. */
 Run *run_store_active_for_plan(const RunStore *s, const char *plan);
 
+/* A run waits behind an older unfinished run of the same plan
+ * (concurrency: queue): the same plan never runs twice at once. */
+bool run_store_is_queued(const RunStore *s, const Run *r);
+/* run_state() as people see it: "queued" for a run that waits its turn. */
+const char *run_store_state_string(const RunStore *s, const Run *r);
+
 int run_store_compact(RunStore *s);
 /* Compacts if enough was appended since the last time. */
 int run_store_maybe_compact(RunStore *s);

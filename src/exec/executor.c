@@ -231,6 +231,8 @@ ExecJob *exec_job_free(ExecJob *job) {
 }
 
 static void exec_job_finishv(ExecJob *job, ExecOutcome outcome, int error, int exit_status, const char *format,
+                             va_list ap) _printf_(5, 0);
+static void exec_job_finishv(ExecJob *job, ExecOutcome outcome, int error, int exit_status, const char *format,
                              va_list ap) {
         char message[1024];
         ExecResult result = {

@@ -117,7 +117,8 @@ int plan_set_load_dirs(const char * const *dirs, PlanLoadFlags flags, Diagnostic
                         }
                         entries = n;
                         entries[n_entries].name = strdup(de->d_name);
-                        if (asprintf(&entries[n_entries].path, "%s/%s", *dir, de->d_name) < 0)
+                        if (asprintf(&entries[n_entries].path, "%s%s%s", *dir,
+                                     string_has_suffix(*dir, "/") ? "" : "/", de->d_name) < 0)
                                 entries[n_entries].path = NULL;
                         n_entries++;
                         if (!entries[n_entries - 1].name || !entries[n_entries - 1].path) {

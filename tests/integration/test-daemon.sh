@@ -117,6 +117,49 @@ rig_ok "systemctl reload loads a fixed set"
 check "journal entries carry SALVE_RUN and a MESSAGE_ID" \
     rig_exec sh -c "journalctl SALVE_RUN=$id MESSAGE_ID=b1f69adb1c074b228eb908f78610b627 -o cat | grep -q 'Run $id of plan demo started'"
 
+# --- concurrency: queue ---
+first=$(rig_exec salvectl run queue)
+salve_wait_step "$first" gate waiting 20
+second=$(rig_exec salvectl run queue)
+check "a second trigger queues a new run ($second)" test "$second" != "$first"
+check "which waits its turn" test "$(salve_state "$second")" = queued
+check "a third joins the queued one" test "$(rig_exec salvectl run queue)" = "$second"
+check "the queued run has not started a step" test "$(salve_step "$second" gate)" = pending
+rig_exec salvectl approve "$first" gate
+salve_wait "$first" succeeded 20
+salve_wait_step "$second" gate waiting 20
+rig_ok "the queued run starts when the first finishes"
+rig_exec salvectl approve "$second" gate
+salve_wait "$second" succeeded 20
+
+# --- when: ---
+id=$(rig_exec salvectl run conditional)
+salve_wait "$id" succeeded 20
+check "a step whose condition is false is skipped" test "$(salve_step "$id" maybe)" = skipped
+check "and says why" grep -q "condition not met" <<<"$(salve_json "$id" | jq -r '.steps[] | select(.id=="maybe") | .message')"
+check "a step whose condition holds runs" test "$(salve_count when.log manual)" -eq 1
+check "the skipped step did not run" test "$(salve_count when.log maybe)" -eq 0
+check "what needs a skipped step still runs" test "$(salve_count when.log after)" -eq 1
+
+# --- the RTO clock ---
+id=$(rig_exec salvectl run tight-rto)
+rig_wait_for "the run to be at risk" 10 sh -c "salvectl --json status $id | jq -e '.rto_state == \"at-risk\"' >/dev/null"
+rig_ok "announced at risk at once (1m of estimates against a 3s RTO)"
+rig_wait_for "the RTO to be breached" 10 sh -c "salvectl --json status $id | jq -e '.rto_state == \"breached\"' >/dev/null"
+rig_ok "announced breached when the clock ran out"
+check "both are in the journal with their MESSAGE_IDs" rig_exec sh -c \
+    "journalctl SALVE_RUN=$id MESSAGE_ID=8ca0a80467b94671b3b5e9650caeed78 -o cat | grep -q 'at risk' &&
+     journalctl SALVE_RUN=$id MESSAGE_ID=d69ae63154984fff83cf12fe2b855b3b -o cat | grep -q 'breached'"
+rig_exec salvectl cancel "$id" --comment "test over"
+check "cancel is recorded with the comment" grep -q "test over" <<<"$(salve_json "$id" | jq -r .message)"
+
+# --- without polkit, only root may change anything ---
+rig_exec systemctl mask --runtime --now polkit.service >/dev/null 2>&1
+out=$(rig_exec_as alice salvectl --no-ask-password run demo 2>&1) && rig_fail "alice may start runs without polkit"
+check "without polkit an unprivileged user is refused ($out)" grep -q "Only root may do this when polkit is not running" <<<"$out"
+check "and root is allowed" rig_exec salvectl cancel "$(rig_exec salvectl run demo)"
+rig_exec systemctl unmask --runtime polkit.service
+
 # --- kill -9 of salved mid-run ---
 id=$(rig_exec salvectl run resume)
 rig_wait_for "both steps to run" 20 sh -c "test \$(grep -c . /var/lib/salve-test/resume.log 2>/dev/null || echo 0) -ge 2"

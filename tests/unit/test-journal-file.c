@@ -611,7 +611,7 @@ static int emit_even(JournalFile *tmp, void *userdata) {
 
 static void test_compact(void **state) {
         Fixture *f = *state;
-        _cleanup_free_ uint64_t *offsets = journal_make(f->path, 100);
+        free(journal_make(f->path, 100)); /* only the file is needed */
         _cleanup_(journal_file_freep) JournalFile *j = NULL;
         EmitArgs a = { .n = 100 };
         Records r = {};
@@ -669,7 +669,7 @@ static void test_compact(void **state) {
 
 static void test_compact_failing_emit(void **state) {
         Fixture *f = *state;
-        _cleanup_free_ uint64_t *offsets = journal_make(f->path, 20);
+        free(journal_make(f->path, 20));
         _cleanup_(journal_file_freep) JournalFile *j = NULL;
         _cleanup_free_ uint8_t *orig = NULL, *after = NULL;
         size_t orig_size, after_size;
@@ -749,7 +749,7 @@ static void test_crash_point(void **state) {
 
         /* torn_bytes = 0 (or >= the record): the record is whole, then we die. */
         for (size_t t = 0; t < 2; t++) {
-                _cleanup_free_ uint64_t *offsets = journal_make(f->path, n);
+                free(journal_make(f->path, n));
 
                 crash_child(f->path, n, t == 0 ? 0 : (size_t) rec + 5);
                 assert_replay(f->path, n + 2, 0);
@@ -759,7 +759,7 @@ static void test_crash_point(void **state) {
 
 static void test_crash_during_compaction(void **state) {
         Fixture *f = *state;
-        _cleanup_free_ uint64_t *offsets = journal_make(f->path, 20);
+        free(journal_make(f->path, 20));
         _cleanup_free_ uint8_t *orig = NULL, *after = NULL;
         _cleanup_(journal_file_freep) JournalFile *j = NULL;
         size_t orig_size, after_size;
