@@ -4,6 +4,7 @@
 
 #include "plan-load.h"
 #include "run.h"
+#include "string-table.h"
 
 static const char *const step_state_table[_STEP_STATE_MAX] = {
         [STEP_PENDING] = "pending",
@@ -47,17 +48,6 @@ static const char *const transition_kind_table[_TRANSITION_KIND_MAX] = {
         [TRANSITION_RUN_FINISHED] = "run-finished",
         [TRANSITION_RTO] = "rto",
 };
-
-#define DEFINE_STRING_TABLE(name, type, table, max)                             \
-        const char *name##_to_string(type v) {                                  \
-                return v >= 0 && v < (max) ? table[v] : NULL;                   \
-        }                                                                       \
-        type name##_from_string(const char *s) {                                \
-                for (int i = 0; s && i < (max); i++)                            \
-                        if (streq(table[i], s))                                 \
-                                return (type) i;                                \
-                return (type) -EINVAL;                                          \
-        }
 
 DEFINE_STRING_TABLE(step_state, StepState, step_state_table, _STEP_STATE_MAX)
 DEFINE_STRING_TABLE(run_state, RunState, run_state_table, _RUN_STATE_MAX)

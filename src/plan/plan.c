@@ -2,6 +2,7 @@
 #include <ctype.h>
 
 #include "plan.h"
+#include "string-table.h"
 #include "string-util.h"
 
 static const char *const step_kind_table[_STEP_KIND_MAX] = {
@@ -52,39 +53,11 @@ static const char *const arg_type_table[_ARG_TYPE_MAX] = {
         [ARG_ENUM] = "one of",
 };
 
-static int lookup(const char *const *table, size_t n, const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return (int) i;
-        return -EINVAL;
-}
-
-const char *step_kind_to_string(StepKind k) {
-        return k >= 0 && k < _STEP_KIND_MAX ? step_kind_table[k] : NULL;
-}
-StepKind step_kind_from_string(const char *s) {
-        return (StepKind) lookup(step_kind_table, _STEP_KIND_MAX, s);
-}
-const char *on_failure_to_string(OnFailure f) {
-        return f >= 0 && f < _ON_FAILURE_MAX ? on_failure_table[f] : NULL;
-}
-const char *trigger_kind_to_string(TriggerKind k) {
-        return k >= 0 && k < _TRIGGER_KIND_MAX ? trigger_kind_table[k] : NULL;
-}
-TriggerKind trigger_kind_from_string(const char *s) {
-        return (TriggerKind) lookup(trigger_kind_table, _TRIGGER_KIND_MAX, s);
-}
-const char *concurrency_to_string(Concurrency c) {
-        return c >= 0 && c < _CONCURRENCY_MAX ? concurrency_table[c] : NULL;
-}
-Concurrency concurrency_from_string(const char *s) {
-        return (Concurrency) lookup(concurrency_table, _CONCURRENCY_MAX, s);
-}
-const char *arg_type_to_string(ArgType t) {
-        return t >= 0 && t < _ARG_TYPE_MAX ? arg_type_table[t] : NULL;
-}
+DEFINE_STRING_TABLE(step_kind, StepKind, step_kind_table, _STEP_KIND_MAX)
+DEFINE_STRING_TABLE_TO_STRING(on_failure, OnFailure, on_failure_table, _ON_FAILURE_MAX)
+DEFINE_STRING_TABLE(trigger_kind, TriggerKind, trigger_kind_table, _TRIGGER_KIND_MAX)
+DEFINE_STRING_TABLE(concurrency, Concurrency, concurrency_table, _CONCURRENCY_MAX)
+DEFINE_STRING_TABLE_TO_STRING(arg_type, ArgType, arg_type_table, _ARG_TYPE_MAX)
 
 bool step_kind_is_human(StepKind k) {
         return k == STEP_APPROVE || k == STEP_TASK;
