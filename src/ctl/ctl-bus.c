@@ -17,7 +17,8 @@
 static int bus_connect(Ctl *c, sd_bus **ret) {
         int r = sd_bus_open_system(ret);
         if (r < 0) {
-                fprintf(stderr, "salvectl: cannot connect to the system bus: %s\n", strerror(-r));
+                fprintf(stderr, "salvectl: cannot connect to the system bus: %s%s\n", strerror(-r),
+                        r == -ENOENT || r == -ECONNREFUSED ? " (is dbus running?)" : "");
                 return r;
         }
         (void) sd_bus_set_allow_interactive_authorization(*ret, c->ask_password && isatty(STDIN_FILENO));

@@ -84,19 +84,32 @@ int verb_plans(Ctl *c, int argc, char **argv) {
                 print_json(a);
                 json_object_put(a);
         } else {
-                if (c->legend)
-                        printf("%s%-24s %-34s %-6s %-5s %s%s\n", ansi(c, ANSI_BOLD), "PLAN", "TRIGGERS", "RTO",
-                               "STEPS", "SOURCE", ansi(c, ANSI_RESET));
+                _cleanup_strv_free_ char **triggers = NULL;
+                int wname = 4, wtrig = 8;
+
+                /* Columns as wide as their widest cell. */
                 for (size_t i = 0; i < s->n_plans; i++) {
                         const Plan *p = s->plans[i];
                         _cleanup_strv_free_ char **t = NULL;
-                        _cleanup_free_ char *tj = NULL;
-                        char rto[FORMAT_DURATION_MAX];
+                        char *joined;
 
                         for (size_t k = 0; k < p->n_triggers; k++)
-                                strv_push(&t, trigger_to_string(p->triggers + k));
-                        tj = t ? strv_join(t, ", ") : strdup("manual");
-                        printf("%-24s %-34s %-6s %-5zu %s\n", p->name, strna(tj),
+                                if (strv_push(&t, trigger_to_string(p->triggers + k)) < 0)
+                                        return EXIT_FAILURE;
+                        joined = t ? strv_join(t, ", ") : strdup("manual");
+                        if (!joined || strv_push(&triggers, joined) < 0)
+                                return EXIT_FAILURE;
+                        wname = MAX(wname, (int) strlen(p->name));
+                        wtrig = MAX(wtrig, (int) strlen(joined));
+                }
+                if (c->legend)
+                        printf("%s%-*s %-*s %-6s %-5s %s%s\n", ansi(c, ANSI_BOLD), wname, "PLAN", wtrig, "TRIGGERS", "RTO",
+                               "STEPS", "SOURCE", ansi(c, ANSI_RESET));
+                for (size_t i = 0; i < s->n_plans; i++) {
+                        const Plan *p = s->plans[i];
+                        char rto[FORMAT_DURATION_MAX];
+
+                        printf("%-*s %-*s %-6s %-5zu %s\n", wname, p->name, wtrig, triggers[i],
                                p->rto == USEC_INFINITY ? "-" : format_duration(rto, p->rto), p->n_steps, p->path);
                 }
                 if (c->legend)
