@@ -21,9 +21,11 @@ count_meson() { # BUILD_DIR: adds meson's results from its test log
     [[ -f $log ]] || { failed=$((failed + 1)); failures+=("$1: no test log"); return; }
     passed=$((passed + $(jq -s '[.[] | select(.result == "OK")] | length' "$log")))
     skipped=$((skipped + $(jq -s '[.[] | select(.result == "SKIP")] | length' "$log")))
-    local bad
-    bad=$(jq -r -s '.[] | select(.result != "OK" and .result != "SKIP") | .name' "$log")
-    for t in $bad; do failed=$((failed + 1)); failures+=("$1: $t"); done
+    local t
+    while IFS= read -r t; do
+        failed=$((failed + 1))
+        failures+=("$1: $t")
+    done < <(jq -r -s '.[] | select(.result != "OK" and .result != "SKIP") | .name' "$log")
 }
 
 step "dependencies"
