@@ -62,6 +62,12 @@ int manager_cancel_run(Manager *m, const char *run_id, const char *actor, const 
 int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction action, const char *actor,
                 const char *comment);
 
+/* manager-boot.c: start the plans with boot triggers if this is the first
+ * start of salved in a boot; and, on SIGTERM during a system shutdown,
+ * record that this boot ends cleanly. */
+void manager_boot_triggers(Manager *m);
+void manager_mark_clean_shutdown(Manager *m);
+
 /* Journals and applies one transition, then announces it. */
 int manager_commit(Manager *m, const Transition *t);
 void manager_schedule(Manager *m);

@@ -5,267 +5,15 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "plan-fields.h"
 #include "plan-graph.h"
 #include "plan-load.h"
 #include "string-util.h"
 #include "yaml-tree.h"
 
-/* Every parse_* helper returns 0 when the value was taken, -EINVAL when a
- * problem was reported (the loader goes on to find more), and -ENOMEM
- * (the only error that stops it). */
-
-typedef struct Loader {
-        const char *file;
-        Diagnostics *diag;
-        Plan *plan;
-        char ctx[STEP_ID_MAX + 32];     /* "step \"fsck\": " or "" */
-} Loader;
-
-static int report(Loader *l, DiagLevel level, const YNode *n, const char *format, ...) _printf_(4, 5);
-static int report(Loader *l, DiagLevel level, const YNode *n, const char *format, ...) {
-        _cleanup_free_ char *msg = NULL;
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&msg, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        r = diag_add(l->diag, level, l->file, n ? n->line : 1, n ? n->column : 1, "%s%s", l->ctx, msg);
-        if (r < 0)
-                return r;
-        return level == DIAG_ERROR ? -EINVAL : 0;
-}
-#define error_at(l, n, ...) report(l, DIAG_ERROR, n, __VA_ARGS__)
-#define warning_at(l, n, ...) report(l, DIAG_WARNING, n, __VA_ARGS__)
-
-/* Keeps -ENOMEM, which must stop everything, over -EINVAL, which must not. */
-static int merge(int r, int q) {
-        if (r == -ENOMEM || q == -ENOMEM)
-                return -ENOMEM;
-        return r < 0 ? r : q;
-}
-
-static const char *describe(const YNode *n) {
-        if (n->type == YNODE_SCALAR && ynode_is_null(n))
-                return "nothing";
-        return n->type == YNODE_SCALAR ? "a scalar" : n->type == YNODE_SEQUENCE ? "a list" : "a mapping";
-}
-
-static int unknown_key(Loader *l, const YNode *key, const char *where, const char * const *known) {
-        const char *hint = string_closest(key->value, known);
-
-        if (hint)
-                return error_at(l, key, "unknown key \"%s\"%s%s (did you mean \"%s\"?)", key->value,
-                                where ? " in " : "", strempty(where), hint);
-        return error_at(l, key, "unknown key \"%s\"%s%s", key->value, where ? " in " : "", strempty(where));
-}
-
-/* Checks a mapping's keys are scalars and unique, before its values are read. */
-static int check_mapping(Loader *l, const YNode *n, const char *field) {
-        int r = 0;
-
-        if (n->type != YNODE_MAPPING)
-                return error_at(l, n, "%s: expected a mapping, got %s", field, describe(n));
-        for (size_t i = 0; i < ynode_n_pairs(n); i++) {
-                const YNode *k = ynode_key(n, i);
-                if (k->type != YNODE_SCALAR) {
-                        r = merge(r, error_at(l, k, "%s: keys must be plain names, got %s", field, describe(k)));
-                        continue;
-                }
-                for (size_t j = 0; j < i; j++) {
-                        const YNode *o = ynode_key(n, j);
-                        if (o->type == YNODE_SCALAR && streq(o->value, k->value)) {
-                                r = merge(r, error_at(l, k, "duplicate key \"%s\" (first at line %u)",
-                                                      k->value, o->line));
-                                break;
-                        }
-                }
-        }
-        return r;
-}
-
-static int parse_string(Loader *l, const YNode *n, const char *field, char **ret) {
-        char *s;
-
-        if (n->type != YNODE_SCALAR || ynode_is_null(n))
-                return error_at(l, n, "%s: expected a string, got %s", field, describe(n));
-        if (n->length == 0)
-                return error_at(l, n, "%s: must not be empty", field);
-        s = strdup(n->value);
-        if (!s)
-                return -ENOMEM;
-        free(*ret);
-        *ret = s;
-        return 0;
-}
-
-static int parse_strv(Loader *l, const YNode *n, const char *field, char ***ret) {
-        _cleanup_strv_free_ char **v = NULL;
-        int r = 0;
-
-        if (n->type != YNODE_SEQUENCE)
-                return error_at(l, n, "%s: expected a list, got %s%s", field, describe(n),
-                                n->type == YNODE_SCALAR && !ynode_is_null(n) ? " (write [value] for one item)" : "");
-        for (size_t i = 0; i < n->n_items; i++) {
-                const YNode *it = n->items[i];
-                if (it->type != YNODE_SCALAR || ynode_is_null(it) || it->length == 0) {
-                        r = merge(r, error_at(l, it, "%s: item %zu: expected a non-empty string, got %s", field,
-                                              i + 1, describe(it)));
-                        continue;
-                }
-                if (strv_extend(&v, it->value) < 0)
-                        return -ENOMEM;
-        }
-        if (r < 0)
-                return r;
-        strv_free(*ret);
-        *ret = TAKE_PTR(v);
-        if (!*ret) {
-                *ret = calloc(1, sizeof(char *));
-                if (!*ret)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-static int parse_duration_node(Loader *l, const YNode *n, const char *field, usec_t *ret) {
-        int r;
-
-        if (n->type != YNODE_SCALAR || ynode_is_null(n))
-                return error_at(l, n, "%s: expected a duration such as 90s, 15m, 2h or 1d, got %s", field,
-                                describe(n));
-        r = parse_duration(n->value, ret);
-        if (r == -ERANGE)
-                return error_at(l, n, "%s: duration \"%s\" is out of range", field, n->value);
-        if (r < 0) {
-                bool bare = n->value[0] && strspn(n->value, "0123456789") == n->length;
-                return error_at(l, n, "%s: invalid duration \"%s\"%s", field, n->value,
-                                bare ? " (a duration needs a unit: s, m, h or d, e.g. 90s)"
-                                     : " (expected e.g. 90s, 15m, 2h, 1d or 1h30m)");
-        }
-        return 0;
-}
-
-static int parse_bool_node(Loader *l, const YNode *n, const char *field, bool *ret) {
-        static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "on", NULL };
-        static const char *const no[] = { "false", "False", "FALSE", "no", "No", "off", NULL };
-
-        if (n->type == YNODE_SCALAR && n->plain) {
-                for (size_t i = 0; yes[i]; i++)
-                        if (streq(n->value, yes[i])) {
-                                *ret = true;
-                                return 0;
-                        }
-                for (size_t i = 0; no[i]; i++)
-                        if (streq(n->value, no[i])) {
-                                *ret = false;
-                                return 0;
-                        }
-        }
-        return error_at(l, n, "%s: expected true or false, got %s%s%s%s", field,
-                        n->type == YNODE_SCALAR ? "\"" : "", n->type == YNODE_SCALAR ? n->value : describe(n),
-                        n->type == YNODE_SCALAR ? "\"" : "", "");
-}
-
-static int parse_uint_node(Loader *l, const YNode *n, const char *field, uint64_t min, uint64_t max,
-                           uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (n->type != YNODE_SCALAR || !n->plain || n->length == 0 || n->length > 9 ||
-            strspn(n->value, "0123456789") != n->length)
-                return error_at(l, n, "%s: expected a whole number, got %s%s%s", field,
-                                n->type == YNODE_SCALAR ? "\"" : "",
-                                n->type == YNODE_SCALAR ? n->value : describe(n),
-                                n->type == YNODE_SCALAR ? "\"" : "");
-        for (size_t i = 0; i < n->length; i++)
-                v = v * 10 + (uint64_t) (n->value[i] - '0');
-        if (v < min || v > max)
-                return error_at(l, n, "%s: %" PRIu64 " is out of range (%" PRIu64 "..%" PRIu64 ")", field, v,
-                                min, max);
-        *ret = v;
-        return 0;
-}
-
-static int parse_unit_node(Loader *l, const YNode *n, const char *field, char **ret) {
-        int r = parse_string(l, n, field, ret);
-        if (r < 0)
-                return r;
-        if (!unit_name_is_valid(*ret)) {
-                bool no_suffix = !strchr(*ret, '.');
-                r = error_at(l, n, "%s: \"%s\" is not a valid unit name%s%s%s", field, *ret,
-                             no_suffix ? " (did you mean \"" : "", no_suffix ? *ret : "",
-                             no_suffix ? ".service\"?)" : "");
-                *ret = mfree(*ret);
-        }
-        return r;
-}
-
-static int parse_units_strv(Loader *l, const YNode *n, const char *field, char ***ret) {
-        int r = parse_strv(l, n, field, ret);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; (*ret)[i]; i++)
-                if (!unit_name_is_valid((*ret)[i]))
-                        r = merge(r, error_at(l, n->items[i], "%s: \"%s\" is not a valid unit name", field,
-                                              (*ret)[i]));
-        return r;
-}
-
-static int parse_path_node(Loader *l, const YNode *n, const char *field, char **ret) {
-        int r = parse_string(l, n, field, ret);
-        if (r < 0)
-                return r;
-        if ((*ret)[0] != '/' || strstr(*ret, "/../") || string_has_suffix(*ret, "/..")) {
-                r = error_at(l, n, "%s: \"%s\" is not an absolute, normalized path", field, *ret);
-                *ret = mfree(*ret);
-        }
-        return r;
-}
-
-static int parse_enum_node(Loader *l, const YNode *n, const char *field, const char * const *values,
-                           char **ret) {
-        _cleanup_free_ char *list = NULL;
-        const char *hint;
-        int r;
-
-        r = parse_string(l, n, field, ret);
-        if (r < 0)
-                return r;
-        if (strv_contains((char * const *) values, *ret))
-                return 0;
-        list = strv_join((char * const *) values, ", ");
-        if (!list)
-                return -ENOMEM;
-        hint = string_closest(*ret, values);
-        r = error_at(l, n, "%s: unknown value \"%s\" (expected one of: %s)%s%s%s", field, *ret, list,
-                     hint ? " (did you mean \"" : "", strempty(hint), hint ? "\"?)" : "");
-        *ret = mfree(*ret);
-        return r;
-}
-
-static bool device_is_valid(const char *s) {
-        static const char *const prefixes[] = { "/dev/", "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=" };
-        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
-                if (string_has_prefix(s, prefixes[i]) && s[strlen(prefixes[i])] != 0)
-                        return true;
-        return false;
-}
-
-static bool md_array_is_valid(const char *s) {
-        if (string_has_prefix(s, "/dev/"))
-                s += 5;
-        if (string_has_prefix(s, "md/"))
-                return s[3] != 0 && !strchr(s + 3, '/');
-        if (!string_has_prefix(s, "md") || !s[2])
-                return false;
-        return strspn(s + 2, "0123456789") == strlen(s + 2) || s[2] == '_';
-}
-
 /* ---- step `with:` ---- */
 
-static int parse_with(Loader *l, Step *s, const YNode *step, const YNode *with) {
+static int parse_with(PlanLoader *l, Step *s, const YNode *step, const YNode *with) {
         const ArgSchema *schema;
         size_t n_schema;
         const char *known[16];
@@ -276,14 +24,14 @@ static int parse_with(Loader *l, Step *s, const YNode *step, const YNode *with) 
                 r = 0;
                 for (size_t i = 0; i < n_schema; i++)
                         if (schema[i].required)
-                                r = merge(r, error_at(l, step, "%s step needs with.%s", step_kind_to_string(s->kind),
+                                r = loader_merge(r, error_at(l, step, "%s step needs with.%s", step_kind_to_string(s->kind),
                                                       schema[i].key));
                 return r;
         }
         if (n_schema == 0)
                 return error_at(l, with, "%s steps take no \"with\"", step_kind_to_string(s->kind));
 
-        r = check_mapping(l, with, "with");
+        r = loader_check_mapping(l, with, "with");
         if (r < 0)
                 return r;
 
@@ -309,7 +57,7 @@ static int parse_with(Loader *l, Step *s, const YNode *step, const YNode *with) 
                         if (streq(schema[j].key, k->value))
                                 a = schema + j;
                 if (!a) {
-                        r = merge(r, unknown_key(l, k, "with", known));
+                        r = loader_merge(r, loader_unknown_key(l, k, "with", known));
                         continue;
                 }
                 snprintf(field, sizeof(field), "with.%s", a->key);
@@ -318,76 +66,76 @@ static int parse_with(Loader *l, Step *s, const YNode *step, const YNode *with) 
 
                 switch (a->type) {
                 case ARG_STRING:
-                        q = parse_string(l, v, field, &arg->str);
+                        q = loader_parse_string(l, v, field, &arg->str);
                         break;
                 case ARG_STRV:
-                        q = parse_strv(l, v, field, &arg->strv);
+                        q = loader_parse_strv(l, v, field, &arg->strv);
                         if (q >= 0 && !arg->strv[0])
                                 q = error_at(l, v, "%s: must not be empty", field);
                         break;
                 case ARG_UNIT:
-                        q = parse_unit_node(l, v, field, &arg->str);
+                        q = loader_parse_unit(l, v, field, &arg->str);
                         break;
                 case ARG_PATH:
-                        q = parse_path_node(l, v, field, &arg->str);
+                        q = loader_parse_path(l, v, field, &arg->str);
                         break;
                 case ARG_DEVICE:
-                        q = parse_string(l, v, field, &arg->str);
-                        if (q >= 0 && !device_is_valid(arg->str))
+                        q = loader_parse_string(l, v, field, &arg->str);
+                        if (q >= 0 && !device_name_is_valid(arg->str))
                                 q = error_at(l, v, "%s: \"%s\" is not a device (expected /dev/..., UUID=..., "
                                              "LABEL=..., PARTUUID=... or PARTLABEL=...)", field, arg->str);
                         break;
                 case ARG_MD_ARRAY:
-                        q = parse_string(l, v, field, &arg->str);
-                        if (q >= 0 && !md_array_is_valid(arg->str))
+                        q = loader_parse_string(l, v, field, &arg->str);
+                        if (q >= 0 && !md_array_name_is_valid(arg->str))
                                 q = error_at(l, v, "%s: \"%s\" is not an md array (expected e.g. md0, "
                                              "/dev/md0 or md/name)", field, arg->str);
                         break;
                 case ARG_DURATION:
-                        q = parse_duration_node(l, v, field, &arg->usec);
+                        q = loader_parse_duration(l, v, field, &arg->usec);
                         break;
                 case ARG_BOOL:
-                        q = parse_bool_node(l, v, field, &b);
+                        q = loader_parse_bool(l, v, field, &b);
                         if (q >= 0)
                                 arg->u = b;
                         break;
                 case ARG_UINT:
-                        q = parse_uint_node(l, v, field, 0, UINT32_MAX, &arg->u);
+                        q = loader_parse_uint(l, v, field, 0, UINT32_MAX, &arg->u);
                         break;
                 case ARG_ENUM:
-                        q = parse_enum_node(l, v, field, a->values, &arg->str);
+                        q = loader_parse_enum(l, v, field, a->values, &arg->str);
                         break;
                 default:
                         assert_not_reached();
                 }
                 s->n_args++;
-                r = merge(r, q);
+                r = loader_merge(r, q);
         }
 
         for (size_t j = 0; j < n_schema; j++)
                 if (schema[j].required && !step_get_arg(s, schema[j].key))
-                        r = merge(r, error_at(l, with, "%s step needs with.%s", step_kind_to_string(s->kind),
+                        r = loader_merge(r, error_at(l, with, "%s step needs with.%s", step_kind_to_string(s->kind),
                                               schema[j].key));
 
         if (s->kind == STEP_WAIT) {
                 bool unit = step_get_arg(s, "unit"), path = step_get_arg(s, "path");
                 if (unit == path)
-                        r = merge(r, error_at(l, with, "wait step needs exactly one of with.unit or with.path"));
+                        r = loader_merge(r, error_at(l, with, "wait step needs exactly one of with.unit or with.path"));
                 if (step_get_arg(s, "state") && !unit)
-                        r = merge(r, error_at(l, with, "with.state applies to with.unit only"));
+                        r = loader_merge(r, error_at(l, with, "with.state applies to with.unit only"));
                 if (step_get_arg(s, "exists") && !path)
-                        r = merge(r, error_at(l, with, "with.exists applies to with.path only"));
+                        r = loader_merge(r, error_at(l, with, "with.exists applies to with.path only"));
         }
         return r;
 }
 
 /* ---- `when:` ---- */
 
-static int parse_when(Loader *l, Condition *c, const YNode *n) {
+static int parse_when(PlanLoader *l, Condition *c, const YNode *n) {
         static const char *const known[] = {
                 "trigger", "path-exists", "path-missing", "unit-active", "unit-inactive", "unit-failed", NULL,
         };
-        int r = check_mapping(l, n, "when");
+        int r = loader_check_mapping(l, n, "when");
 
         if (r < 0)
                 return r;
@@ -406,33 +154,33 @@ static int parse_when(Loader *l, Condition *c, const YNode *n) {
                                 q = ynode_is_null(v) ? error_at(l, v, "when.trigger: expected a trigger kind")
                                                      : strv_extend(&c->trigger, v->value);
                         } else
-                                q = parse_strv(l, v, "when.trigger", &c->trigger);
+                                q = loader_parse_strv(l, v, "when.trigger", &c->trigger);
                         for (size_t j = 0; q >= 0 && c->trigger[j]; j++)
                                 if (trigger_kind_from_string(c->trigger[j]) < 0)
                                         q = error_at(l, v, "when.trigger: unknown trigger kind \"%s\" (expected "
                                                      "boot, unit, raid, link or manual)", c->trigger[j]);
                 } else if (streq(k->value, "path-exists"))
-                        q = parse_path_node(l, v, "when.path-exists", &c->path_exists);
+                        q = loader_parse_path(l, v, "when.path-exists", &c->path_exists);
                 else if (streq(k->value, "path-missing"))
-                        q = parse_path_node(l, v, "when.path-missing", &c->path_missing);
+                        q = loader_parse_path(l, v, "when.path-missing", &c->path_missing);
                 else if (streq(k->value, "unit-active"))
-                        q = parse_unit_node(l, v, "when.unit-active", &c->unit_active);
+                        q = loader_parse_unit(l, v, "when.unit-active", &c->unit_active);
                 else if (streq(k->value, "unit-inactive"))
-                        q = parse_unit_node(l, v, "when.unit-inactive", &c->unit_inactive);
+                        q = loader_parse_unit(l, v, "when.unit-inactive", &c->unit_inactive);
                 else if (streq(k->value, "unit-failed"))
-                        q = parse_unit_node(l, v, "when.unit-failed", &c->unit_failed);
+                        q = loader_parse_unit(l, v, "when.unit-failed", &c->unit_failed);
                 else
-                        q = unknown_key(l, k, "when", known);
-                r = merge(r, q);
+                        q = loader_unknown_key(l, k, "when", known);
+                r = loader_merge(r, q);
         }
         return r;
 }
 
 /* ---- one step ---- */
 
-static int parse_retry(Loader *l, Step *s, const YNode *n) {
+static int parse_retry(PlanLoader *l, Step *s, const YNode *n) {
         static const char *const known[] = { "attempts", "backoff", NULL };
-        int r = check_mapping(l, n, "retry");
+        int r = loader_check_mapping(l, n, "retry");
 
         if (r < 0)
                 return r;
@@ -444,14 +192,14 @@ static int parse_retry(Loader *l, Step *s, const YNode *n) {
                 if (k->type != YNODE_SCALAR)
                         continue;
                 if (streq(k->value, "attempts")) {
-                        q = parse_uint_node(l, v, "retry.attempts", 1, 100, &u);
+                        q = loader_parse_uint(l, v, "retry.attempts", 1, 100, &u);
                         if (q >= 0)
                                 s->retry_attempts = (unsigned) u;
                 } else if (streq(k->value, "backoff"))
-                        q = parse_duration_node(l, v, "retry.backoff", &s->retry_backoff);
+                        q = loader_parse_duration(l, v, "retry.backoff", &s->retry_backoff);
                 else
-                        q = unknown_key(l, k, "retry", known);
-                r = merge(r, q);
+                        q = loader_unknown_key(l, k, "retry", known);
+                r = loader_merge(r, q);
         }
         return r;
 }
@@ -461,7 +209,7 @@ static const char *const step_keys[] = {
         "retry", "on-failure", "owner", "escalate", "ack-timeout", "instructions", "links", NULL,
 };
 
-static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
+static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
         const YNode *with = NULL, *run = NULL, *human = NULL, *idem = NULL, *node_ack = NULL,
                     *node_escalate = NULL;
         int r;
@@ -476,7 +224,7 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
         };
 
         snprintf(l->ctx, sizeof(l->ctx), "steps[%zu]: ", index + 1);
-        r = check_mapping(l, n, "step");
+        r = loader_check_mapping(l, n, "step");
         if (r < 0)
                 return r;
 
@@ -485,7 +233,7 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
                 const YNode *k = ynode_key(n, i), *v = ynode_value(n, i);
                 if (k->type != YNODE_SCALAR || !streq(k->value, "id"))
                         continue;
-                r = parse_string(l, v, "id", &s->id);
+                r = loader_parse_string(l, v, "id", &s->id);
                 if (r == -ENOMEM)
                         return r;
                 if (r >= 0 && !plan_name_is_valid(s->id)) {
@@ -508,9 +256,9 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
                 if (k->type != YNODE_SCALAR || streq(k->value, "id"))
                         continue;
                 if (streq(k->value, "description"))
-                        q = parse_string(l, v, "description", &s->description);
+                        q = loader_parse_string(l, v, "description", &s->description);
                 else if (streq(k->value, "needs")) {
-                        q = parse_strv(l, v, "needs", &s->needs);
+                        q = loader_parse_strv(l, v, "needs", &s->needs);
                         if (q >= 0) {
                                 size_t m = strv_length(s->needs);
                                 s->needs_pos = calloc(MAX(m, 1u), sizeof(SourcePos));
@@ -528,11 +276,11 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
                 else if (streq(k->value, "when"))
                         q = parse_when(l, &s->when, v);
                 else if (streq(k->value, "timeout"))
-                        q = parse_duration_node(l, v, "timeout", &s->timeout);
+                        q = loader_parse_duration(l, v, "timeout", &s->timeout);
                 else if (streq(k->value, "estimate"))
-                        q = parse_duration_node(l, v, "estimate", &s->estimate);
+                        q = loader_parse_duration(l, v, "estimate", &s->estimate);
                 else if (streq(k->value, "idempotent")) {
-                        q = parse_bool_node(l, v, "idempotent", &b);
+                        q = loader_parse_bool(l, v, "idempotent", &b);
                         if (q >= 0) {
                                 s->idempotent = b;
                                 idem = v;
@@ -540,7 +288,7 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
                 } else if (streq(k->value, "retry"))
                         q = parse_retry(l, s, v);
                 else if (streq(k->value, "on-failure")) {
-                        q = parse_string(l, v, "on-failure", &s->on_failure_step);
+                        q = loader_parse_string(l, v, "on-failure", &s->on_failure_step);
                         s->on_failure_pos = (SourcePos) { v->line, v->column };
                         if (q >= 0) {
                                 OnFailure f = streq(s->on_failure_step, "abort") ? ON_FAILURE_ABORT
@@ -551,32 +299,32 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
                                         s->on_failure_step = mfree(s->on_failure_step);
                         }
                 } else if (streq(k->value, "owner"))
-                        q = parse_string(l, v, "owner", &s->owner);
+                        q = loader_parse_string(l, v, "owner", &s->owner);
                 else if (streq(k->value, "escalate")) {
-                        q = parse_strv(l, v, "escalate", &s->escalate);
+                        q = loader_parse_strv(l, v, "escalate", &s->escalate);
                         node_escalate = v;
                 } else if (streq(k->value, "ack-timeout")) {
-                        q = parse_duration_node(l, v, "ack-timeout", &s->ack_timeout);
+                        q = loader_parse_duration(l, v, "ack-timeout", &s->ack_timeout);
                         node_ack = v;
                 } else if (streq(k->value, "instructions"))
-                        q = parse_string(l, v, "instructions", &s->instructions);
+                        q = loader_parse_string(l, v, "instructions", &s->instructions);
                 else if (streq(k->value, "links"))
-                        q = parse_strv(l, v, "links", &s->links);
+                        q = loader_parse_strv(l, v, "links", &s->links);
                 else
-                        q = unknown_key(l, k, NULL, step_keys);
-                r = merge(r, q);
+                        q = loader_unknown_key(l, k, NULL, step_keys);
+                r = loader_merge(r, q);
         }
 
         /* What kind of step is it? */
         if (run && human) {
-                r = merge(r, error_at(l, human, "a step has either \"run\" (a machine step) or \"human\" "
+                r = loader_merge(r, error_at(l, human, "a step has either \"run\" (a machine step) or \"human\" "
                                       "(a person's step), not both"));
         } else if (!run && !human) {
-                r = merge(r, error_at(l, n, "missing \"run\" (a machine step) or \"human\" (approve or task)"));
+                r = loader_merge(r, error_at(l, n, "missing \"run\" (a machine step) or \"human\" (approve or task)"));
         } else {
                 const YNode *v = run ?: human;
                 _cleanup_free_ char *kind = NULL;
-                int q = parse_string(l, v, run ? "run" : "human", &kind);
+                int q = loader_parse_string(l, v, run ? "run" : "human", &kind);
                 if (q >= 0) {
                         StepKind k = step_kind_from_string(kind);
                         if (k < 0 || (human && !step_kind_is_human(k))) {
@@ -595,27 +343,27 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
                         else
                                 s->kind = k;
                 }
-                r = merge(r, q);
+                r = loader_merge(r, q);
         }
 
         if (s->kind >= 0) {
                 if (step_kind_is_human(s->kind)) {
                         if (with)
-                                r = merge(r, error_at(l, with, "human steps take no \"with\"; put what the "
+                                r = loader_merge(r, error_at(l, with, "human steps take no \"with\"; put what the "
                                                       "person needs to know in \"instructions\""));
                         if (!s->owner && !l->plan->owner)
-                                r = merge(r, error_at(l, n, "human step has no owner: say who acts on it with "
+                                r = loader_merge(r, error_at(l, n, "human step has no owner: say who acts on it with "
                                                       "\"owner:\" (on the step or the plan)"));
                 } else {
-                        r = merge(r, parse_with(l, s, n, with));
+                        r = loader_merge(r, parse_with(l, s, n, with));
                         if (node_ack)
-                                r = merge(r, warning_at(l, node_ack, "ack-timeout applies to human steps only, "
+                                r = loader_merge(r, warning_at(l, node_ack, "ack-timeout applies to human steps only, "
                                                         "ignoring"));
                         if (node_escalate)
-                                r = merge(r, warning_at(l, node_escalate, "escalate applies to human steps "
+                                r = loader_merge(r, warning_at(l, node_escalate, "escalate applies to human steps "
                                                         "only, ignoring"));
                         if (s->kind == STEP_WAIT && s->timeout == USEC_INFINITY)
-                                r = merge(r, error_at(l, n, "wait step needs a \"timeout\""));
+                                r = loader_merge(r, error_at(l, n, "wait step needs a \"timeout\""));
                 }
                 if (!idem)
                         s->idempotent = step_kind_default_idempotent(s->kind);
@@ -625,10 +373,10 @@ static int parse_step(Loader *l, Step *s, const YNode *n, size_t index) {
 
 /* ---- triggers ---- */
 
-static int parse_trigger_args(Loader *l, Trigger *t, const YNode *v, const char *what, const char *name_key,
+static int parse_trigger_args(PlanLoader *l, Trigger *t, const YNode *v, const char *what, const char *name_key,
                               const char *event_key, const char * const *events) {
         char field[64];
-        int r = check_mapping(l, v, what);
+        int r = loader_check_mapping(l, v, what);
         bool seen_name = false;
 
         if (r < 0)
@@ -644,21 +392,21 @@ static int parse_trigger_args(Loader *l, Trigger *t, const YNode *v, const char 
                 if (streq(k->value, name_key)) {
                         seen_name = true;
                         if (t->kind == TRIGGER_UNIT)
-                                q = parse_unit_node(l, x, field, &t->name);
+                                q = loader_parse_unit(l, x, field, &t->name);
                         else {
-                                q = parse_string(l, x, field, &t->name);
-                                if (q >= 0 && t->kind == TRIGGER_RAID && !md_array_is_valid(t->name))
+                                q = loader_parse_string(l, x, field, &t->name);
+                                if (q >= 0 && t->kind == TRIGGER_RAID && !md_array_name_is_valid(t->name))
                                         q = error_at(l, x, "%s: \"%s\" is not an md array (expected e.g. md0)",
                                                      field, t->name);
                         }
                 } else if (streq(k->value, event_key))
-                        q = parse_enum_node(l, x, field, events, &t->event);
+                        q = loader_parse_enum(l, x, field, events, &t->event);
                 else
-                        q = unknown_key(l, k, what, known);
-                r = merge(r, q);
+                        q = loader_unknown_key(l, k, what, known);
+                r = loader_merge(r, q);
         }
         if (!seen_name)
-                r = merge(r, error_at(l, v, "trigger.%s: missing required key \"%s\"", what, name_key));
+                r = loader_merge(r, error_at(l, v, "trigger.%s: missing required key \"%s\"", what, name_key));
         if (r >= 0 && !t->event) {
                 t->event = strdup(events[0]);
                 if (!t->event)
@@ -667,7 +415,7 @@ static int parse_trigger_args(Loader *l, Trigger *t, const YNode *v, const char 
         return r;
 }
 
-static int parse_triggers(Loader *l, const YNode *n) {
+static int parse_triggers(PlanLoader *l, const YNode *n) {
         static const char *const kinds[] = { "boot", "unit", "raid", "link", "manual", NULL };
         static const char *const boot_events[] = { "unclean", "any", NULL };
         static const char *const unit_states[] = { "failed", "inactive", "active", NULL };
@@ -677,7 +425,7 @@ static int parse_triggers(Loader *l, const YNode *n) {
         int r = 0;
 
         if (n->type != YNODE_SEQUENCE)
-                return error_at(l, n, "trigger: expected a list, got %s", describe(n));
+                return error_at(l, n, "trigger: expected a list, got %s", ynode_describe(n));
         p->triggers = calloc(MAX(n->n_items, 1u), sizeof(Trigger));
         if (!p->triggers)
                 return -ENOMEM;
@@ -692,12 +440,12 @@ static int parse_triggers(Loader *l, const YNode *n) {
                         p->n_triggers++;
                         continue;
                 }
-                q = check_mapping(l, it, "trigger");
+                q = loader_check_mapping(l, it, "trigger");
                 if (q >= 0 && ynode_n_pairs(it) != 1)
                         q = error_at(l, it, "trigger: each entry names one trigger (boot, unit, raid, link or "
                                      "manual), found %zu keys", ynode_n_pairs(it));
                 if (q < 0) {
-                        r = merge(r, q);
+                        r = loader_merge(r, q);
                         continue;
                 }
                 k = ynode_key(it, 0);
@@ -705,7 +453,7 @@ static int parse_triggers(Loader *l, const YNode *n) {
                 *t = (Trigger) { .kind = trigger_kind_from_string(k->value), .pos = { k->line, k->column } };
                 switch (t->kind) {
                 case TRIGGER_BOOT:
-                        q = parse_enum_node(l, v, "trigger.boot", boot_events, &t->event);
+                        q = loader_parse_enum(l, v, "trigger.boot", boot_events, &t->event);
                         break;
                 case TRIGGER_UNIT:
                         q = parse_trigger_args(l, t, v, "unit", "name", "state", unit_states);
@@ -728,7 +476,7 @@ static int parse_triggers(Loader *l, const YNode *n) {
                 }
                 }
                 p->n_triggers++;
-                r = merge(r, q);
+                r = loader_merge(r, q);
         }
         return r;
 }
@@ -740,12 +488,12 @@ static const char *const plan_keys[] = {
         "concurrency", "steps", NULL,
 };
 
-static int parse_plan(Loader *l, const YNode *root) {
+static int parse_plan(PlanLoader *l, const YNode *root) {
         Plan *p = l->plan;
         const YNode *steps = NULL;
         int r;
 
-        r = check_mapping(l, root, "plan file");
+        r = loader_check_mapping(l, root, "plan file");
         if (r < 0)
                 return r;
 
@@ -753,7 +501,7 @@ static int parse_plan(Loader *l, const YNode *root) {
         for (size_t i = 0; i < ynode_n_pairs(root); i++) {
                 const YNode *k = ynode_key(root, i);
                 if (k->type == YNODE_SCALAR && streq(k->value, "owner"))
-                        r = merge(r, parse_string(l, ynode_value(root, i), "owner", &p->owner));
+                        r = loader_merge(r, loader_parse_string(l, ynode_value(root, i), "owner", &p->owner));
         }
 
         for (size_t i = 0; i < ynode_n_pairs(root); i++) {
@@ -764,59 +512,59 @@ static int parse_plan(Loader *l, const YNode *root) {
                 if (k->type != YNODE_SCALAR || streq(k->value, "owner"))
                         continue;
                 if (streq(k->value, "plan")) {
-                        q = parse_string(l, v, "plan", &p->name);
+                        q = loader_parse_string(l, v, "plan", &p->name);
                         if (q >= 0 && !plan_name_is_valid(p->name)) {
                                 q = error_at(l, v, "plan: \"%s\" is not a valid plan name (letters, digits, '-', "
                                              "'_' and '.', at most %d characters)", p->name, PLAN_NAME_MAX);
                                 p->name = mfree(p->name);
                         }
                 } else if (streq(k->value, "description"))
-                        q = parse_string(l, v, "description", &p->description);
+                        q = loader_parse_string(l, v, "description", &p->description);
                 else if (streq(k->value, "trigger"))
                         q = parse_triggers(l, v);
                 else if (streq(k->value, "rto")) {
-                        q = parse_duration_node(l, v, "rto", &p->rto);
+                        q = loader_parse_duration(l, v, "rto", &p->rto);
                         p->rto_pos = (SourcePos) { v->line, v->column };
                 } else if (streq(k->value, "holds"))
-                        q = parse_units_strv(l, v, "holds", &p->holds);
+                        q = loader_parse_units(l, v, "holds", &p->holds);
                 else if (streq(k->value, "escalate"))
-                        q = parse_strv(l, v, "escalate", &p->escalate);
+                        q = loader_parse_strv(l, v, "escalate", &p->escalate);
                 else if (streq(k->value, "links"))
-                        q = parse_strv(l, v, "links", &p->links);
+                        q = loader_parse_strv(l, v, "links", &p->links);
                 else if (streq(k->value, "parallel")) {
-                        q = parse_uint_node(l, v, "parallel", 1, 64, &u);
+                        q = loader_parse_uint(l, v, "parallel", 1, 64, &u);
                         if (q >= 0)
                                 p->parallel = (unsigned) u;
                 } else if (streq(k->value, "concurrency")) {
                         _cleanup_free_ char *c = NULL;
                         static const char *const values[] = { "join", "queue", NULL };
-                        q = parse_enum_node(l, v, "concurrency", values, &c);
+                        q = loader_parse_enum(l, v, "concurrency", values, &c);
                         if (q >= 0)
                                 p->concurrency = concurrency_from_string(c);
                 } else if (streq(k->value, "steps"))
                         steps = v;
                 else
-                        q = unknown_key(l, k, NULL, plan_keys);
-                r = merge(r, q);
+                        q = loader_unknown_key(l, k, NULL, plan_keys);
+                r = loader_merge(r, q);
         }
 
         if (!p->name)
-                r = merge(r, p->name || !r ? error_at(l, root, "missing required key \"plan\" (the plan's name)")
+                r = loader_merge(r, p->name || !r ? error_at(l, root, "missing required key \"plan\" (the plan's name)")
                                            : r);
         if (!steps)
-                return merge(r, error_at(l, root, "missing required key \"steps\""));
+                return loader_merge(r, error_at(l, root, "missing required key \"steps\""));
         if (steps->type != YNODE_SEQUENCE)
-                return merge(r, error_at(l, steps, "steps: expected a list, got %s", describe(steps)));
+                return loader_merge(r, error_at(l, steps, "steps: expected a list, got %s", ynode_describe(steps)));
         if (steps->n_items == 0)
-                return merge(r, error_at(l, steps, "steps: a plan needs at least one step"));
+                return loader_merge(r, error_at(l, steps, "steps: a plan needs at least one step"));
         if (steps->n_items > PLAN_MAX_STEPS)
-                return merge(r, error_at(l, steps, "steps: more than %d steps", PLAN_MAX_STEPS));
+                return loader_merge(r, error_at(l, steps, "steps: more than %d steps", PLAN_MAX_STEPS));
 
         p->steps = calloc(steps->n_items, sizeof(Step));
         if (!p->steps)
                 return -ENOMEM;
         for (size_t i = 0; i < steps->n_items; i++) {
-                r = merge(r, parse_step(l, p->steps + i, steps->items[i], i));
+                r = loader_merge(r, parse_step(l, p->steps + i, steps->items[i], i));
                 p->n_steps++;
                 l->ctx[0] = 0;
                 if (r == -ENOMEM)
@@ -829,7 +577,7 @@ int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics 
         _cleanup_(ydocument_freep) YDocument *doc = NULL;
         _cleanup_(plan_freep) Plan *p = NULL;
         size_t errors_before = d->n_errors;
-        Loader l = { .file = file, .diag = d };
+        PlanLoader l = { .file = file, .diag = d };
         bool nul;
         ssize_t bad;
         int r;
@@ -877,7 +625,7 @@ int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics 
                 int q = plan_graph_check(p, file, d);
                 if (q == -ENOMEM)
                         return q;
-                r = merge(r, q);
+                r = loader_merge(r, q);
         }
         if (r < 0 || d->n_errors > errors_before)
                 return -EINVAL;

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Boots: telling a boot after an unclean shutdown from any other start of
+ * salved, and starting the plans with boot triggers when it is one. */
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "manager.h"
+
+/* Was the previous boot's end unclean? salved writes "0" to boot-state in
+ * its state directory when it first starts in a boot, and "1" only when it
+ * is stopped because the system is shutting down. A first start in a new
+ * boot that finds "0" knows the last boot never shut down cleanly. "First
+ * start in this boot" is a marker in the runtime directory (/run is new
+ * every boot, and survives salved restarts); boot ids are not used, as
+ * services in containers may see the host kernel's. */
+static int manager_check_boot(Manager *m, bool *ret_new_boot, bool *ret_unclean) {
+        _cleanup_free_ char *path = NULL, *tmp = NULL, *marker = NULL;
+        char line[16] = "";
+        FILE *f;
+        int k, fd;
+
+        *ret_new_boot = *ret_unclean = false;
+        if (asprintf(&path, "%s/boot-state", m->state_dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0 ||
+            asprintf(&marker, "%s/boot-seen", m->runtime_dir) < 0)
+                return -ENOMEM;
+        if (access(marker, F_OK) == 0)
+                return 0; /* salved restarted within the same boot */
+
+        *ret_new_boot = true;
+        f = fopen(path, "re");
+        if (f) {
+                if (fgets(line, sizeof(line), f))
+                        *ret_unclean = line[0] == '0';
+                fclose(f);
+        } /* no file: salved never ran here before, nothing to say */
+
+        f = fopen(tmp, "we");
+        if (!f)
+                return negative_errno();
+        fputs("0\n", f);
+        k = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : negative_errno();
+        fclose(f);
+        if (k >= 0 && rename(tmp, path) < 0)
+                k = negative_errno();
+        if (k < 0)
+                return k;
+        if (mkdir(m->runtime_dir, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+        if (fd < 0)
+                return negative_errno();
+        close(fd);
+        return 0;
+}
+
+void manager_mark_clean_shutdown(Manager *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *state = NULL, *path = NULL;
+        FILE *f;
+        int k;
+
+        if (!m->bus)
+                return;
+        /* Only a system shutdown counts; a "systemctl stop salved" does not. */
+        k = sd_bus_get_property_string(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                       "org.freedesktop.systemd1.Manager", "SystemState", &error, &state);
+        if (k < 0) {
+                log_warning_errno(k, "Cannot ask systemd whether the system is shutting down, assuming not: %s",
+                                  error.message ?: strerror(-k));
+                return;
+        }
+        if (!streq(state, "stopping"))
+                return;
+        if (asprintf(&path, "%s/boot-state", m->state_dir) < 0)
+                return;
+        f = fopen(path, "we");
+        if (!f)
+                return;
+        fputs("1\n", f);
+        (void) fflush(f);
+        (void) fsync(fileno(f));
+        fclose(f);
+        log_info("System shutdown: recorded a clean stop.");
+}
+
+void manager_boot_triggers(Manager *m) {
+        bool new_boot, unclean;
+        usec_t boot_time;
+        int k;
+
+        k = manager_check_boot(m, &new_boot, &unclean);
+        if (k < 0) {
+                log_warning_errno(k, "Cannot tell whether the last shutdown was clean, ignoring: %m");
+                return;
+        }
+        if (!new_boot)
+                return;
+        if (unclean)
+                log_warning("The previous boot did not shut down cleanly.");
+        boot_time = now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME);
+        for (size_t i = 0; i < m->plans->n_plans; i++) {
+                const Plan *p = m->plans->plans[i];
+                for (size_t t = 0; t < p->n_triggers; t++) {
+                        const Trigger *tr = p->triggers + t;
+                        if (tr->kind != TRIGGER_BOOT || (streq(tr->event, "unclean") && !unclean))
+                                continue;
+                        k = manager_start_run(m, p->name, "boot",
+                                              unclean ? "unclean shutdown before this boot" : "boot", boot_time,
+                                              NULL);
+                        if (k < 0)
+                                log_struct_internal(LOG_ERR, k, NULL, NULL, p->name, NULL,
+                                                    "Failed to start plan %s on boot: %m", p->name);
+                        break;
+                }
+        }
+}
