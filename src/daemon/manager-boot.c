@@ -86,6 +86,23 @@ void manager_mark_clean_shutdown(Manager *m) {
         log_info("System shutdown: recorded a clean stop.");
 }
 
+/* When this boot began, for the RTO clock of boot triggers: when systemd
+ * started (in a container, the container's start; on a host, a second or
+ * two after the kernel's), else the kernel's boot. Called at start-up,
+ * before the event loop runs, so a synchronous call is fine. */
+static usec_t manager_boot_time(Manager *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t t = 0;
+
+        if (m->bus &&
+            sd_bus_get_property_trivial(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                        "org.freedesktop.systemd1.Manager", "UserspaceTimestamp", &error, 't',
+                                        &t) >= 0 &&
+            t > 0 && t <= now_usec(CLOCK_REALTIME))
+                return t;
+        return now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME);
+}
+
 void manager_boot_triggers(Manager *m) {
         bool new_boot, unclean;
         usec_t boot_time;
@@ -100,7 +117,7 @@ void manager_boot_triggers(Manager *m) {
                 return;
         if (unclean)
                 log_warning("The previous boot did not shut down cleanly.");
-        boot_time = now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME);
+        boot_time = manager_boot_time(m);
         for (size_t i = 0; i < m->plans->n_plans; i++) {
                 const Plan *p = m->plans->plans[i];
                 for (size_t t = 0; t < p->n_triggers; t++) {

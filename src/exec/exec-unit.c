@@ -160,6 +160,26 @@ static int on_unit_job_timeout(sd_event_source *s, uint64_t usec, void *userdata
         return 0;
 }
 
+static int unit_job_issue(ExecJob *job) {
+        return sd_bus_call_method_async(job->executor->bus, &job->slot_call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+                                        SYSTEMD_MANAGER_IFACE, unit_job_method(job->kind), on_unit_job_reply, job,
+                                        "ss", job->unit, job->mode);
+}
+
+static int on_reset_failed_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ExecJob *job = userdata;
+        int r;
+
+        /* Whatever it answered (the unit was not failed, or does not exist),
+         * the job itself reports what matters. */
+        job->slot_call = sd_bus_slot_unref(job->slot_call);
+        r = unit_job_issue(job);
+        if (r < 0)
+                exec_job_finish(job, EXEC_FAILED, r, -1, "%s %s: %s", unit_job_method(job->kind), job->unit,
+                                strerror(-r));
+        return 0;
+}
+
 int exec_unit_job_start(ExecJob *job, const Step *step) {
         const char *unit = step_get_string(step, "unit");
         const char *mode = step_get_string(step, "mode") ?: "replace";
@@ -180,8 +200,16 @@ int exec_unit_job_start(ExecJob *job, const Step *step) {
         r = exec_job_arm_timer(job, job->timeout, on_unit_job_timeout, "exec-unit-job-timeout");
         if (r < 0)
                 return r;
-        r = sd_bus_call_method_async(job->executor->bus, &job->slot_call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
-                                     SYSTEMD_MANAGER_IFACE, method, on_unit_job_reply, job, "ss", unit, mode);
+        job->mode = mode;
+        /* A plan that starts a unit means it, as a runbook's "systemctl
+         * reset-failed X; systemctl restart X" does: clear a failed state
+         * and the start rate limit first. */
+        if (step->kind == STEP_UNIT_START || step->kind == STEP_UNIT_RESTART)
+                r = sd_bus_call_method_async(job->executor->bus, &job->slot_call, SYSTEMD_BUS_NAME,
+                                             SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE, "ResetFailedUnit",
+                                             on_reset_failed_reply, job, "s", unit);
+        else
+                r = unit_job_issue(job);
         if (r < 0)
                 return r;
         exec_job_await_reply(job);

@@ -52,6 +52,16 @@ ExecStart=/bin/sh -c 'echo start $u >> /var/lib/salve-test/units.log'
 ExecStop=/bin/sh -c 'echo stop $u >> /var/lib/salve-test/units.log'
 UNIT
     done
+    # Starts once an hour at most: the second start hits the rate limit.
+    cat >"$SALVE_UNITS/demo-limited.service" <<UNIT
+[Unit]
+StartLimitIntervalSec=1h
+StartLimitBurst=1
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'echo start demo-limited >> /var/lib/salve-test/units.log'
+UNIT
     RIG_NSPAWN_ARGS+=("--bind=$SALVE_LOGS:/var/lib/salve-test")
 }
 

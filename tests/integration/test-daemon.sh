@@ -41,6 +41,15 @@ check "worker starts after the api" \
     test "$(line_of units.log "start demo-worker")" -gt "$(line_of units.log "start demo-api")"
 check "all three units active afterwards" rig_exec systemctl is-active -q demo-db demo-api demo-worker
 
+# --- a unit that hit its start rate limit is still restarted ---
+rig_exec systemctl restart demo-limited
+rig_exec systemctl restart demo-limited 2>/dev/null && rig_fail "the rate limit did not trigger"
+check "the test unit is rate-limited" rig_exec sh -c "systemctl show -p Result --value demo-limited | grep -q start-limit-hit"
+id=$(rig_exec salvectl run limited)
+salve_wait "$id" succeeded 30
+check "a plan's restart clears it first (reset-failed), as a runbook would" \
+    test "$(salve_count units.log "start demo-limited")" -eq 2
+
 # --- a failing step retries, then takes its on-failure path ---
 id=$(rig_exec salvectl run flaky)
 salve_wait "$id" succeeded 40
@@ -183,6 +192,7 @@ id=$(rig_exec salvectl run resume)
 rig_wait_for "both steps to run" 20 sh -c "test \$(grep -c . /var/lib/salve-test/resume.log 2>/dev/null || echo 0) -ge 2"
 rig_powercut
 rig_ok "power cut"
+boot_ms=$(rig_now_ms)
 salve_boot
 salve_wait_step "$id" once interrupted 20
 salve_wait_step "$id" again succeeded 30
@@ -196,6 +206,9 @@ check "the boot trigger joined the resumed run instead of starting another" \
     rig_exec sh -c "journalctl -u salved -b -o cat | grep -q 'Trigger boot joins run $id'"
 check "so there is still one run of the plan in flight" \
     test "$(rig_exec salvectl --json status | jq '[.[] | select(.plan=="resume")] | length')" -eq 1
+boot_run=$(rig_exec salvectl --json history | jq -r '[.[] | select(.plan=="on-unclean-boot")][0].id')
+check "its RTO clock starts when this boot began, not the host's" \
+    test "$(( $(salve_json "$boot_run" | jq .trigger_usec) / 1000 ))" -ge "$((boot_ms - 2000))"
 check "that run's trigger is boot" test "$(rig_exec salvectl --json history | jq -r '[.[] | select(.plan=="on-unclean-boot")][0].trigger')" = boot
 rig_exec salvectl abort "$id" once
 salve_wait "$id" failed 20
