@@ -36,6 +36,11 @@ packages=(
     e2fsprogs
     # test scripts read salvectl --json
     jq
+    # the Debian package (tools/package.sh)
+    git
+    debhelper
+    dpkg-dev
+    lintian
     # docs / plan graphs
     graphviz
     # lint for the test scripts

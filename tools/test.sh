@@ -3,7 +3,8 @@
 # installs what it needs, builds with -Werror, runs the unit tests, the
 # integration tests in real systemd containers (including the crash
 # test), the unit tests again under ASan+UBSan, the fuzz targets for a
-# bounded time, and verifies the shipped plans. Ends with one line
+# bounded time, builds and lints the Debian package, and verifies the
+# shipped plans. Ends with one line
 # "N passed, N failed, N skipped".
 #   SALVE_FUZZ_SECONDS   seconds per fuzz target (default 60)
 set -uo pipefail
@@ -56,6 +57,10 @@ if [[ $asan == 0 ]]; then
         meson test -C build-test-asan --suite unit --print-errorlogs
     count_meson build-test-asan
 fi
+
+step "Debian package"
+tools/package.sh
+record "Debian package (build, unit suite, lintian, contents)" $?
 
 step "fuzz targets (${SALVE_FUZZ_SECONDS:-60}s each)"
 rm -rf build-fuzz

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Builds the Debian package from a clean copy of the tree (the package
+# build runs the unit suite), checks it with lintian, and checks that it
+# holds what salve needs on a host: the binaries, the unit, the D-Bus
+# activation file and bus policy, the polkit actions, the plans and the
+# man pages. Prints the .deb's path. Run as root on Debian 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-$PWD/build-package}
+
+rm -rf "$out"
+mkdir -p "$out/src"
+git ls-files -z | xargs -0 cp --parents -t "$out/src"
+(cd "$out/src" && dpkg-buildpackage -us -uc -b >"$out/build.log" 2>&1) ||
+    { tail -n 40 "$out/build.log"; echo "package: dpkg-buildpackage failed"; exit 1; }
+deb=$(ls "$out"/salve_*.deb)
+lintian --fail-on error,warning --suppress-tags no-manual-page "$deb"
+
+contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
+for f in ./usr/bin/salvectl ./usr/libexec/salved ./lib/systemd/system/salved.service \
+    ./usr/share/dbus-1/system-services/org.salve.Manager1.service \
+    ./usr/share/dbus-1/system.d/org.salve.Manager1.conf ./usr/share/polkit-1/actions/org.salve.policy \
+    ./usr/lib/salve/plans.d/storage-recovery.yaml ./usr/share/man/man5/salve.plan.5.gz \
+    ./usr/share/man/man1/salvectl.1.gz ./usr/share/man/man8/salved.8.gz; do
+    grep -qx -- "$f" <<<"$contents" || { echo "package: $f is missing from $deb"; exit 1; }
+done
+echo "package: $deb"
