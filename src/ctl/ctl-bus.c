@@ -240,6 +240,7 @@ int verb_run(Ctl *c, int argc, char **argv) {
 
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
+        polkit_agent_open(c);
         r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "StartRun", &e, &reply, "ss", argv[1],
                                c->reason ?: "salvectl run");
         if (r < 0)
@@ -261,6 +262,7 @@ int verb_cancel(Ctl *c, int argc, char **argv) {
 
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
+        polkit_agent_open(c);
         r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "CancelRun", &e, NULL, "ss", argv[1],
                                strempty(c->comment));
         if (r < 0)
@@ -276,6 +278,7 @@ int verb_act(Ctl *c, int argc, char **argv) {
 
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
+        polkit_agent_open(c);
         r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "ActOnStep", &e, NULL, "ssss", argv[1],
                                argv[2], argv[0], strempty(c->comment));
         if (r < 0) {
@@ -293,6 +296,7 @@ int verb_reload(Ctl *c, int argc, char **argv) {
 
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
+        polkit_agent_open(c);
         r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Reload", &e, NULL, NULL);
         if (r < 0)
                 return bus_failed("reload", &e, r);

@@ -32,6 +32,10 @@ typedef struct Verb {
         const char *usage;
 } Verb;
 
+/* ctl-agent.c: a polkit agent so that polkit can ask for a password. */
+void polkit_agent_open(Ctl *c);
+void polkit_agent_close(void);
+
 /* Colours only on a terminal, and never with NO_COLOR set. */
 const char *ansi(const Ctl *c, const char *code);
 #define ANSI_RED "\033[31m"

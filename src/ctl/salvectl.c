@@ -126,6 +126,7 @@ int main(int argc, char **argv) {
                 return EXIT_USAGE;
         }
         r = v->run(&c, n, argv + optind);
+        polkit_agent_close();
         strv_free(c.plan_dirs);
         free(c.comment);
         free(c.reason);

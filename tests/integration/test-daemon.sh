@@ -98,6 +98,17 @@ salve_wait "$id" succeeded 30
 check "who approved is recorded" test "$(salve_json "$id" | jq -r '.steps[] | select(.id=="dba-approval") | .actor')" = "bob (uid $(rig_exec id -u bob))"
 check "root may act" rig_exec salvectl cancel "$(rig_exec salvectl run demo)"
 
+# On a terminal salvectl runs a polkit agent (pkttyagent) for password
+# prompts; off a terminal, or with --no-ask-password, it does not. (The
+# prompt itself needs a logind session, which the container's users lack.)
+id=$(rig_exec salvectl run demo)
+rig_exec_as alice script -qec "salvectl cancel $id" /dev/null </dev/null >/dev/null 2>&1 || true
+rig_exec_as alice script -qec "salvectl --no-ask-password cancel $id" /dev/null </dev/null >/dev/null 2>&1 || true
+rig_exec_as alice salvectl cancel "$id" >/dev/null 2>&1 || true
+check "salvectl on a terminal registers a polkit agent, once" \
+    test "$(rig_exec journalctl -u polkit -o cat | grep -c 'Registered Authentication Agent.*pkttyagent --notify-fd')" -eq 1
+rig_exec salvectl cancel "$id"
+
 # --- bad D-Bus input gets a clear error ---
 bus() { rig_exec busctl call org.salve.Manager1 /org/salve/manager org.salve.Manager1 "$@" 2>&1 || true; }
 check "bad run id is refused" grep -q "Invalid run id" <<<"$(bus GetRun s '../etc')"
