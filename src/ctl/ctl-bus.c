@@ -174,12 +174,17 @@ static void print_run_tree(Ctl *c, json_object *run) {
                format_duration(a, (finished ?: now) - MIN(created, finished ?: now)), finished ? "in all" : "ago");
         if (jstr(run, "message"))
                 printf("  result:   %s\n", jstr(run, "message"));
-        if (deadline) {
+        if (deadline && finished) {
+                bool late = finished > deadline;
+                printf("  rto:      %s%s%s, deadline %s; finished %s %s it\n", state_color(c, rto), strna(rto),
+                       ansi(c, ANSI_RESET), format_time(t, sizeof(t), deadline),
+                       format_duration(a, late ? finished - deadline : deadline - finished), late ? "after" : "before");
+        } else if (deadline) {
                 bool late = now > deadline;
                 printf("  rto:      %s%s%s, deadline %s (%s %s)", state_color(c, rto), strna(rto), ansi(c, ANSI_RESET),
                        format_time(t, sizeof(t), deadline),
                        format_duration(a, late ? now - deadline : deadline - now), late ? "ago" : "left");
-                if (!finished && projected)
+                if (projected)
                         printf(", projected finish %s %s", format_duration(b, projected > deadline ? projected - deadline
                                                                                                     : deadline - projected),
                                projected > deadline ? "late" : "early");
@@ -324,6 +329,28 @@ static int on_step_changed(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return 0;
 }
 
+static int on_rto(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Watch *w = userdata;
+        const char *run, *plan;
+        uint64_t a = 0, b = 0;
+        char t[32], d[FORMAT_DURATION_MAX];
+        bool breached = streq_ptr(sd_bus_message_get_member(m), "RtoBreached");
+
+        if (sd_bus_message_read(m, "ss", &run, &plan) < 0 || !streq(run, w->run))
+                return 0;
+        if (breached ? sd_bus_message_read(m, "t", &a) < 0 : sd_bus_message_read(m, "tt", &a, &b) < 0)
+                return 0;
+        if (breached)
+                printf("%s  %sRTO breached%s: the deadline passed\n", format_time(t, sizeof(t), now_usec(CLOCK_REALTIME)) + 11,
+                       ansi(w->ctl, ANSI_RED), ansi(w->ctl, ANSI_RESET));
+        else
+                printf("%s  %sRTO at risk%s: projected to finish %s after the deadline\n",
+                       format_time(t, sizeof(t), now_usec(CLOCK_REALTIME)) + 11, ansi(w->ctl, ANSI_YELLOW),
+                       ansi(w->ctl, ANSI_RESET), format_duration(d, a > b ? a - b : 0));
+        fflush(stdout);
+        return 0;
+}
+
 static int on_run_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Watch *w = userdata;
         const char *run, *plan, *state;
@@ -353,6 +380,10 @@ int verb_watch(Ctl *c, int argc, char **argv) {
         r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "StepChanged", on_step_changed, &w);
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "RunChanged", on_run_changed, &w);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "RtoAtRisk", on_rto, &w);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "RtoBreached", on_rto, &w);
         if (r < 0) {
                 fprintf(stderr, "salvectl: cannot subscribe to salved's signals: %s\n", strerror(-r));
                 return EXIT_FAILURE;

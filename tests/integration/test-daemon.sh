@@ -163,6 +163,7 @@ check "what needs a skipped step still runs" test "$(salve_count when.log after)
 
 # --- the RTO clock ---
 id=$(rig_exec salvectl run tight-rto)
+rig_exec sh -c "timeout 6 salvectl watch $id > /tmp/watch.log 2>&1 &"
 rig_wait_for "the run to be at risk" 10 sh -c "salvectl --json status $id | jq -e '.rto_state == \"at-risk\"' >/dev/null"
 rig_ok "announced at risk at once (1m of estimates against a 3s RTO)"
 rig_wait_for "the RTO to be breached" 10 sh -c "salvectl --json status $id | jq -e '.rto_state == \"breached\"' >/dev/null"
@@ -170,6 +171,8 @@ rig_ok "announced breached when the clock ran out"
 check "both are in the journal with their MESSAGE_IDs" rig_exec sh -c \
     "journalctl SALVE_RUN=$id MESSAGE_ID=8ca0a80467b94671b3b5e9650caeed78 -o cat | grep -q 'at risk' &&
      journalctl SALVE_RUN=$id MESSAGE_ID=d69ae63154984fff83cf12fe2b855b3b -o cat | grep -q 'breached'"
+rig_wait_for "salvectl watch to show the breach" 10 grep -q "RTO breached" /tmp/watch.log
+rig_ok "salvectl watch shows the RTO breach live (a D-Bus signal)"
 rig_exec salvectl cancel "$id" --comment "test over"
 check "cancel is recorded with the comment" grep -q "test over" <<<"$(salve_json "$id" | jq -r .message)"
 
