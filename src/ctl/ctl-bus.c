@@ -4,6 +4,7 @@
  * history, run, cancel, the step actions, watch and reload. */
 
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 
@@ -260,52 +261,39 @@ int verb_run(Ctl *c, int argc, char **argv) {
         return EXIT_SUCCESS;
 }
 
-int verb_cancel(Ctl *c, int argc, char **argv) {
+/* A method that changes something and returns nothing: connect, start
+ * a polkit agent on a terminal, call, and say plainly what went wrong. */
+static int call_change(Ctl *c, const char *what, const char *method, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        va_list ap;
         int r;
 
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
         polkit_agent_open(c);
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "CancelRun", &e, NULL, "ss", argv[1],
-                               strempty(c->comment));
+        va_start(ap, types);
+        r = sd_bus_call_methodv(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, method, &e, NULL, types, ap);
+        va_end(ap);
         if (r < 0)
-                return bus_failed("cancel the run", &e, r);
+                return bus_failed(what, &e, r);
         return EXIT_SUCCESS;
+}
+
+int verb_cancel(Ctl *c, int argc, char **argv) {
+        return call_change(c, "cancel the run", "CancelRun", "ss", argv[1], strempty(c->comment));
 }
 
 int verb_act(Ctl *c, int argc, char **argv) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *what = NULL;
-        int r;
 
-        if (bus_connect(c, &bus) < 0)
-                return EXIT_FAILURE;
-        polkit_agent_open(c);
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "ActOnStep", &e, NULL, "ssss", argv[1],
-                               argv[2], argv[0], strempty(c->comment));
-        if (r < 0) {
-                if (asprintf(&what, "%s step %s of run %s", argv[0], argv[2], argv[1]) < 0)
-                        what = NULL;
-                return bus_failed(what ?: argv[0], &e, r);
-        }
-        return EXIT_SUCCESS;
+        if (asprintf(&what, "%s step %s of run %s", argv[0], argv[2], argv[1]) < 0)
+                what = NULL;
+        return call_change(c, what ?: argv[0], "ActOnStep", "ssss", argv[1], argv[2], argv[0], strempty(c->comment));
 }
 
 int verb_reload(Ctl *c, int argc, char **argv) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r;
-
-        if (bus_connect(c, &bus) < 0)
-                return EXIT_FAILURE;
-        polkit_agent_open(c);
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Reload", &e, NULL, NULL);
-        if (r < 0)
-                return bus_failed("reload", &e, r);
-        return EXIT_SUCCESS;
+        return call_change(c, "reload", "Reload", NULL);
 }
 
 /* watch: the run's changes as they happen, until it is over. */
