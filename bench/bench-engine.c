@@ -221,21 +221,7 @@ static int plan_build(Shape shape, size_t n, size_t width, Plan **ret, double *r
 
 /* A run of a plan built in memory (run_new() would reload the plan text). */
 static int run_build(Plan *p, Run **ret) {
-        _cleanup_(run_freep) Run *r = calloc(1, sizeof(Run));
-
-        if (!r) {
-                plan_free(p);
-                return -ENOMEM;
-        }
-        r->plan = p;
-        r->steps = calloc(p->n_steps, sizeof(StepRun));
-        r->id = strdup("bench-1");
-        r->trigger = strdup("manual");
-        if (!r->steps || !r->id || !r->trigger)
-                return -ENOMEM;
-        r->created = r->trigger_time = BENCH_EPOCH;
-        *ret = TAKE_PTR(r);
-        return 0;
+        return run_new_from_plan(p, "bench-1", "manual", BENCH_EPOCH, ret);
 }
 
 static int created_transition(const char *yaml, const char *name, Transition *ret) {

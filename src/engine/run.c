@@ -87,6 +87,169 @@ static bool step_state_is_terminal(StepState s) {
         return s == STEP_SUCCEEDED || s == STEP_FAILED || s == STEP_SKIPPED || s == STEP_CANCELLED;
 }
 
+static bool step_participates(const Run *r, size_t i) {
+        return !r->plan->steps[i].is_handler || r->steps[i].activated;
+}
+
+typedef enum NeedStatus {
+        NEED_WAIT,
+        NEED_OK,
+        NEED_NEVER,
+} NeedStatus;
+
+/* Whether what step j did lets the steps that need it go ahead. A failure
+ * is fine after `on-failure: continue`, or once its handler succeeded. */
+static NeedStatus need_status(const Run *r, size_t j) {
+        const Step *s = r->plan->steps + j;
+
+        switch (r->steps[j].state) {
+        case STEP_SUCCEEDED:
+        case STEP_SKIPPED:
+                return NEED_OK;
+        case STEP_CANCELLED:
+                return NEED_NEVER;
+        case STEP_FAILED:
+                if (s->on_failure == ON_FAILURE_CONTINUE)
+                        return NEED_OK;
+                if (s->on_failure == ON_FAILURE_HANDLER) {
+                        StepState h = r->steps[s->on_failure_index].state;
+                        if (h == STEP_SUCCEEDED)
+                                return NEED_OK;
+                        return step_state_is_terminal(h) ? NEED_NEVER : NEED_WAIT;
+                }
+                return NEED_NEVER;
+        default:
+                return NEED_WAIT;
+        }
+}
+
+/* The step whose failure ends the run, if any. */
+static ssize_t run_fatal_step(const Run *r) {
+        if (r->n_fatal == 0)
+                return -1;
+        for (size_t i = 0; i < r->plan->n_steps; i++)
+                if (r->fatal[i])
+                        return (ssize_t) i;
+        return -1;
+}
+
+/* ---- caches ---- */
+
+static void ready_set(Run *r, size_t i, bool on) {
+        size_t pos = r->plan->order_pos[i];
+        uint64_t bit = UINT64_C(1) << (pos % 64);
+
+        if (on)
+                r->ready[pos / 64] |= bit;
+        else
+                r->ready[pos / 64] &= ~bit;
+}
+
+static bool step_is_ready(const Run *r, size_t i) {
+        return r->steps[i].state == STEP_PENDING && step_participates(r, i) && (r->unmet[i] == 0 || r->never[i] > 0);
+}
+
+static bool step_is_fatal(const Run *r, size_t i) {
+        const Step *s = r->plan->steps + i;
+
+        if (r->steps[i].state != STEP_FAILED || !step_participates(r, i))
+                return false;
+        return s->on_failure == ON_FAILURE_ABORT ||
+               (s->on_failure == ON_FAILURE_HANDLER && need_status(r, i) == NEED_NEVER);
+}
+
+static bool step_is_open(const Run *r, size_t i) {
+        return step_participates(r, i) && !step_state_is_terminal(r->steps[i].state);
+}
+
+static void update_fatal(Run *r, size_t i) {
+        bool f = step_is_fatal(r, i);
+
+        if (f == r->fatal[i])
+                return;
+        r->fatal[i] = f;
+        if (f)
+                r->n_fatal++;
+        else
+                r->n_fatal--;
+}
+
+/* Step j's meaning to the steps that need it may have changed: carry it
+ * to their counts. */
+static void update_need(Run *r, size_t j) {
+        NeedStatus old = (NeedStatus) r->need[j], now = need_status(r, j);
+        const Plan *p = r->plan;
+
+        if (old == now)
+                return;
+        r->need[j] = (unsigned char) now;
+        for (size_t k = 0; k < p->n_dependents[j]; k++) {
+                size_t d = p->dependents[j][k];
+                if (old == NEED_OK)
+                        r->unmet[d]++;
+                if (now == NEED_OK)
+                        r->unmet[d]--;
+                if (old == NEED_NEVER)
+                        r->never[d]--;
+                if (now == NEED_NEVER)
+                        r->never[d]++;
+                ready_set(r, d, step_is_ready(r, d));
+        }
+}
+
+static int run_caches_init(Run *r) {
+        const Plan *p = r->plan;
+        size_t n = MAX(p->n_steps, 1u);
+
+        r->need = calloc(n, sizeof(unsigned char));
+        r->fatal = calloc(n, sizeof(bool));
+        r->unmet = calloc(n, sizeof(uint32_t));
+        r->never = calloc(n, sizeof(uint32_t));
+        r->ready = calloc((n + 63) / 64, sizeof(uint64_t));
+        if (!r->need || !r->fatal || !r->unmet || !r->never || !r->ready)
+                return -ENOMEM;
+        r->count[STEP_PENDING] = p->n_steps;
+        for (size_t i = 0; i < p->n_steps; i++) {
+                r->need[i] = NEED_WAIT;
+                r->unmet[i] = (uint32_t) strv_length(p->steps[i].needs);
+                r->n_open += step_is_open(r, i);
+                ready_set(r, i, step_is_ready(r, i));
+        }
+        return 0;
+}
+
+int run_verify_caches(const Run *r) {
+        const Plan *p = r->plan;
+        size_t count[_STEP_STATE_MAX] = {}, backoff = 0, open = 0, fatal = 0;
+
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const Step *s = p->steps + i;
+                uint32_t unmet = 0, never = 0;
+                bool bit;
+
+                count[r->steps[i].state]++;
+                backoff += r->steps[i].state == STEP_PENDING && r->steps[i].not_before > 0;
+                open += step_is_open(r, i);
+                fatal += step_is_fatal(r, i);
+                if (r->fatal[i] != step_is_fatal(r, i) || r->need[i] != need_status(r, i))
+                        return -EUCLEAN;
+                for (size_t k = 0; s->needs && s->needs[k]; k++) {
+                        NeedStatus ns = need_status(r, s->needs_index[k]);
+                        unmet += ns != NEED_OK;
+                        never += ns == NEED_NEVER;
+                }
+                if (unmet != r->unmet[i] || never != r->never[i])
+                        return -EUCLEAN;
+                bit = r->ready[p->order_pos[i] / 64] & (UINT64_C(1) << (p->order_pos[i] % 64));
+                if (bit != step_is_ready(r, i))
+                        return -EUCLEAN;
+        }
+        if (memcmp(count, r->count, sizeof(count)) != 0 || backoff != r->n_backoff || open != r->n_open ||
+            fatal != r->n_fatal)
+                return -EUCLEAN;
+        return 0;
+}
+
 int run_created_transition(const char *run_id, const char *plan_name, const char *plan_path,
                            const char *plan_source, const char *trigger, const char *reason, usec_t trigger_time,
                            usec_t now, Transition *ret) {
@@ -106,31 +269,50 @@ int run_created_transition(const char *run_id, const char *plan_name, const char
         return 0;
 }
 
+int run_new_from_plan(Plan *plan, const char *run_id, const char *trigger, usec_t created, Run **ret) {
+        _cleanup_(plan_freep) Plan *p = plan;
+        _cleanup_(run_freep) Run *r = NULL;
+        int k;
+
+        if (!p || !run_id || !p->order)
+                return -EINVAL;
+        r = calloc(1, sizeof(Run));
+        if (!r)
+                return -ENOMEM;
+        r->plan = TAKE_PTR(p);
+        r->steps = calloc(MAX(r->plan->n_steps, 1u), sizeof(StepRun));
+        if (!r->steps || strdup_or_null(run_id, &r->id) < 0 || strdup_or_null(trigger ?: "manual", &r->trigger) < 0)
+                return -ENOMEM;
+        r->created = r->trigger_time = created;
+        k = run_caches_init(r);
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
 int run_new(const Transition *c, Run **ret) {
         _cleanup_(run_freep) Run *r = NULL;
+        Plan *plan = NULL;
         Diagnostics d = {};
         int k;
 
         if (c->kind != TRANSITION_RUN_CREATED || !c->run_id || !c->plan_source || !c->plan_name)
                 return -EINVAL;
 
-        r = calloc(1, sizeof(Run));
-        if (!r)
-                return -ENOMEM;
-        k = plan_load_buffer(c->plan_path ?: c->plan_name, c->plan_source, strlen(c->plan_source), &d, &r->plan);
+        k = plan_load_buffer(c->plan_path ?: c->plan_name, c->plan_source, strlen(c->plan_source), &d, &plan);
         diagnostics_done(&d);
         if (k < 0)
                 return k == -ENOMEM ? k : -EBADMSG;
-        if (!streq(r->plan->name, c->plan_name))
+        if (!streq(plan->name, c->plan_name)) {
+                plan_free(plan);
                 return -EBADMSG;
-
-        r->steps = calloc(r->plan->n_steps, sizeof(StepRun));
-        if (!r->steps)
+        }
+        k = run_new_from_plan(plan, c->run_id, c->trigger, c->at, &r);
+        if (k < 0)
+                return k;
+        if (strdup_or_null(c->plan_source, &r->plan_source) < 0 || strdup_or_null(c->reason, &r->reason) < 0)
                 return -ENOMEM;
-        if (strdup_or_null(c->run_id, &r->id) < 0 || strdup_or_null(c->plan_source, &r->plan_source) < 0 ||
-            strdup_or_null(c->trigger ?: "manual", &r->trigger) < 0 || strdup_or_null(c->reason, &r->reason) < 0)
-                return -ENOMEM;
-        r->created = c->at;
         r->trigger_time = c->trigger_time ?: c->at;
         *ret = TAKE_PTR(r);
         return 0;
@@ -145,6 +327,11 @@ Run *run_free(Run *r) {
                 free(r->steps[i].comment);
         }
         free(r->steps);
+        free(r->need);
+        free(r->fatal);
+        free(r->unmet);
+        free(r->never);
+        free(r->ready);
         plan_free(r->plan);
         free(r->id);
         free(r->plan_source);
@@ -185,9 +372,15 @@ int run_apply(Run *r, const Transition *t) {
                 if (replace_string(&x->message, t->message) < 0 || replace_string(&x->actor, t->actor) < 0 ||
                     replace_string(&x->comment, t->comment) < 0)
                         return -ENOMEM;
+                r->count[x->state]--;
+                r->n_backoff -= x->state == STEP_PENDING && x->not_before > 0;
+                r->n_open -= step_is_open(r, (size_t) i);
                 x->state = t->state;
                 x->attempt = t->attempt;
                 x->not_before = t->state == STEP_PENDING ? t->not_before : 0;
+                r->count[x->state]++;
+                r->n_backoff += x->state == STEP_PENDING && x->not_before > 0;
+                r->n_open += step_is_open(r, (size_t) i);
                 if (t->state == STEP_RUNNING || t->state == STEP_WAITING) {
                         x->started = t->at;
                         x->finished = 0;
@@ -195,8 +388,23 @@ int run_apply(Run *r, const Transition *t) {
                         x->finished = t->at;
                 if (t->started)
                         x->started = t->started;
-                if (t->state == STEP_FAILED && s->on_failure == ON_FAILURE_HANDLER)
-                        r->steps[s->on_failure_index].activated = true;
+                if (t->state == STEP_FAILED && s->on_failure == ON_FAILURE_HANDLER &&
+                    !r->steps[s->on_failure_index].activated) {
+                        size_t h = s->on_failure_index;
+                        r->steps[h].activated = true;
+                        r->n_open += step_is_open(r, h);
+                        ready_set(r, h, step_is_ready(r, h));
+                        update_fatal(r, h);
+                }
+                /* What this step's state means to others, and to the steps it handles. */
+                update_need(r, (size_t) i);
+                update_fatal(r, (size_t) i);
+                for (size_t k = 0; k < r->plan->n_handles[i]; k++) {
+                        size_t f = r->plan->handles[i][k];
+                        update_need(r, f);
+                        update_fatal(r, f);
+                }
+                ready_set(r, (size_t) i, step_is_ready(r, (size_t) i));
                 return 0;
         }
 
@@ -226,76 +434,17 @@ bool run_is_finished(const Run *r) {
 }
 
 size_t run_count_steps(const Run *r, StepState s) {
-        size_t n = 0;
-        for (size_t i = 0; i < r->plan->n_steps; i++)
-                n += r->steps[i].state == s;
-        return n;
-}
-
-static bool step_participates(const Run *r, size_t i) {
-        return !r->plan->steps[i].is_handler || r->steps[i].activated;
+        return s >= 0 && s < _STEP_STATE_MAX ? r->count[s] : 0;
 }
 
 RunState run_state(const Run *r) {
-        bool waiting = false;
-
         if (run_is_finished(r))
                 return r->final_state;
-        if (run_count_steps(r, STEP_RUNNING) > 0)
+        if (r->count[STEP_RUNNING] > 0)
                 return RUN_RUNNING;
-        if (run_count_steps(r, STEP_INTERRUPTED) > 0)
+        if (r->count[STEP_INTERRUPTED] > 0)
                 return RUN_INTERRUPTED;
-        for (size_t i = 0; i < r->plan->n_steps; i++)
-                if (r->steps[i].state == STEP_WAITING ||
-                    (r->steps[i].state == STEP_PENDING && r->steps[i].not_before > 0))
-                        waiting = true;
-        return waiting ? RUN_WAITING : RUN_RUNNING;
-}
-
-typedef enum NeedStatus {
-        NEED_WAIT,
-        NEED_OK,
-        NEED_NEVER,
-} NeedStatus;
-
-/* Whether what step j did lets the steps that need it go ahead. A failure
- * is fine after `on-failure: continue`, or once its handler succeeded. */
-static NeedStatus need_status(const Run *r, size_t j) {
-        const Step *s = r->plan->steps + j;
-
-        switch (r->steps[j].state) {
-        case STEP_SUCCEEDED:
-        case STEP_SKIPPED:
-                return NEED_OK;
-        case STEP_CANCELLED:
-                return NEED_NEVER;
-        case STEP_FAILED:
-                if (s->on_failure == ON_FAILURE_CONTINUE)
-                        return NEED_OK;
-                if (s->on_failure == ON_FAILURE_HANDLER) {
-                        StepState h = r->steps[s->on_failure_index].state;
-                        if (h == STEP_SUCCEEDED)
-                                return NEED_OK;
-                        return step_state_is_terminal(h) ? NEED_NEVER : NEED_WAIT;
-                }
-                return NEED_NEVER;
-        default:
-                return NEED_WAIT;
-        }
-}
-
-/* The step whose failure ends the run, if any. */
-static ssize_t run_fatal_step(const Run *r) {
-        for (size_t i = 0; i < r->plan->n_steps; i++) {
-                const Step *s = r->plan->steps + i;
-                if (r->steps[i].state != STEP_FAILED || !step_participates(r, i))
-                        continue;
-                if (s->on_failure == ON_FAILURE_ABORT)
-                        return (ssize_t) i;
-                if (s->on_failure == ON_FAILURE_HANDLER && need_status(r, i) == NEED_NEVER)
-                        return (ssize_t) i;
-        }
-        return -1;
+        return r->count[STEP_WAITING] > 0 || r->n_backoff > 0 ? RUN_WAITING : RUN_RUNNING;
 }
 
 typedef struct Batch {
@@ -404,8 +553,7 @@ static int batch_wind_down(Batch *b, const Run *r, RunState verdict, usec_t now,
 int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, usec_t *ret_wake) {
         const Plan *p = r->plan;
         Batch b = {};
-        size_t running = run_count_steps(r, STEP_RUNNING);
-        bool unfinished = false;
+        size_t running = r->count[STEP_RUNNING];
         usec_t wake = USEC_INFINITY;
         ssize_t fatal;
         int k = 0;
@@ -424,56 +572,48 @@ int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, use
                 return batch_return(&b, k, ret, ret_n);
         }
 
-        for (size_t o = 0; o < p->n_steps && k >= 0; o++) {
-                size_t i = p->order[o];
-                const Step *s = p->steps + i;
-                const StepRun *x = r->steps + i;
-                NeedStatus need = NEED_OK;
-                size_t blocker = 0;
+        /* Only the steps that are PENDING with every need decided: in
+         * execution order, by their bit in the ready map. */
+        for (size_t w = 0; w < (p->n_steps + 63) / 64 && k >= 0; w++) {
+                uint64_t bits = r->ready[w];
 
-                if (!step_participates(r, i))
-                        continue;
-                if (!step_state_is_terminal(x->state))
-                        unfinished = true;
-                if (x->state != STEP_PENDING)
-                        continue;
+                while (bits != 0 && k >= 0) {
+                        size_t i = p->order[w * 64 + (size_t) __builtin_ctzll(bits)];
+                        const Step *s = p->steps + i;
+                        const StepRun *x = r->steps + i;
 
-                for (size_t n = 0; s->needs && s->needs[n]; n++) {
-                        NeedStatus ns = need_status(r, s->needs_index[n]);
-                        if (ns == NEED_NEVER) {
-                                need = NEED_NEVER;
-                                blocker = s->needs_index[n];
-                                break;
+                        bits &= bits - 1;
+                        if (r->never[i] > 0) {
+                                size_t blocker = 0;
+                                for (size_t n = 0; s->needs && s->needs[n]; n++)
+                                        if (r->need[s->needs_index[n]] == NEED_NEVER) {
+                                                blocker = s->needs_index[n];
+                                                break;
+                                        }
+                                k = batch_step(&b, r, i, STEP_CANCELLED, x->attempt, now, NULL, NULL,
+                                               "not run: it needs \"%s\", which %s", p->steps[blocker].id,
+                                               step_state_to_string(r->steps[blocker].state));
+                                continue;
                         }
-                        if (ns == NEED_WAIT)
-                                need = NEED_WAIT;
-                }
-                if (need == NEED_NEVER) {
-                        k = batch_step(&b, r, i, STEP_CANCELLED, x->attempt, now, NULL, NULL,
-                                       "not run: it needs \"%s\", which %s", p->steps[blocker].id,
-                                       step_state_to_string(r->steps[blocker].state));
-                        continue;
-                }
-                if (need == NEED_WAIT)
-                        continue;
-                if (x->not_before > now) {
-                        wake = MIN(wake, x->not_before);
-                        continue;
-                }
-                if (step_kind_is_human(s->kind))
-                        k = batch_step(&b, r, i, STEP_WAITING, x->attempt + 1, now, NULL, NULL,
-                                       "waiting for %s", s->owner ?: p->owner ?: "a person");
-                else if (running < p->parallel) {
-                        running++;
-                        if (x->attempt < s->retry_attempts)
-                                k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL,
-                                               "attempt %u of %u", x->attempt + 1, s->retry_attempts);
-                        else /* run again after a restart, or by a person's retry */
-                                k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL,
-                                               "attempt %u", x->attempt + 1);
+                        if (x->not_before > now) {
+                                wake = MIN(wake, x->not_before);
+                                continue;
+                        }
+                        if (step_kind_is_human(s->kind))
+                                k = batch_step(&b, r, i, STEP_WAITING, x->attempt + 1, now, NULL, NULL,
+                                               "waiting for %s", s->owner ?: p->owner ?: "a person");
+                        else if (running < p->parallel) {
+                                running++;
+                                if (x->attempt < s->retry_attempts)
+                                        k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL,
+                                                       "attempt %u of %u", x->attempt + 1, s->retry_attempts);
+                                else /* run again after a restart, or by a person's retry */
+                                        k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL,
+                                                       "attempt %u", x->attempt + 1);
+                        }
                 }
         }
-        if (k >= 0 && b.n == 0 && !unfinished)
+        if (k >= 0 && b.n == 0 && r->n_open == 0)
                 k = batch_wind_down(&b, r, RUN_SUCCEEDED, now, "all steps finished");
         if (k >= 0)
                 *ret_wake = wake;

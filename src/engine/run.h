@@ -117,6 +117,18 @@ typedef struct Run {
         RtoState rto_state;
         usec_t projected;
         StepRun *steps;                 /* plan->n_steps */
+
+        /* Kept by run_apply() so that scheduling costs what changed, not the
+         * size of the plan; run_verify_caches() recomputes them to check. */
+        size_t count[_STEP_STATE_MAX];  /* steps in each state */
+        size_t n_backoff;               /* PENDING, waiting out a retry backoff */
+        size_t n_open;                  /* taking part (not an idle handler) and unfinished */
+        size_t n_fatal;                 /* failures that end the run */
+        unsigned char *need;            /* per step: what it means to the steps that need it */
+        bool *fatal;
+        uint32_t *unmet;                /* per step: needs that do not (yet) let it run */
+        uint32_t *never;                /* per step: needs that never will */
+        uint64_t *ready;                /* by order position: PENDING, taking part, needs decided */
 } Run;
 
 #define RUN_MAX_TRANSITIONS(run) (2 * (run)->plan->n_steps + 4)
@@ -128,6 +140,9 @@ void transitions_free(Transition *t, size_t n);
 int run_created_transition(const char *run_id, const char *plan_name, const char *plan_path,
                            const char *plan_source, const char *trigger, const char *reason, usec_t trigger_time,
                            usec_t now, Transition *ret);
+/* Creates a run of an already loaded plan, taking ownership of it (even
+ * on failure). For tools that build plans in memory; salved uses run_new(). */
+int run_new_from_plan(Plan *plan, const char *run_id, const char *trigger, usec_t created, Run **ret);
 /* Creates a run from a RUN_CREATED transition (parses the recorded plan). */
 int run_new(const Transition *created, Run **ret);
 Run *run_free(Run *r);
@@ -136,6 +151,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Run *, run_free);
 /* Applies a journaled transition. -EINVAL for one that does not fit the
  * run (unknown step, bad state): replay reports and skips it. */
 int run_apply(Run *r, const Transition *t);
+
+/* Recomputes the caches from the steps: 0 when they agree, -EUCLEAN not. */
+int run_verify_caches(const Run *r);
 
 /* The run's state as derived from its steps. */
 RunState run_state(const Run *r);

@@ -13,31 +13,58 @@ static int graph_error(Diagnostics *d, const char *file, SourcePos pos, const ch
         return r < 0 ? r : -EINVAL;
 }
 
-static int resolve_references(Plan *p, const char *file, Diagnostics *d) {
-        _cleanup_free_ const char **ids = NULL;
+static int compare_by_id(const void *a, const void *b, void *userdata) {
+        const Plan *p = userdata;
+        size_t x = *(const size_t *) a, y = *(const size_t *) b;
+        int c = strcmp(p->steps[x].id, p->steps[y].id);
+
+        if (c != 0)
+                return c;
+        return x < y ? -1 : x > y;
+}
+
+/* The steps sorted by id: lookups by binary search, and duplicates sit
+ * next to each other (in file order, thanks to the tie-break). */
+static int build_index(Plan *p, const char *file, Diagnostics *d) {
         int r = 0, q;
 
+        p->by_id = calloc(MAX(p->n_steps, 1u), sizeof(size_t));
+        if (!p->by_id)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_steps; i++)
+                p->by_id[i] = i;
+        qsort_r(p->by_id, p->n_steps, sizeof(size_t), compare_by_id, p);
+
+        for (size_t k = 1; k < p->n_steps; k++) {
+                const Step *first, *s = p->steps + p->by_id[k];
+                size_t f = k;
+
+                while (f > 0 && streq(p->steps[p->by_id[f - 1]].id, s->id))
+                        f--;
+                if (f == k)
+                        continue;
+                first = p->steps + p->by_id[f];
+                q = graph_error(d, file, s->pos, "duplicate step id \"%s\" (first defined at line %u)", s->id,
+                                first->pos.line);
+                if (q == -ENOMEM)
+                        return q;
+                r = q;
+        }
+        return r;
+}
+
+static int resolve_references(Plan *p, const char *file, Diagnostics *d) {
+        _cleanup_free_ const char **ids = NULL;
+        int r, q;
+
+        r = build_index(p, file, d);
+        if (r == -ENOMEM)
+                return r;
         ids = calloc(p->n_steps + 1, sizeof(char *));
         if (!ids)
                 return -ENOMEM;
         for (size_t i = 0; i < p->n_steps; i++)
                 ids[i] = p->steps[i].id;
-
-        for (size_t i = 0; i < p->n_steps; i++) {
-                Step *s = p->steps + i;
-
-                if (!s->id)
-                        continue;
-                for (size_t j = 0; j < i; j++)
-                        if (p->steps[j].id && streq(p->steps[j].id, s->id)) {
-                                q = graph_error(d, file, s->pos, "duplicate step id \"%s\" (first defined at "
-                                                "line %u)", s->id, p->steps[j].pos.line);
-                                if (q == -ENOMEM)
-                                        return q;
-                                r = q;
-                                break;
-                        }
-        }
 
         for (size_t i = 0; i < p->n_steps; i++) {
                 Step *s = p->steps + i;
@@ -191,34 +218,101 @@ static int find_cycles(const Plan *p, const char *file, Diagnostics *d) {
         return c.r;
 }
 
-/* Kahn's algorithm, taking ready steps in file order so the order is
- * stable and reads like the file where it can. */
-static int topological_order(Plan *p) {
-        _cleanup_free_ size_t *missing = calloc(p->n_steps, sizeof(size_t));
-        _cleanup_free_ size_t *order = calloc(p->n_steps, sizeof(size_t));
-        _cleanup_free_ bool *done = calloc(p->n_steps, sizeof(bool));
-        size_t n = 0;
+/* A min-heap of step indices: Kahn's algorithm takes the ready step that
+ * comes first in the file, so the order is stable and reads like the file
+ * where dependencies allow. */
+static void heap_push(size_t *h, size_t *n, size_t v) {
+        size_t i = (*n)++;
 
-        if (!missing || !order || !done)
-                return -ENOMEM;
-        for (size_t i = 0; i < p->n_steps; i++)
-                missing[i] = strv_length(p->steps[i].needs);
-        while (n < p->n_steps) {
-                size_t i;
-                for (i = 0; i < p->n_steps; i++)
-                        if (!done[i] && missing[i] == 0)
-                                break;
-                if (i >= p->n_steps)
-                        return -ELOOP;
-                done[i] = true;
-                order[n++] = i;
-                for (size_t j = 0; j < p->n_steps; j++)
-                        for (size_t k = 0; p->steps[j].needs && p->steps[j].needs[k]; k++)
-                                if (p->steps[j].needs_index[k] == i)
-                                        missing[j]--;
+        for (; i > 0 && h[(i - 1) / 2] > v; i = (i - 1) / 2)
+                h[i] = h[(i - 1) / 2];
+        h[i] = v;
+}
+
+static size_t heap_pop(size_t *h, size_t *n) {
+        size_t top = h[0], v = h[--*n], i = 0;
+
+        for (;;) {
+                size_t c = 2 * i + 1;
+                if (c >= *n)
+                        break;
+                if (c + 1 < *n && h[c + 1] < h[c])
+                        c++;
+                if (h[c] >= v)
+                        break;
+                h[i] = h[c];
+                i = c;
         }
-        p->order = TAKE_PTR(order);
+        if (*n > 0)
+                h[i] = v;
+        return top;
+}
+
+/* Reverse edges: who needs each step, and whom each handler handles. */
+static int build_reverse_edges(Plan *p) {
+        size_t n = MAX(p->n_steps, 1u);
+
+        p->dependents = calloc(n, sizeof(size_t *));
+        p->n_dependents = calloc(n, sizeof(size_t));
+        p->handles = calloc(n, sizeof(size_t *));
+        p->n_handles = calloc(n, sizeof(size_t));
+        if (!p->dependents || !p->n_dependents || !p->handles || !p->n_handles)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const Step *s = p->steps + i;
+                for (size_t k = 0; s->needs && s->needs[k]; k++)
+                        p->n_dependents[s->needs_index[k]]++;
+                if (s->on_failure == ON_FAILURE_HANDLER)
+                        p->n_handles[s->on_failure_index]++;
+        }
+        for (size_t i = 0; i < p->n_steps; i++) {
+                p->dependents[i] = calloc(MAX(p->n_dependents[i], 1u), sizeof(size_t));
+                p->handles[i] = calloc(MAX(p->n_handles[i], 1u), sizeof(size_t));
+                if (!p->dependents[i] || !p->handles[i])
+                        return -ENOMEM;
+                p->n_dependents[i] = p->n_handles[i] = 0;
+        }
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const Step *s = p->steps + i;
+                for (size_t k = 0; s->needs && s->needs[k]; k++) {
+                        size_t j = s->needs_index[k];
+                        p->dependents[j][p->n_dependents[j]++] = i;
+                }
+                if (s->on_failure == ON_FAILURE_HANDLER) {
+                        size_t h = s->on_failure_index;
+                        p->handles[h][p->n_handles[h]++] = i;
+                }
+        }
         return 0;
+}
+
+static int topological_order(Plan *p) {
+        _cleanup_free_ size_t *missing = calloc(MAX(p->n_steps, 1u), sizeof(size_t));
+        _cleanup_free_ size_t *heap = calloc(MAX(p->n_steps, 1u), sizeof(size_t));
+        size_t n = 0, n_heap = 0;
+        int r;
+
+        r = build_reverse_edges(p);
+        if (r < 0)
+                return r;
+        p->order = calloc(MAX(p->n_steps, 1u), sizeof(size_t));
+        p->order_pos = calloc(MAX(p->n_steps, 1u), sizeof(size_t));
+        if (!missing || !heap || !p->order || !p->order_pos)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_steps; i++) {
+                missing[i] = strv_length(p->steps[i].needs);
+                if (missing[i] == 0)
+                        heap_push(heap, &n_heap, i);
+        }
+        while (n_heap > 0) {
+                size_t i = heap_pop(heap, &n_heap);
+                p->order_pos[i] = n;
+                p->order[n++] = i;
+                for (size_t k = 0; k < p->n_dependents[i]; k++)
+                        if (--missing[p->dependents[i][k]] == 0)
+                                heap_push(heap, &n_heap, p->dependents[i][k]);
+        }
+        return n == p->n_steps ? 0 : -ELOOP;
 }
 
 int plan_critical_path(const Plan *p, const bool *include, size_t **ret_path, size_t *ret_n, usec_t *ret_usec) {

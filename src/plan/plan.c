@@ -222,9 +222,27 @@ const char *step_get_string(const Step *s, const char *key) {
 }
 
 ssize_t plan_find_step(const Plan *p, const char *id) {
-        for (size_t i = 0; i < p->n_steps; i++)
-                if (streq(p->steps[i].id, id))
-                        return (ssize_t) i;
+        size_t lo = 0, hi = p->n_steps;
+
+        if (!id)
+                return -ENOENT;
+        if (!p->by_id) {
+                /* Only while loading, before the index exists. */
+                for (size_t i = 0; i < p->n_steps; i++)
+                        if (p->steps[i].id && streq(p->steps[i].id, id))
+                                return (ssize_t) i;
+                return -ENOENT;
+        }
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(p->steps[p->by_id[mid]].id, id);
+                if (c == 0)
+                        return (ssize_t) p->by_id[mid];
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return -ENOENT;
 }
 
@@ -276,6 +294,16 @@ Plan *plan_free(Plan *p) {
                 step_done(p->steps + i);
         free(p->steps);
         free(p->order);
+        free(p->order_pos);
+        free(p->by_id);
+        for (size_t i = 0; p->dependents && i < p->n_steps; i++)
+                free(p->dependents[i]);
+        free(p->dependents);
+        free(p->n_dependents);
+        for (size_t i = 0; p->handles && i < p->n_steps; i++)
+                free(p->handles[i]);
+        free(p->handles);
+        free(p->n_handles);
         free(p->critical);
         free(p);
         return NULL;

@@ -148,6 +148,12 @@ typedef struct Plan {
         Step *steps;
         size_t n_steps;
         size_t *order;          /* a valid execution order (topological) */
+        size_t *order_pos;      /* step index -> position in order */
+        size_t *by_id;          /* step indices sorted by id, for lookups */
+        size_t **dependents;    /* per step: the steps that need it */
+        size_t *n_dependents;
+        size_t **handles;       /* per step: the steps it is the on-failure handler of */
+        size_t *n_handles;
         size_t *critical;       /* the critical path by estimate, first to last */
         size_t n_critical;
         usec_t critical_usec;

@@ -59,8 +59,11 @@ static Run *create(RunStore *s, usec_t now) {
 }
 
 static void commit_all(RunStore *s, Transition *t, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                assert_int_equal(run_store_commit(s, t + i, NULL), 0);
+        for (size_t i = 0; i < n; i++) {
+                Run *r = NULL;
+                assert_int_equal(run_store_commit(s, t + i, &r), 0);
+                assert_int_equal(run_verify_caches(r), 0);
+        }
         transitions_free(t, n);
 }
 
@@ -94,6 +97,7 @@ static void approve(RunStore *s, Run *r, const char *step, usec_t now) {
 }
 
 static void assert_same_run(const Run *a, const Run *b) {
+        assert_int_equal(run_verify_caches(b), 0); /* replay rebuilt them too */
         assert_string_equal(a->id, b->id);
         assert_string_equal(a->plan->name, b->plan->name);
         assert_string_equal(a->trigger, b->trigger);

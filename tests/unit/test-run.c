@@ -22,9 +22,18 @@ static Run *new_run(const char *name, const char *yaml, usec_t trigger_time) {
         return r;
 }
 
+/* run_apply(), then a check that the incremental caches agree with a
+ * recomputation from scratch. */
+static int apply_checked(Run *r, const Transition *t) {
+        int k = run_apply(r, t);
+        if (k >= 0)
+                assert_int_equal(run_verify_caches(r), 0);
+        return k;
+}
+
 static void apply(Run *r, Transition *t, size_t n) {
         for (size_t i = 0; i < n; i++)
-                assert_int_equal(run_apply(r, t + i), 0);
+                assert_int_equal(apply_checked(r, t + i), 0);
         transitions_free(t, n);
 }
 
@@ -61,7 +70,7 @@ static void finish(Run *r, const char *id, bool ok, usec_t now) {
 
         assert_true(i >= 0);
         assert_int_equal(run_step_result(r, (size_t) i, ok, ok ? "ok" : "boom", now, 0.5, &t), 0);
-        assert_int_equal(run_apply(r, &t), 0);
+        assert_int_equal(apply_checked(r, &t), 0);
         transition_done(&t);
 }
 
@@ -360,18 +369,18 @@ static void test_when_skipped_counts_as_done(void **state) {
         Transition t = { .kind = TRANSITION_STEP, .run_id = (char *) "run-1", .step_id = (char *) "a",
                          .state = STEP_SKIPPED, .at = T0 };
 
-        assert_int_equal(run_apply(r, &t), 0);
+        assert_int_equal(apply_checked(r, &t), 0);
         settle(r, T0);
         assert_int_equal(state_of(r, "b"), STEP_RUNNING);
         /* A transition for an unknown step or with a bad state is refused. */
         t.step_id = (char *) "zz";
-        assert_int_equal(run_apply(r, &t), -EINVAL);
+        assert_int_equal(apply_checked(r, &t), -EINVAL);
         t.step_id = (char *) "a";
         t.state = 99;
-        assert_int_equal(run_apply(r, &t), -EINVAL);
+        assert_int_equal(apply_checked(r, &t), -EINVAL);
         t.state = STEP_SKIPPED;
         t.run_id = (char *) "other";
-        assert_int_equal(run_apply(r, &t), -EINVAL);
+        assert_int_equal(apply_checked(r, &t), -EINVAL);
 }
 
 static void test_rto_clock(void **state) {
@@ -392,7 +401,7 @@ static void test_rto_clock(void **state) {
         assert_int_equal(t.rto_state, RTO_AT_RISK);
         assert_true(t.projected == T0 + 35 * USEC_PER_MINUTE);
         assert_true(next == T0 + 30 * USEC_PER_MINUTE);
-        assert_int_equal(run_apply(r, &t), 0);
+        assert_int_equal(apply_checked(r, &t), 0);
         transition_done(&t);
         /* announced once */
         assert_int_equal(run_rto_check(r, T0 + USEC_PER_MINUTE, &t, &next), 0);
@@ -403,7 +412,7 @@ static void test_rto_clock(void **state) {
 
         assert_int_equal(run_rto_check(r, T0 + 30 * USEC_PER_MINUTE, &t, &next), 1);
         assert_int_equal(t.rto_state, RTO_BREACHED);
-        assert_int_equal(run_apply(r, &t), 0);
+        assert_int_equal(apply_checked(r, &t), 0);
         transition_done(&t);
         assert_int_equal(run_rto_check(r, T0 + 40 * USEC_PER_MINUTE, &t, &next), 0);
         assert_true(next == USEC_INFINITY);
