@@ -60,7 +60,8 @@ static const char *state_color(const Ctl *c, const char *state) {
         if (streq_ptr(state, "waiting") || streq_ptr(state, "at-risk") || streq_ptr(state, "running") ||
             streq_ptr(state, "queued"))
                 return ansi(c, ANSI_YELLOW);
-        if (streq_ptr(state, "cancelled") || streq_ptr(state, "skipped") || streq_ptr(state, "pending"))
+        if (streq_ptr(state, "cancelled") || streq_ptr(state, "skipped") || streq_ptr(state, "pending") ||
+            streq_ptr(state, "ready"))
                 return ansi(c, ANSI_GREY);
         return "";
 }
@@ -69,7 +70,7 @@ static const char *state_mark(const char *state) {
         static const struct { const char *s, *m; } t[] = {
                 { "succeeded", "+" }, { "failed", "x" }, { "running", ">" }, { "waiting", "?" },
                 { "interrupted", "!" }, { "skipped", "-" }, { "cancelled", "-" }, { "pending", "." },
-                { "queued", "~" },
+                { "queued", "~" }, { "ready", "." },
         };
         for (size_t i = 0; i < ELEMENTSOF(t); i++)
                 if (streq_ptr(state, t[i].s))

@@ -37,7 +37,7 @@ json_object *run_to_json(const Run *r, usec_t now) {
                 json_object_object_add(js, "id", json_object_new_string(s->id));
                 json_object_object_add(js, "kind", json_object_new_string(step_kind_to_string(s->kind)));
                 json_object_object_add(js, "human", json_object_new_boolean(step_kind_is_human(s->kind)));
-                json_object_object_add(js, "state", json_object_new_string(step_state_to_string(x->state)));
+                json_object_object_add(js, "state", json_object_new_string(run_step_state_string(r, i)));
                 json_object_object_add(js, "attempt", json_object_new_int((int) x->attempt));
                 json_object_object_add(js, "attempts", json_object_new_int((int) s->retry_attempts));
                 json_object_object_add(js, "started_usec", usec_json(x->started));

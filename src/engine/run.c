@@ -218,6 +218,14 @@ static int run_caches_init(Run *r) {
         return 0;
 }
 
+bool run_step_is_ready(const Run *r, size_t i) {
+        return i < r->plan->n_steps && !run_is_finished(r) && step_is_ready(r, i) && r->never[i] == 0;
+}
+
+const char *run_step_state_string(const Run *r, size_t i) {
+        return run_step_is_ready(r, i) ? "ready" : step_state_to_string(r->steps[i].state);
+}
+
 int run_verify_caches(const Run *r) {
         const Plan *p = r->plan;
         size_t count[_STEP_STATE_MAX] = {}, backoff = 0, open = 0, fatal = 0;

@@ -155,6 +155,13 @@ int run_apply(Run *r, const Transition *t);
 /* Recomputes the caches from the steps: 0 when they agree, -EUCLEAN not. */
 int run_verify_caches(const Run *r);
 
+/* A PENDING step whose needs are all met and that only waits for a slot
+ * under the plan's parallel limit (or its retry backoff): shown as
+ * "ready", never journaled. */
+bool run_step_is_ready(const Run *r, size_t i);
+/* step_state_to_string(), with "ready" for such steps. */
+const char *run_step_state_string(const Run *r, size_t i);
+
 /* The run's state as derived from its steps. */
 RunState run_state(const Run *r);
 bool run_is_finished(const Run *r);

@@ -144,7 +144,8 @@ second=$(rig_exec salvectl run queue)
 check "a second trigger queues a new run ($second)" test "$second" != "$first"
 check "which waits its turn" test "$(salve_state "$second")" = queued
 check "a third joins the queued one" test "$(rig_exec salvectl run queue)" = "$second"
-check "the queued run has not started a step" test "$(salve_step "$second" gate)" = pending
+check "the queued run has not started a step" \
+    test "$(salve_json "$second" | jq -r '.steps[] | select(.id=="gate") | "\(.state) \(.attempt)"')" = "ready 0"
 rig_exec salvectl approve "$first" gate
 salve_wait "$first" succeeded 20
 salve_wait_step "$second" gate waiting 20

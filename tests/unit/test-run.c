@@ -96,6 +96,7 @@ static void test_linear_order(void **state) {
         settle(r, T0);
         assert_int_equal(state_of(r, "a"), STEP_RUNNING);
         assert_int_equal(state_of(r, "b"), STEP_PENDING);
+        assert_string_equal(run_step_state_string(r, 1), "pending"); /* its need is not met */
         assert_int_equal(run_state(r), RUN_RUNNING);
         finish(r, "a", true, T0 + 1);
         settle(r, T0 + 1);
@@ -129,6 +130,10 @@ static void test_parallel_limit(void **state) {
         assert_int_equal(run_count_steps(r, STEP_RUNNING), 2);
         assert_int_equal(state_of(r, "a"), STEP_RUNNING);
         assert_int_equal(state_of(r, "b"), STEP_RUNNING);
+        /* c and d wait only for a slot: shown as ready. */
+        assert_string_equal(run_step_state_string(r, 2), "ready");
+        assert_string_equal(run_step_state_string(r, 3), "ready");
+        assert_string_equal(run_step_state_string(r, 0), "running");
         finish(r, "b", true, T0 + 1);
         settle(r, T0 + 1);
         assert_int_equal(run_count_steps(r, STEP_RUNNING), 2);
