@@ -120,7 +120,7 @@ static int list_runs(Ctl *c, bool all) {
         if (r < 0)
                 return EXIT_FAILURE;
         if (arr) {
-                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                print_json(arr);
                 json_object_put(arr);
         } else if (c->legend)
                 printf("\n%u %srun%s.\n", n, all ? "" : "active ", n == 1 ? "" : "s");
@@ -227,7 +227,7 @@ int verb_status(Ctl *c, int argc, char **argv) {
         if (r != 0)
                 return r;
         if (c->json)
-                puts(json_object_to_json_string_ext(run, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                print_json(run);
         else
                 print_run_tree(c, run);
         json_object_put(run);

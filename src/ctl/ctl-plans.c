@@ -12,11 +12,6 @@
 #include "plan-set.h"
 #include "string-util.h"
 
-static void print_json(json_object *o) {
-        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
-        fputc('\n', stdout);
-}
-
 /* Loads from --plans-dir if given, else the system dirs with the same
  * ownership checks salved applies. */
 static int load_plan_set(Ctl *c, Diagnostics *d, PlanSet **ret) {

@@ -36,6 +36,10 @@ typedef struct Verb {
 void polkit_agent_open(Ctl *c);
 void polkit_agent_close(void);
 
+/* Pretty JSON on stdout, for --json. */
+typedef struct json_object json_object;
+void print_json(json_object *o);
+
 /* Colours only on a terminal, and never with NO_COLOR set. */
 const char *ansi(const Ctl *c, const char *code);
 #define ANSI_RED "\033[31m"

@@ -5,6 +5,7 @@
  * talk to (plan files here, salved over D-Bus later). */
 
 #include <getopt.h>
+#include <json-c/json.h>
 
 #include "config.h"
 #include "ctl.h"
@@ -28,6 +29,10 @@ static const Verb verbs[] = {
         { "abort",  3, 3,  verb_act,    "abort RUN STEP         fail the step and the run" },
         { "reload", 1, 1,  verb_reload, "reload                 make salved re-read the plans" },
 };
+
+void print_json(json_object *o) {
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
 
 const char *ansi(const Ctl *c, const char *code) {
         return c->color ? code : "";

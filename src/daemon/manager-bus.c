@@ -273,7 +273,7 @@ static int authorize(Manager *m, sd_bus_message *call, const char *action, Pendi
                                                           "Only root may do this (polkit is disabled).");
                 }
         }
-        k = polkit_check_async(m->bus, m->event, call, action, m->polkit ? details : NULL, on_authorized, p);
+        k = polkit_check_async(m->bus, m->event, call, action, details, on_authorized, p);
         if (k < 0) {
                 pending_free(p);
                 return k;
