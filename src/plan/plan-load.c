@@ -206,12 +206,47 @@ static int parse_retry(PlanLoader *l, Step *s, const YNode *n) {
 
 static const char *const step_keys[] = {
         "id", "description", "needs", "run", "human", "with", "when", "timeout", "estimate", "idempotent",
-        "retry", "on-failure", "owner", "escalate", "ack-timeout", "instructions", "links", NULL,
+        "retry", "on-failure", "owner", "escalate", "ack-timeout", "instructions", "links", "done-if", NULL,
 };
+
+/* done-if: [command...], or {command: [...], timeout: D}. */
+static int parse_done_if(PlanLoader *l, Step *s, const YNode *v) {
+        static const char *const known[] = { "command", "timeout", NULL };
+        const YNode *command = v;
+        int r = 0;
+
+        s->done_if_timeout = DONE_IF_TIMEOUT_DEFAULT;
+        if (v->type == YNODE_MAPPING) {
+                command = NULL;
+                for (size_t i = 0; i < ynode_n_pairs(v); i++) {
+                        const YNode *k = ynode_key(v, i), *x = ynode_value(v, i);
+                        int q;
+
+                        if (k->type != YNODE_SCALAR)
+                                continue;
+                        if (streq(k->value, "command")) {
+                                command = x;
+                                q = 0;
+                        } else if (streq(k->value, "timeout")) {
+                                q = loader_parse_duration(l, x, "done-if.timeout", &s->done_if_timeout);
+                                if (q >= 0 && s->done_if_timeout == USEC_INFINITY)
+                                        q = error_at(l, x, "done-if.timeout: a check needs a finite timeout");
+                        } else
+                                q = loader_unknown_key(l, k, "done-if", known);
+                        r = loader_merge(r, q);
+                }
+                if (!command)
+                        return loader_merge(r, error_at(l, v, "done-if: missing required key \"command\""));
+        }
+        r = loader_merge(r, loader_parse_strv(l, command, "done-if.command", &s->done_if));
+        if (r >= 0 && (!s->done_if || !s->done_if[0]))
+                r = error_at(l, command, "done-if.command: expected a command, got an empty list");
+        return r;
+}
 
 static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
         const YNode *with = NULL, *run = NULL, *human = NULL, *idem = NULL, *node_ack = NULL,
-                    *node_escalate = NULL;
+                    *node_escalate = NULL, *node_done_if = NULL;
         int r;
 
         *s = (Step) {
@@ -310,7 +345,10 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                         q = loader_parse_string(l, v, "instructions", &s->instructions);
                 else if (streq(k->value, "links"))
                         q = loader_parse_strv(l, v, "links", &s->links);
-                else
+                else if (streq(k->value, "done-if")) {
+                        q = parse_done_if(l, s, v);
+                        node_done_if = v;
+                } else
                         q = loader_unknown_key(l, k, NULL, step_keys);
                 r = loader_merge(r, q);
         }
@@ -354,6 +392,9 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                         if (!s->owner && !l->plan->owner)
                                 r = loader_merge(r, error_at(l, n, "human step has no owner: say who acts on it with "
                                                       "\"owner:\" (on the step or the plan)"));
+                        if (node_done_if)
+                                r = loader_merge(r, error_at(l, node_done_if, "done-if applies to machine steps only: "
+                                                      "a person says what is done"));
                 } else {
                         r = loader_merge(r, parse_with(l, s, n, with));
                         if (node_ack)
@@ -573,6 +614,26 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
         return r;
 }
 
+size_t plan_json_string_size(const char *buf, size_t len, size_t limit, size_t *ret_cross) {
+        size_t n = 0, cross = len;
+
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) buf[i];
+
+                if (strchr("\"\\\b\f\n\r\t", c) && c != 0)
+                        n += 2;
+                else if (c < 0x20)
+                        n += 6;
+                else
+                        n += 1;
+                if (n > limit && cross == len)
+                        cross = i;
+        }
+        if (ret_cross)
+                *ret_cross = cross;
+        return n;
+}
+
 int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics *d, Plan **ret) {
         _cleanup_(ydocument_freep) YDocument *doc = NULL;
         _cleanup_(plan_freep) Plan *p = NULL;
@@ -590,14 +651,29 @@ int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics 
         if (blank == len)
                 return diag_add(d, DIAG_ERROR, file, 1, 1, "empty plan file") < 0 ? -ENOMEM : -EINVAL;
         if (len > PLAN_FILE_MAX)
-                return diag_add(d, DIAG_ERROR, file, 1, 1, "plan file too large (%zu bytes, at most %d)", len,
-                                PLAN_FILE_MAX) < 0 ? -ENOMEM : -EINVAL;
+                return diag_add(d, DIAG_ERROR, file, 1, 1, "plan file too large (%zu bytes, at most %u, so that "
+                                "a run's journal record of it fits the %u-byte record limit)", len, PLAN_FILE_MAX,
+                                PLAN_RECORD_MAX) < 0 ? -ENOMEM : -EINVAL;
         bad = utf8_first_invalid(buf, len, &nul);
         if (bad >= 0) {
                 unsigned line, column;
                 offset_to_line_column(buf, (size_t) bad, &line, &column);
                 return diag_add(d, DIAG_ERROR, file, line, column, "%s at byte %zd",
                                 nul ? "NUL byte in plan file" : "invalid UTF-8", bad) < 0 ? -ENOMEM : -EINVAL;
+        }
+        /* Every run journals the source (see plan-load.h): refuse here what
+         * could never start, and say where the limit is crossed. */
+        {
+                size_t cross, json = plan_json_string_size(buf, len, PLAN_SOURCE_JSON_MAX, &cross);
+                if (json > PLAN_SOURCE_JSON_MAX) {
+                        unsigned line, column;
+                        offset_to_line_column(buf, cross, &line, &column);
+                        return diag_add(d, DIAG_ERROR, file, line, column, "plan too large to run: its source takes "
+                                        "%zu bytes escaped as JSON in a run's journal record, over the limit of %u "
+                                        "(a journal record holds at most %u bytes; quotes, backslashes, tabs and "
+                                        "newlines count twice); the limit is crossed here", json,
+                                        PLAN_SOURCE_JSON_MAX, PLAN_RECORD_MAX) < 0 ? -ENOMEM : -EINVAL;
+                }
         }
 
         r = ydocument_parse(file, buf, len, d, &doc);
@@ -633,11 +709,87 @@ int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics 
         return 0;
 }
 
-int plan_check_file_secure(const char *path, int fd, Diagnostics *d) {
-        _cleanup_free_ char *copy = NULL;
-        struct stat st;
-        const char *dir;
+/* Why a directory is not safe to hold a plan root runs, or NULL. Root
+ * must own it and no one else may write it; the sticky bit does not help
+ * (anyone may still plant new names in /tmp). */
+static const char *dir_unsafe_reason(const struct stat *st, char *buf, size_t size) {
+        if (!S_ISDIR(st->st_mode))
+                return "not a directory (it changed while being checked)";
+        if (st->st_uid != 0) {
+                snprintf(buf, size, "not owned by root (uid %u)", (unsigned) st->st_uid);
+                return buf;
+        }
+        if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+                snprintf(buf, size, "writable by %s (mode %04o)", st->st_mode & S_IWOTH ? "others" : "its group",
+                         (unsigned) (st->st_mode & 07777));
+                return buf;
+        }
+        return NULL;
+}
 
+static int check_one_dir(const char *path, const char *dir, Diagnostics *d) {
+        const char *why;
+        struct stat st;
+        char buf[64];
+
+        /* lstat(): dir is a resolved path, so a symlink here means it
+         * changed under us, and that is refused too. */
+        if (lstat(dir, &st) < 0) {
+                int r = negative_errno();
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: cannot check directory %s on its "
+                                "path: %s", dir, strerror(-r)) < 0 ? -ENOMEM : -EPERM;
+        }
+        why = dir_unsafe_reason(&st, buf, sizeof(buf));
+        if (why)
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: directory %s on its path is %s, so "
+                                "others could replace the plan (salved runs plans as root)", dir, why) < 0
+                               ? -ENOMEM : -EPERM;
+        return 0;
+}
+
+/* Checks every directory from / down to dir, an absolute resolved path. */
+static int check_dirs_secure(const char *path, const char *dir, Diagnostics *d) {
+        _cleanup_free_ char *prefix = strdup(dir);
+        int r;
+
+        if (!prefix)
+                return -ENOMEM;
+        if (prefix[0] != '/')
+                return -EINVAL;
+        r = check_one_dir(path, "/", d);
+        for (char *p = prefix + 1; r >= 0 && *p; p++) {
+                char saved = p[1];
+
+                if (saved != '/' && saved != 0)
+                        continue;
+                p[1] = 0;
+                r = check_one_dir(path, prefix, d);
+                p[1] = saved;
+        }
+        return r;
+}
+
+static int check_dir_of(const char *path, const char *file, Diagnostics *d) {
+        _cleanup_free_ char *copy = strdup(file), *real = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        real = realpath(dirname(copy), NULL);
+        if (!real) {
+                int r = negative_errno();
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: cannot resolve its directory: %s",
+                                strerror(-r)) < 0 ? -ENOMEM : -EPERM;
+        }
+        return check_dirs_secure(path, real, d);
+}
+
+int plan_check_file_secure(const char *path, int fd, Diagnostics *d) {
+        _cleanup_free_ char *real = NULL;
+        struct stat st, again;
+        int r;
+
+        /* The file itself, on what was opened: no name can be swapped
+         * under this check. */
         if (fstat(fd, &st) < 0)
                 return negative_errno();
         if (st.st_uid != 0)
@@ -648,18 +800,25 @@ int plan_check_file_secure(const char *path, int fd, Diagnostics *d) {
                                 "salved runs plans as root", st.st_mode & S_IWOTH ? "everyone" : "its group",
                                 (unsigned) (st.st_mode & 07777)) < 0 ? -ENOMEM : -EPERM;
 
-        copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        dir = dirname(copy);
-        if (stat(dir, &st) < 0)
-                return negative_errno();
-        if (st.st_uid != 0 || ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)))
-                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: its directory %s is %s, so "
-                                "others could replace the plan", dir,
-                                st.st_uid != 0 ? "not owned by root" : "writable by others") < 0 ? -ENOMEM
-                                                                                                 : -EPERM;
-        return 0;
+        /* The directories of the name: whoever can write them can replace
+         * the name, or the symlink it is. */
+        r = check_dir_of(path, path, d);
+        if (r < 0)
+                return r;
+
+        /* The directories of what the name resolves to. The resolved path
+         * must still name the file that was opened; once its directories
+         * are root's alone, nobody else can change that. */
+        real = realpath(path, NULL);
+        if (!real) {
+                r = negative_errno();
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: cannot resolve it: %s",
+                                strerror(-r)) < 0 ? -ENOMEM : -EPERM;
+        }
+        if (stat(real, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: it was replaced while being loaded") < 0
+                               ? -ENOMEM : -EPERM;
+        return check_dir_of(path, real, d);
 }
 
 int plan_load_file(const char *path, PlanLoadFlags flags, Diagnostics *d, Plan **ret) {
@@ -669,7 +828,10 @@ int plan_load_file(const char *path, PlanLoadFlags flags, Diagnostics *d, Plan *
         size_t n = 0;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a
+         * writer; whatever it is, it is refused below before any read.
+         * O_NOCTTY: a terminal never becomes salved's. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 r = negative_errno();
                 return diag_add(d, DIAG_ERROR, path, 0, 0, "cannot open: %s", strerror(-r)) < 0 ? -ENOMEM : r;
@@ -677,15 +839,19 @@ int plan_load_file(const char *path, PlanLoadFlags flags, Diagnostics *d, Plan *
         if (fstat(fd, &st) < 0)
                 return negative_errno();
         if (!S_ISREG(st.st_mode))
-                return diag_add(d, DIAG_ERROR, path, 0, 0, "not a regular file") < 0 ? -ENOMEM : -EINVAL;
+                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: not a regular file (a %s)",
+                                S_ISFIFO(st.st_mode) ? "FIFO" : S_ISDIR(st.st_mode) ? "directory"
+                                : S_ISCHR(st.st_mode) ? "character device" : S_ISBLK(st.st_mode) ? "block device"
+                                : S_ISSOCK(st.st_mode) ? "socket" : "special file") < 0 ? -ENOMEM : -EINVAL;
         if (flags & PLAN_LOAD_SECURE) {
                 r = plan_check_file_secure(path, fd, d);
                 if (r < 0)
                         return r;
         }
         if (st.st_size > PLAN_FILE_MAX)
-                return diag_add(d, DIAG_ERROR, path, 1, 1, "plan file too large (%jd bytes, at most %d)",
-                                (intmax_t) st.st_size, PLAN_FILE_MAX) < 0 ? -ENOMEM : -EINVAL;
+                return diag_add(d, DIAG_ERROR, path, 1, 1, "plan file too large (%jd bytes, at most %u, so that "
+                                "a run's journal record of it fits the %u-byte record limit)",
+                                (intmax_t) st.st_size, PLAN_FILE_MAX, PLAN_RECORD_MAX) < 0 ? -ENOMEM : -EINVAL;
 
         buf = malloc(PLAN_FILE_MAX + 1);
         if (!buf)
@@ -703,7 +869,7 @@ int plan_load_file(const char *path, PlanLoadFlags flags, Diagnostics *d, Plan *
                         break;
                 n += (size_t) k;
                 if (n > PLAN_FILE_MAX)
-                        return diag_add(d, DIAG_ERROR, path, 1, 1, "plan file too large (more than %d bytes)",
+                        return diag_add(d, DIAG_ERROR, path, 1, 1, "plan file too large (more than %u bytes)",
                                         PLAN_FILE_MAX) < 0 ? -ENOMEM : -EINVAL;
         }
         buf[n] = 0;

@@ -9,7 +9,28 @@
 #include "diag.h"
 #include "plan.h"
 
-#define PLAN_FILE_MAX (1024 * 1024)
+/* Whatever loads must be able to run. A run's first journal record (see
+ * run-journal.c) carries the plan's whole source as a JSON string, and a
+ * journal record holds at most PLAN_RECORD_MAX bytes (the engine asserts
+ * that this equals its JOURNAL_PAYLOAD_MAX). The record's other fields
+ * are bounded by PLAN_RECORD_OVERHEAD_MAX: the run id and plan name (from
+ * PLAN_NAME_MAX), the plan's path (PATH_MAX, at 6 bytes a byte in the
+ * worst escape), the trigger and the caller's reason (SALVE_COMMENT_MAX,
+ * 4096, likewise) and the keys and numbers: under 55 KiB in all. What is
+ * left is the budget for the source as JSON, and the loader refuses a
+ * plan whose escaped source exceeds it, naming where the limit is
+ * crossed. The raw file cap is the same number: escaping never shrinks. */
+#define PLAN_RECORD_MAX (1024U * 1024U)
+#define PLAN_RECORD_OVERHEAD_MAX (64U * 1024U)
+#define PLAN_SOURCE_JSON_MAX (PLAN_RECORD_MAX - PLAN_RECORD_OVERHEAD_MAX)
+#define PLAN_FILE_MAX PLAN_SOURCE_JSON_MAX
+
+/* How many bytes buf[0..len) takes as the body of a JSON string, as
+ * json-c writes it (JSON_C_TO_STRING_NOSLASHESCAPE): '"' '\\' and \b \f \n
+ * \r \t take two bytes, other control characters six (\u00XX), the rest
+ * one. If ret_cross is given, it is set to the offset of the first byte
+ * at which the running size exceeds limit (or len if it never does). */
+size_t plan_json_string_size(const char *buf, size_t len, size_t limit, size_t *ret_cross);
 
 typedef enum PlanLoadFlags {
         /* The file comes from a system directory and salved will run it as
@@ -22,6 +43,12 @@ typedef enum PlanLoadFlags {
 int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics *d, Plan **ret);
 int plan_load_file(const char *path, PlanLoadFlags flags, Diagnostics *d, Plan **ret);
 
-/* Is this file and the directory holding it safe to run as root? Adds an
- * error to d naming the reason when not. Returns 0, -EPERM or -errno. */
+/* Is the file open at fd (opened from path) safe to run as root? The
+ * file must be root's and writable by no one else, checked on the open
+ * descriptor; and so must be every directory from / down to it on its
+ * resolved path, and on the path of the directory holding the name (a
+ * symlink there points elsewhere), as sudo checks sudoers. A sticky
+ * world-writable directory such as /tmp does not count as safe: anyone
+ * may plant names in it. Adds an error to d naming the file and the
+ * directory at fault. Returns 0, -EPERM or -errno. */
 int plan_check_file_secure(const char *path, int fd, Diagnostics *d);

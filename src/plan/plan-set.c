@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "plan-set.h"
 #include "string-util.h"
@@ -76,8 +77,9 @@ static bool path_is_mask(const char *path) {
         struct stat st;
         if (stat(path, &st) < 0)
                 return false;
-        /* A symlink to /dev/null, or an empty file, masks. */
-        return S_ISCHR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0);
+        /* A symlink to /dev/null, or an empty file, masks. Any other
+         * device is loaded, that is refused as not a regular file. */
+        return (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) || (S_ISREG(st.st_mode) && st.st_size == 0);
 }
 
 int plan_set_load_dirs(const char * const *dirs, PlanLoadFlags flags, Diagnostics *d, PlanSet **ret) {

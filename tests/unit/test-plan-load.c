@@ -5,13 +5,16 @@
  * must produce exactly those diagnostics, no more, no fewer. */
 
 #include <dirent.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "journal-file.h"
 #include "plan-graph.h"
 #include "plan-load.h"
+#include "run-journal.h"
 #include "string-util.h"
 
 typedef struct Expect {
@@ -402,6 +405,163 @@ static void test_names(void **state) {
         assert_false(plan_name_is_valid("a/b"));
 }
 
+/* A plan of about size bytes: one step, then a comment of filler
+ * characters, in lines of 100. */
+static char *make_big_plan(size_t size, char filler, size_t *ret_len) {
+        static const char head[] = "plan: big\nsteps:\n  - id: s\n    run: unit.start\n    with: {unit: a.service}\n";
+        char *buf = malloc(size + 1);
+        size_t n = strlen(head);
+
+        assert_non_null(buf);
+        assert_true(size > n + 200);
+        memcpy(buf, head, n);
+        while (n + 100 <= size) {
+                buf[n] = '#';
+                memset(buf + n + 1, filler, 98);
+                buf[n + 99] = '\n';
+                n += 100;
+        }
+        buf[n] = 0;
+        *ret_len = n;
+        return buf;
+}
+
+/* The run-created record of a run of p, with the other fields at their
+ * worst: a reason of SALVE_COMMENT_MAX (4096) control characters and a
+ * path of PATH_MAX - 1 bytes that each escape to six. */
+static size_t worst_record_size(const Plan *p) {
+        _cleanup_free_ char *json = NULL, *path = malloc(PATH_MAX), *reason = malloc(4097);
+        Transition t = {};
+
+        assert_non_null(path);
+        assert_non_null(reason);
+        memset(path, 0x01, PATH_MAX - 1);
+        path[0] = '/';
+        path[PATH_MAX - 1] = 0;
+        memset(reason, 0x02, 4096);
+        reason[4096] = 0;
+        assert_int_equal(run_created_transition("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-"
+                                                "18446744073709551615", p->name, path, p->source, "manual", reason,
+                                                UINT64_MAX / 2, UINT64_MAX / 2, &t), 0);
+        assert_int_equal(transition_to_json(&t, &json), 0);
+        transition_done(&t);
+        return strlen(json);
+}
+
+/* Whatever loads must be able to run: a plan the loader accepts has a
+ * run-created record within the journal's record limit; one that would
+ * not fit is refused with an error that names the limit (issue 6: a
+ * 716 KiB plan of backslash comments and a 1 MiB plan verified, then
+ * StartRun failed with E2BIG). */
+static void expect_fits_or_refused(size_t size, char filler) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(plan_freep) Plan *p = NULL;
+        Diagnostics d = {};
+        size_t len;
+        int r;
+
+        buf = make_big_plan(size, filler, &len);
+        r = plan_load_buffer("big.yaml", buf, len, &d, &p);
+        if (r == 0) {
+                size_t rec = worst_record_size(p);
+                if (rec > JOURNAL_PAYLOAD_MAX)
+                        fail_msg("a %zu-byte plan loads, but its run-created record takes %zu bytes, over the "
+                                 "journal's %u", len, rec, JOURNAL_PAYLOAD_MAX);
+        } else {
+                assert_int_equal(r, -EINVAL);
+                assert_int_equal(d.n_errors, 1);
+                if (!strstr(d.items[0].message, "journal record"))
+                        fail_msg("\"%s\" does not name the journal's record limit", d.items[0].message);
+                assert_true(d.items[0].line >= 1);
+        }
+        diagnostics_done(&d);
+}
+
+static void test_loaded_plans_fit_the_journal(void **state) {
+        expect_fits_or_refused(716 * 1024, '\\');
+        expect_fits_or_refused(1024 * 1024, 'x');
+        expect_fits_or_refused(PLAN_FILE_MAX, '"');
+        expect_fits_or_refused(600 * 1024, '\t');
+        expect_fits_or_refused(PLAN_SOURCE_JSON_MAX / 2 + 1000, '\\');
+
+        /* The largest plan that loads still fits with every other field at
+         * its worst: the budget holds. */
+        {
+                _cleanup_free_ char *buf = NULL;
+                _cleanup_(plan_freep) Plan *p = NULL;
+                Diagnostics d = {};
+                size_t len;
+
+                /* Newlines count twice: one in 100 bytes here. */
+                buf = make_big_plan(PLAN_SOURCE_JSON_MAX / 101 * 100, 'x', &len);
+                assert_true(plan_json_string_size(buf, len, SIZE_MAX, NULL) > PLAN_SOURCE_JSON_MAX - 200);
+                assert_int_equal(plan_load_buffer("big.yaml", buf, len, &d, &p), 0);
+                assert_true(worst_record_size(p) <= JOURNAL_PAYLOAD_MAX);
+                diagnostics_done(&d);
+        }
+        assert_int_equal(PLAN_RECORD_MAX, JOURNAL_PAYLOAD_MAX);
+}
+
+/* Where the limit is crossed, and which limit it is. */
+static void test_too_large_to_run_position(void **state) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(plan_freep) Plan *p = NULL;
+        Diagnostics d = {};
+        size_t len, cross;
+
+        buf = make_big_plan(PLAN_SOURCE_JSON_MAX / 2 + 10000, '\\', &len);
+        assert_true(plan_json_string_size(buf, len, PLAN_SOURCE_JSON_MAX, &cross) > PLAN_SOURCE_JSON_MAX);
+        assert_int_equal(plan_load_buffer("big.yaml", buf, len, &d, &p), -EINVAL);
+        assert_int_equal(d.n_errors, 1);
+        assert_non_null(strstr(d.items[0].message, "plan too large to run"));
+        assert_non_null(strstr(d.items[0].message, "over the limit of"));
+        {
+                unsigned line = 1;
+                for (size_t i = 0; i < cross; i++)
+                        line += buf[i] == '\n';
+                assert_true(line > 5);
+                assert_int_equal(d.items[0].line, line);
+        }
+        diagnostics_done(&d);
+}
+
+/* plan_json_string_size() must count what json-c writes, byte for byte. */
+static void test_json_string_size_matches_json_c(void **state) {
+        char all[255], buf[8];
+        size_t base;
+
+        {
+                _cleanup_free_ char *json = NULL;
+                Transition t = { .kind = TRANSITION_RUN_FINISHED, .run_id = (char *) "r", .message = (char *) "" };
+                assert_int_equal(transition_to_json(&t, &json), 0);
+                base = strlen(json);
+        }
+        for (int c = 1; c < 256; c++) {
+                _cleanup_free_ char *json = NULL;
+                Transition t = { .kind = TRANSITION_RUN_FINISHED, .run_id = (char *) "r", .message = buf };
+
+                all[c - 1] = (char) c;
+                buf[0] = (char) c;
+                buf[1] = 0;
+                if (c >= 0x80) { /* one valid two-byte UTF-8 sequence per lead range */
+                        buf[0] = (char) 0xc3;
+                        buf[1] = (char) (0x80 | (c & 0x3f));
+                        buf[2] = 0;
+                }
+                assert_int_equal(transition_to_json(&t, &json), 0);
+                if (strlen(json) - base != plan_json_string_size(buf, strlen(buf), SIZE_MAX, NULL))
+                        fail_msg("byte 0x%02x: json-c writes %zu bytes, plan_json_string_size() says %zu", c,
+                                 strlen(json) - base, plan_json_string_size(buf, strlen(buf), SIZE_MAX, NULL));
+        }
+        {
+                size_t cross;
+                assert_int_equal(plan_json_string_size("ab\\c", 4, 3, &cross), 5);
+                assert_int_equal(cross, 2);
+                assert_int_equal(plan_json_string_size(all, 10, 1000, &cross), 7 * 6 + 3 * 2);
+                assert_int_equal(cross, 10);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_invalid_fixtures),
@@ -414,6 +574,9 @@ int main(void) {
                 cmocka_unit_test(test_handlers_and_critical_path),
                 cmocka_unit_test(test_dot),
                 cmocka_unit_test(test_names),
+                cmocka_unit_test(test_loaded_plans_fit_the_journal),
+                cmocka_unit_test(test_too_large_to_run_position),
+                cmocka_unit_test(test_json_string_size_matches_json_c),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

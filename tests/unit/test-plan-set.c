@@ -6,7 +6,11 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "plan-set.h"
@@ -40,6 +44,17 @@ static const char *plan_text(const char *name, const char *unit) {
 }
 
 static int setup(void **state) {
+        /* Secure loading checks every directory up to /, and /tmp (1777)
+         * is not safe for it: as root, give this process a private /tmp
+         * that is root's 0755, so the checks see only what the tests
+         * build. */
+        if (geteuid() == 0) {
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) {
+                        fprintf(stderr, "cannot mount a private /tmp: %m\n");
+                        return -1;
+                }
+        }
         assert_non_null(mkdtemp(tmp));
         make_dir("etc", 0755);
         make_dir("run", 0755);
@@ -160,11 +175,145 @@ static void test_insecure_files_refused(void **state) {
         expect_refused("wdir", "is writable by others");
 }
 
+static void path_of(char *buf, size_t size, const char *rel) {
+        snprintf(buf, size, "%s/%s", tmp, rel);
+}
+
+/* Loads dir (relative to tmp) with flags and expects no plan and one error
+ * at file containing `file` and a message containing needle. */
+static void expect_one_error(const char *dir, PlanLoadFlags flags, const char *file, const char *needle) {
+        char path[512];
+        const char *dirs[] = { path, NULL };
+        _cleanup_(plan_set_freep) PlanSet *s = NULL;
+        Diagnostics d = {};
+
+        path_of(path, sizeof(path), dir);
+        assert_int_equal(plan_set_load_dirs(dirs, flags, &d, &s), 0);
+        diagnostics_print(&d, stderr);
+        assert_int_equal(s->n_plans, 0);
+        assert_int_equal(d.n_errors, 1);
+        if (!strstr(d.items[0].file, file))
+                fail_msg("error is about \"%s\", not %s", d.items[0].file, file);
+        if (!strstr(d.items[0].message, needle))
+                fail_msg("\"%s\" does not say \"%s\"", d.items[0].message, needle);
+        diagnostics_done(&d);
+}
+
+static void on_alarm(int sig) {
+        static const char msg[] = "hung opening a FIFO\n";
+        (void) !write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        _exit(1);
+}
+
+/* Issue 6: a plan name that resolves to a FIFO blocked salved in open()
+ * for good. It must be refused at once, secure or not, as anything but a
+ * regular file is. */
+static void test_fifo_refused(void **state) {
+        char fifo[512], link[512];
+
+        signal(SIGALRM, on_alarm);
+        alarm(10);
+        make_dir("fifo", 0755);
+        path_of(fifo, sizeof(fifo), "fifo/p.yaml");
+        assert_int_equal(mkfifo(fifo, 0644), 0);
+        expect_one_error("fifo", 0, "p.yaml", "not a regular file");
+        expect_one_error("fifo", PLAN_LOAD_SECURE, "p.yaml", "not a regular file");
+
+        /* Through a symlink, the way the report had it. */
+        make_dir("fifolink", 0755);
+        path_of(link, sizeof(link), "fifolink/evil.yaml");
+        assert_int_equal(symlink(fifo, link), 0);
+        expect_one_error("fifolink", PLAN_LOAD_SECURE, "evil.yaml", "not a regular file");
+
+        /* salvectl verify FILE takes the same road. */
+        {
+                _cleanup_(plan_set_freep) PlanSet *s = NULL;
+                char *paths[] = { link, NULL };
+                Diagnostics d = {};
+                assert_int_equal(plan_set_load_paths(paths, 0, &d, &s), 0);
+                assert_int_equal(d.n_errors, 1);
+                assert_non_null(strstr(d.items[0].message, "not a regular file"));
+                diagnostics_done(&d);
+        }
+        alarm(0);
+}
+
+/* Issue 6: evil.yaml -> a root-owned 0644 file in a user's directory
+ * loaded, and the user could swap it. Every directory on the resolved
+ * path must be root's and writable by no one else. */
+static void test_symlink_target_directory_checked(void **state) {
+        char target[512], link[512], dir[512];
+
+        if (geteuid() != 0)
+                skip(); /* needs chown to another user */
+
+        make_dir("home", 0755);
+        make_dir("home/user", 0755);
+        path_of(dir, sizeof(dir), "home/user");
+        write_file("home/user", "e.yaml", plan_text("e", "e.service"), 0644);
+        assert_int_equal(chown(dir, 65534, 65534), 0);
+        make_dir("evil", 0755);
+        path_of(target, sizeof(target), "home/user/e.yaml");
+        path_of(link, sizeof(link), "evil/evil.yaml");
+        assert_int_equal(symlink(target, link), 0);
+        expect_one_error("evil", PLAN_LOAD_SECURE, "evil.yaml", "home/user on its path is not owned by root (uid 65534)");
+
+        /* A directory higher up counts too. */
+        make_dir("deep", 0755);
+        make_dir("deep/a", 0755);
+        make_dir("deep/a/b", 0755);
+        write_file("deep/a/b", "d.yaml", plan_text("d", "d.service"), 0644);
+        path_of(dir, sizeof(dir), "deep/a");
+        assert_int_equal(chmod(dir, 0777), 0);
+        make_dir("deeplink", 0755);
+        path_of(target, sizeof(target), "deep/a/b/d.yaml");
+        path_of(link, sizeof(link), "deeplink/d.yaml");
+        assert_int_equal(symlink(target, link), 0);
+        expect_one_error("deeplink", PLAN_LOAD_SECURE, "d.yaml", "deep/a on its path is writable by others (mode 0777)");
+
+        /* The directory holding the name, when it is itself a symlink. */
+        make_dir("udir", 0755);
+        write_file("udir", "u.yaml", plan_text("u", "u.service"), 0644);
+        path_of(dir, sizeof(dir), "udir");
+        assert_int_equal(chown(dir, 65534, 65534), 0);
+        path_of(link, sizeof(link), "udirlink");
+        assert_int_equal(symlink(dir, link), 0);
+        expect_one_error("udirlink", PLAN_LOAD_SECURE, "u.yaml", "udir on its path is not owned by root");
+
+        /* A sticky world-writable directory (like /tmp) is not safe either:
+         * anyone can plant a name in it. */
+        make_dir("sticky", 01777);
+        write_file("sticky", "s.yaml", plan_text("s", "s.service"), 0644);
+        expect_one_error("sticky", PLAN_LOAD_SECURE, "s.yaml", "sticky on its path is writable by others (mode 1777)");
+
+        /* A symlink to a root-owned file in root's directories is fine. */
+        {
+                _cleanup_(plan_set_freep) PlanSet *s = NULL;
+                char good[512];
+                const char *dirs[] = { good, NULL };
+                Diagnostics d = {};
+
+                make_dir("lib", 0755);
+                write_file("lib", "g.yaml", plan_text("g", "g.service"), 0644);
+                make_dir("good", 0755);
+                path_of(target, sizeof(target), "lib/g.yaml");
+                path_of(link, sizeof(link), "good/g.yaml");
+                assert_int_equal(symlink(target, link), 0);
+                path_of(good, sizeof(good), "good");
+                assert_int_equal(plan_set_load_dirs(dirs, PLAN_LOAD_SECURE, &d, &s), 0);
+                diagnostics_print(&d, stderr);
+                assert_int_equal(d.n_errors, 0);
+                assert_int_equal(s->n_plans, 1);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_precedence_and_masking),
                 cmocka_unit_test(test_duplicate_names_and_bad_files),
                 cmocka_unit_test(test_insecure_files_refused),
+                cmocka_unit_test(test_fifo_refused),
+                cmocka_unit_test(test_symlink_target_directory_checked),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
