@@ -42,6 +42,7 @@ int transition_to_json(const Transition *t, char **ret) {
                 json_object_object_add(o, "attempt", json_object_new_int64(t->attempt));
                 add_usec(o, "not_before", t->not_before);
                 add_usec(o, "started", t->started);
+                add_string(o, "boot", t->boot_id);
                 add_string(o, "message", t->message);
                 add_string(o, "actor", t->actor);
                 add_string(o, "comment", t->comment);
@@ -130,6 +131,7 @@ static int parse_object(json_object *o, Transition *t) {
                     (r = get_u64(o, "attempt", true, 1000, &attempt)) < 0 ||
                     (r = get_u64(o, "not_before", false, INT64_MAX, &t->not_before)) < 0 ||
                     (r = get_u64(o, "started", false, INT64_MAX, &t->started)) < 0 ||
+                    (r = get_string(o, "boot", false, &t->boot_id)) < 0 ||
                     (r = get_string(o, "message", false, &t->message)) < 0 ||
                     (r = get_string(o, "actor", false, &t->actor)) < 0 ||
                     (r = get_string(o, "comment", false, &t->comment)) < 0)

@@ -63,16 +63,11 @@ void transition_done(Transition *t) {
         free(t->trigger);
         free(t->reason);
         free(t->step_id);
+        free(t->boot_id);
         free(t->message);
         free(t->actor);
         free(t->comment);
         *t = (Transition) {};
-}
-
-void transitions_free(Transition *t, size_t n) {
-        for (size_t i = 0; t && i < n; i++)
-                transition_done(t + i);
-        free(t);
 }
 
 static int strdup_or_null(const char *s, char **ret) {
@@ -82,6 +77,31 @@ static int strdup_or_null(const char *s, char **ret) {
         *ret = strdup(s);
         return *ret ? 0 : -ENOMEM;
 }
+
+int transition_copy(const Transition *t, Transition *ret) {
+        Transition c = *t;
+
+        c.run_id = c.plan_name = c.plan_path = c.plan_source = c.trigger = c.reason = NULL;
+        c.step_id = c.boot_id = c.message = c.actor = c.comment = NULL;
+        if (strdup_or_null(t->run_id, &c.run_id) < 0 || strdup_or_null(t->plan_name, &c.plan_name) < 0 ||
+            strdup_or_null(t->plan_path, &c.plan_path) < 0 || strdup_or_null(t->plan_source, &c.plan_source) < 0 ||
+            strdup_or_null(t->trigger, &c.trigger) < 0 || strdup_or_null(t->reason, &c.reason) < 0 ||
+            strdup_or_null(t->step_id, &c.step_id) < 0 || strdup_or_null(t->boot_id, &c.boot_id) < 0 ||
+            strdup_or_null(t->message, &c.message) < 0 || strdup_or_null(t->actor, &c.actor) < 0 ||
+            strdup_or_null(t->comment, &c.comment) < 0) {
+                transition_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+void transitions_free(Transition *t, size_t n) {
+        for (size_t i = 0; t && i < n; i++)
+                transition_done(t + i);
+        free(t);
+}
+
 
 static bool step_state_is_terminal(StepState s) {
         return s == STEP_SUCCEEDED || s == STEP_FAILED || s == STEP_SKIPPED || s == STEP_CANCELLED;
@@ -333,8 +353,10 @@ Run *run_free(Run *r) {
                 free(r->steps[i].message);
                 free(r->steps[i].actor);
                 free(r->steps[i].comment);
+                free(r->steps[i].boot_id);
         }
         free(r->steps);
+        free(r->boot_id);
         free(r->need);
         free(r->fatal);
         free(r->unmet);
@@ -389,6 +411,8 @@ int run_apply(Run *r, const Transition *t) {
                 r->count[x->state]++;
                 r->n_backoff += x->state == STEP_PENDING && x->not_before > 0;
                 r->n_open += step_is_open(r, (size_t) i);
+                if (t->state == STEP_RUNNING && replace_string(&x->boot_id, t->boot_id) < 0)
+                        return -ENOMEM;
                 if (t->state == STEP_RUNNING || t->state == STEP_WAITING) {
                         x->started = t->at;
                         x->finished = 0;
@@ -618,6 +642,8 @@ int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, use
                                 else /* run again after a restart, or by a person's retry */
                                         k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL,
                                                        "attempt %u", x->attempt + 1);
+                                if (k >= 0)
+                                        k = strdup_or_null(r->boot_id, &b.items[b.n - 1].boot_id);
                         }
                 }
         }
@@ -702,6 +728,8 @@ int run_act(const Run *r, const char *step_id, StepAction action, const char *ac
                 break;
         }
         case ACTION_RETRY:
+                if (x->state == STEP_RUNNING)
+                        return -EINPROGRESS;    /* never a second copy beside the first */
                 if (x->state != STEP_INTERRUPTED && x->state != STEP_FAILED)
                         return -EBUSY;
                 k = batch_step(&b, r, (size_t) i, STEP_PENDING, x->attempt, now, actor, comment,
@@ -753,24 +781,44 @@ int run_cancel(const Run *r, const char *actor, const char *comment, usec_t now,
         return batch_return(&b, k, ret, ret_n);
 }
 
+int run_set_boot_id(Run *r, const char *boot_id) {
+        return replace_string(&r->boot_id, boot_id);
+}
+
+static int batch_unknown(Batch *b, const Run *r, size_t i, const char *why, bool rerun, usec_t now) {
+        if (rerun || r->plan->steps[i].idempotent)
+                return batch_step(b, r, i, STEP_PENDING, r->steps[i].attempt, now, NULL, NULL,
+                                  "%s; %s, so it runs again", why,
+                                  rerun ? "its done-if check says its effect is not in place" : "it is idempotent");
+        return batch_step(b, r, i, STEP_INTERRUPTED, r->steps[i].attempt, now, NULL, NULL,
+                          "%s; it is not idempotent, so it was not run again: retry, skip or abort it", why);
+}
+
+int run_step_unknown(const Run *r, size_t i, const char *why, bool rerun, usec_t now, Transition *ret) {
+        Batch b = {};
+        int k;
+
+        if (i >= r->plan->n_steps || r->steps[i].state != STEP_RUNNING)
+                return -ESTALE;
+        k = batch_unknown(&b, r, i, why ?: "its outcome is not known", rerun, now);
+        if (k < 0) {
+                transitions_free(b.items, b.n);
+                return k;
+        }
+        *ret = b.items[0];
+        free(b.items);
+        return 0;
+}
+
 int run_resume(const Run *r, usec_t now, Transition **ret, size_t *ret_n) {
         Batch b = {};
         int k = 0;
 
         if (run_is_finished(r))
                 return batch_return(&b, 0, ret, ret_n);
-        for (size_t i = 0; i < r->plan->n_steps && k >= 0; i++) {
-                const Step *s = r->plan->steps + i;
-                if (r->steps[i].state != STEP_RUNNING)
-                        continue;
-                if (s->idempotent)
-                        k = batch_step(&b, r, i, STEP_PENDING, r->steps[i].attempt, now, NULL, NULL,
-                                       "salved stopped while this step ran; it is idempotent, so it runs again");
-                else
-                        k = batch_step(&b, r, i, STEP_INTERRUPTED, r->steps[i].attempt, now, NULL, NULL,
-                                       "salved stopped while this step ran; it is not idempotent, so it was not "
-                                       "run again: retry, skip or abort it");
-        }
+        for (size_t i = 0; i < r->plan->n_steps && k >= 0; i++)
+                if (r->steps[i].state == STEP_RUNNING)
+                        k = batch_unknown(&b, r, i, "salved stopped while this step ran", false, now);
         return batch_return(&b, k, ret, ret_n);
 }
 

@@ -87,6 +87,7 @@ typedef struct Transition {
         unsigned attempt;
         usec_t not_before;              /* PENDING after a failure: retry backoff */
         usec_t started;                 /* compaction: when the latest attempt began */
+        char *boot_id;                  /* RUNNING: the boot it started in (32 hex digits) */
         char *message, *actor, *comment;
 
         /* RUN_FINISHED (message says why) */
@@ -102,6 +103,7 @@ typedef struct StepRun {
         unsigned attempt;               /* attempts started */
         usec_t started, finished;       /* CLOCK_REALTIME, of the latest attempt */
         usec_t not_before;
+        char *boot_id;                  /* the boot the latest attempt started in, if known */
         char *message, *actor, *comment;
         bool activated;                 /* a handler whose step failed */
 } StepRun;
@@ -116,6 +118,7 @@ typedef struct Run {
         char *final_message;
         RtoState rto_state;
         usec_t projected;
+        char *boot_id;                  /* the boot salved runs in now: stamped on RUNNING; not journaled */
         StepRun *steps;                 /* plan->n_steps */
 
         /* Kept by run_apply() so that scheduling costs what changed, not the
@@ -135,6 +138,8 @@ typedef struct Run {
 
 void transition_done(Transition *t);
 void transitions_free(Transition *t, size_t n);
+/* A deep copy. */
+int transition_copy(const Transition *t, Transition *ret);
 
 /* Builds the RUN_CREATED transition; plan_source must load as a valid plan. */
 int run_created_transition(const char *run_id, const char *plan_name, const char *plan_path,
@@ -182,7 +187,8 @@ int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, use
 int run_step_result(const Run *r, size_t step, bool success, const char *message, usec_t now, double jitter,
                     Transition *ret);
 
-/* A person acted. Returns -ENOENT for no such step, -EBUSY when the step
+/* A person acted. Returns -ENOENT for no such step, -EINPROGRESS for a
+ * retry of a step whose attempt still runs, -EBUSY when the step
  * is not in a state that takes this action, -EOPNOTSUPP when the action
  * does not fit the step's kind (approve on a task). */
 int run_act(const Run *r, const char *step_id, StepAction action, const char *actor, const char *comment,
@@ -191,8 +197,19 @@ int run_act(const Run *r, const char *step_id, StepAction action, const char *ac
 /* Cancels: every unfinished step becomes CANCELLED, then RUN_FINISHED. */
 int run_cancel(const Run *r, const char *actor, const char *comment, usec_t now, Transition **ret, size_t *ret_n);
 
-/* After a restart: steps journaled RUNNING are re-queued when idempotent
- * and INTERRUPTED otherwise. */
+/* The boot salved runs in now (sd_id128 as 32 hex digits): every step
+ * that moves to RUNNING records it, so that after a restart the manager
+ * can tell "the host rebooted while it ran" from "salved restarted". */
+int run_set_boot_id(Run *r, const char *boot_id);
+
+/* After a restart, for a step journaled RUNNING whose outcome cannot be
+ * known (the host rebooted, its unit is gone): it runs again when rerun is
+ * true or it is idempotent, and becomes INTERRUPTED otherwise, waiting
+ * for a person. why says what happened, for people. -ESTALE when the step
+ * is not RUNNING. */
+int run_step_unknown(const Run *r, size_t step, const char *why, bool rerun, usec_t now, Transition *ret);
+
+/* The same for every step journaled RUNNING, with a generic reason. */
 int run_resume(const Run *r, usec_t now, Transition **ret, size_t *ret_n);
 
 /* Projected finish from the remaining critical path of estimates, and the

@@ -61,6 +61,10 @@ static json_object *step_to_json(const Plan *p, const Step *s, bool critical) {
         json_object_object_add(o, "timeout_sec", USEC_TO_SEC_JSON(s->timeout));
         json_object_object_add(o, "estimate_sec", json_object_new_int64((int64_t) (s->estimate / USEC_PER_SEC)));
         json_object_object_add(o, "idempotent", json_object_new_boolean(s->idempotent));
+        if (s->done_if) {
+                json_object_object_add(o, "done_if", strv_to_json(s->done_if));
+                json_object_object_add(o, "done_if_timeout_sec", USEC_TO_SEC_JSON(s->done_if_timeout));
+        }
         json_object_object_add(o, "retry_attempts", json_object_new_int(s->retry_attempts));
         json_object_object_add(o, "on_failure", json_object_new_string(s->on_failure == ON_FAILURE_HANDLER
                                                                                 ? s->on_failure_step

@@ -266,6 +266,7 @@ static void step_done(Step *s) {
         }
         free(s->args);
         condition_done(&s->when);
+        strv_free(s->done_if);
         free(s->on_failure_step);
         free(s->owner);
         strv_free(s->escalate);

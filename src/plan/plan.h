@@ -109,6 +109,8 @@ typedef struct Step {
         usec_t estimate;        /* 0 when unset */
         usec_t ack_timeout;     /* human steps; USEC_INFINITY when unset */
         bool idempotent;
+        char **done_if;         /* machine steps: a check command, exit 0 = the step's effect is in place */
+        usec_t done_if_timeout;
         unsigned retry_attempts;        /* total attempts, >= 1 */
         usec_t retry_backoff;
         OnFailure on_failure;
@@ -163,6 +165,7 @@ typedef struct Plan {
 #define PLAN_MAX_STEPS 1024
 #define PLAN_NAME_MAX 64
 #define STEP_ID_MAX 64
+#define DONE_IF_TIMEOUT_DEFAULT (60 * USEC_PER_SEC)
 
 Plan *plan_free(Plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Plan *, plan_free);

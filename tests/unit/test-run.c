@@ -328,6 +328,53 @@ static void test_resume_after_crash(void **state) {
         assert_int_equal(run_state(r), RUN_SUCCEEDED);
 }
 
+/* Exact-step resume: a RUNNING step records its boot; the engine decides
+ * only what the manager could not find out from systemd. */
+static void test_step_unknown_and_boot(void **state) {
+        _cleanup_(run_freep) Run *r = new_run("unknown",
+                                              "plan: unknown\nsteps:\n"
+                                              "  - {id: once, run: exec, with: {command: [/once]}}\n"
+                                              "  - {id: again, run: exec, with: {command: [/again]}, idempotent: true}\n"
+                                              "  - {id: checked, run: exec, with: {command: [/c]}, done-if: [/test]}\n",
+                                              T0);
+        Transition t, copy;
+
+        assert_int_equal(run_set_boot_id(r, "0123456789abcdef0123456789abcdef"), 0);
+        settle(r, T0);
+        assert_int_equal(run_count_steps(r, STEP_RUNNING), 3);
+        assert_string_equal(r->steps[0].boot_id, "0123456789abcdef0123456789abcdef");
+
+        /* A retry beside a running attempt is refused as such. */
+        act(r, "once", ACTION_RETRY, -EINPROGRESS, T0 + 1);
+
+        assert_int_equal(run_step_unknown(r, 0, "the host rebooted while it ran", false, T0 + 2, &t), 0);
+        assert_int_equal(t.state, STEP_INTERRUPTED);
+        assert_non_null(strstr(t.message, "the host rebooted while it ran"));
+        assert_int_equal(transition_copy(&t, &copy), 0);
+        assert_string_equal(copy.message, t.message);
+        assert_ptr_not_equal(copy.message, t.message);
+        transition_done(&copy);
+        assert_int_equal(apply_checked(r, &t), 0);
+        transition_done(&t);
+        /* Only a running step has an unknown outcome. */
+        assert_int_equal(run_step_unknown(r, 0, "x", false, T0 + 2, &t), -ESTALE);
+
+        assert_int_equal(run_step_unknown(r, 1, "its unit is gone", false, T0 + 2, &t), 0);
+        assert_int_equal(t.state, STEP_PENDING); /* idempotent */
+        assert_int_equal(apply_checked(r, &t), 0);
+        transition_done(&t);
+
+        /* done-if said "not in place" (exit 1): it runs again though not idempotent. */
+        assert_int_equal(run_step_unknown(r, 2, "salved stopped", true, T0 + 2, &t), 0);
+        assert_int_equal(t.state, STEP_PENDING);
+        assert_non_null(strstr(t.message, "done-if"));
+        assert_int_equal(apply_checked(r, &t), 0);
+        transition_done(&t);
+        settle(r, T0 + 3);
+        assert_int_equal(state_of(r, "checked"), STEP_RUNNING);
+        assert_int_equal(r->steps[2].attempt, 2);
+}
+
 static void test_skip_and_abort_interrupted(void **state) {
         const char *yaml = "plan: s\nsteps:\n"
                            "  - {id: once, run: exec, with: {command: [/once]}}\n"
@@ -469,6 +516,7 @@ int main(void) {
                 cmocka_unit_test(test_rto_clock),
                 cmocka_unit_test(test_rto_ok_and_from_trigger_time),
                 cmocka_unit_test(test_names),
+                cmocka_unit_test(test_step_unknown_and_boot),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
