@@ -15,12 +15,20 @@
  *  - Replay never trusts a length field: it is bounded by the payload limit
  *    and by what is left of the file before anything is read.
  *  - One handle per journal, enforced with flock(); the handle owns the fd.
+ *  - Nothing that was found at the path is ever destroyed except a torn
+ *    tail: damaged files are kept under another name (a hard link, made
+ *    before the journal is replaced, or a rename), and only intact records,
+ *    copied byte for byte, go into the journal that replaces them.
+ *  - Nothing found at the path is opened before lstat() says it is a
+ *    regular file, and then only with O_NONBLOCK | O_NOFOLLOW | O_NOCTTY.
  */
 
 #include <endian.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -30,6 +38,7 @@
 
 #include "journal-file.h"
 #include "macro.h"
+#include "string-table.h"
 
 /* Large enough for the biggest record (so it can always be looked at in one
  * piece) and large enough that replay is a few big reads. */
@@ -170,27 +179,43 @@ static int header_write(int fd) {
 
 /* Every format version keeps magic, version and header_size where v1 has
  * them, and ends its header with a crc32 over the rest of it. So damage is
- * told apart from a newer version before the version is believed. */
-static int header_validate(int fd, uint64_t file_size) {
+ * told apart from a newer version before the version is believed. The
+ * checksum covers created_usec too: no byte of the header is exempt from
+ * the check, and a damaged one costs nothing but the header (records are
+ * recovered after it, see journal_file_open_recover()). reason (may be
+ * NULL) says what was wrong. */
+static int header_validate(int fd, uint64_t file_size, char *reason, size_t reason_size) {
         uint8_t h[HEADER_SIZE_MAX];
-        uint32_t header_size;
+        uint32_t header_size, v;
+        char dummy[1];
         size_t n;
         int r;
 
-        if (file_size < JOURNAL_FILE_HEADER_SIZE)
+        if (!reason) {
+                reason = dummy;
+                reason_size = sizeof(dummy);
+        }
+        if (file_size < JOURNAL_FILE_HEADER_SIZE) {
+                snprintf(reason, reason_size, "%" PRIu64 " byte%s, shorter than a journal header", file_size,
+                         file_size == 1 ? "" : "s");
                 return -EBADMSG;
+        }
         r = pread_full(fd, h, JOURNAL_FILE_HEADER_SIZE, 0, &n);
         if (r < 0)
                 return r;
         if (n < JOURNAL_FILE_HEADER_SIZE)
                 return -EIO; /* shrank under us */
-        if (memcmp(h, JOURNAL_FILE_MAGIC, sizeof(JOURNAL_FILE_MAGIC)) != 0)
+        if (memcmp(h, JOURNAL_FILE_MAGIC, sizeof(JOURNAL_FILE_MAGIC)) != 0) {
+                snprintf(reason, reason_size, "no journal magic (\"SALVEJ1\") at the start");
                 return -EBADMSG;
+        }
 
         header_size = get_le32(h + HDR_OFF_HEADER_SIZE);
         if (header_size < JOURNAL_FILE_HEADER_SIZE || header_size > HEADER_SIZE_MAX ||
-            header_size % JOURNAL_RECORD_ALIGN != 0 || header_size > file_size)
+            header_size % JOURNAL_RECORD_ALIGN != 0 || header_size > file_size) {
+                snprintf(reason, reason_size, "impossible header size %" PRIu32, header_size);
                 return -EBADMSG;
+        }
         if (header_size > JOURNAL_FILE_HEADER_SIZE) {
                 r = pread_full(fd, h + JOURNAL_FILE_HEADER_SIZE, header_size - JOURNAL_FILE_HEADER_SIZE,
                                JOURNAL_FILE_HEADER_SIZE, &n);
@@ -199,15 +224,27 @@ static int header_validate(int fd, uint64_t file_size) {
                 if (n < header_size - JOURNAL_FILE_HEADER_SIZE)
                         return -EIO;
         }
-        if (get_le32(h + header_size - 4) != (uint32_t) crc32(crc32(0L, Z_NULL, 0), h, header_size - 4))
+        if (get_le32(h + header_size - 4) != (uint32_t) crc32(crc32(0L, Z_NULL, 0), h, header_size - 4)) {
+                snprintf(reason, reason_size, "header checksum mismatch");
                 return -EBADMSG;
+        }
 
-        if (get_le32(h + HDR_OFF_VERSION) != JOURNAL_FILE_VERSION)
+        v = get_le32(h + HDR_OFF_VERSION);
+        if (v != JOURNAL_FILE_VERSION) {
+                snprintf(reason, reason_size, "format version %" PRIu32 ", this salve reads version %u", v,
+                         JOURNAL_FILE_VERSION);
                 return -EPROTONOSUPPORT;
-        if (header_size != JOURNAL_FILE_HEADER_SIZE)
+        }
+        if (header_size != JOURNAL_FILE_HEADER_SIZE) {
+                snprintf(reason, reason_size, "header size %" PRIu32 " in a version %u header", header_size,
+                         JOURNAL_FILE_VERSION);
                 return -EBADMSG;
-        if (get_le32(h + HDR_OFF_FLAGS) != 0)
+        }
+        v = get_le32(h + HDR_OFF_FLAGS);
+        if (v != 0) {
+                snprintf(reason, reason_size, "unknown feature flags 0x%" PRIx32, v);
                 return -EPROTONOSUPPORT; /* a feature we do not know */
+        }
         return 0;
 }
 
@@ -252,7 +289,9 @@ static int journal_open_locked(const char *path, struct stat *ret_st) {
                 struct stat st, st_path;
                 int r;
 
-                fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+                /* O_NONBLOCK: a FIFO put in the journal's place must not
+                 * block us in open() (it is refused below). */
+                fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
                 if (fd < 0) {
                         if (errno != ENOENT)
                                 return negative_errno();
@@ -263,15 +302,15 @@ static int journal_open_locked(const char *path, struct stat *ret_st) {
                                 return fd;
                 }
 
-                r = lock_fd(fd);
-                if (r < 0)
-                        return r;
                 if (fstat(fd, &st) < 0)
                         return negative_errno();
                 if (S_ISDIR(st.st_mode))
                         return -EISDIR;
                 if (!S_ISREG(st.st_mode))
                         return -EINVAL;
+                r = lock_fd(fd);
+                if (r < 0)
+                        return r;
                 if (stat(path, &st_path) < 0) {
                         if (errno == ENOENT)
                                 continue;
@@ -321,7 +360,7 @@ int journal_file_open(const char *path, JournalFile **ret) {
                         return r;
                 st.st_size = JOURNAL_FILE_HEADER_SIZE;
         } else {
-                r = header_validate(fd, (uint64_t) st.st_size);
+                r = header_validate(fd, (uint64_t) st.st_size, NULL, 0);
                 if (r < 0)
                         return r;
         }
@@ -422,11 +461,380 @@ static int64_t record_check(ReadBuffer *b, int fd, uint64_t offset, uint64_t fil
         return (int64_t) rec_size;
 }
 
-int journal_file_replay(JournalFile *j, journal_record_cb cb, void *userdata,
-                        uint64_t *ret_n_records, uint64_t *ret_dropped_bytes) {
+static const char *const journal_damage_table[_JOURNAL_DAMAGE_MAX] = {
+        [JOURNAL_DAMAGE_NONE] = "none",
+        [JOURNAL_DAMAGE_RECORDS] = "records",
+        [JOURNAL_DAMAGE_HEADER] = "header",
+        [JOURNAL_DAMAGE_UNSUPPORTED] = "unsupported",
+        [JOURNAL_DAMAGE_NOT_REGULAR] = "not-regular",
+};
+DEFINE_STRING_TABLE_TO_STRING(journal_damage, JournalDamage, journal_damage_table, _JOURNAL_DAMAGE_MAX);
+
+void journal_recovery_done(JournalRecovery *rec) {
+        if (!rec)
+                return;
+        free(rec->aside_path);
+        *rec = (JournalRecovery) {};
+}
+
+/* A run of consecutive intact records, [start, end) in the file. */
+typedef struct Extent {
+        uint64_t start, end;
+} Extent;
+
+/* What a scan of the records found. */
+typedef struct Scan {
+        Extent *extents;
+        size_t n_extents;
+        uint64_t records;
+        uint64_t tail;          /* start of the unreadable tail; file size if none */
+        bool tail_torn;
+        JournalRecovery *rec;   /* gaps go here */
+} Scan;
+
+static int scan_add_record(Scan *s, uint64_t start, uint64_t end) {
+        Extent *n;
+
+        if (s->n_extents > 0 && s->extents[s->n_extents - 1].end == start) {
+                s->extents[s->n_extents - 1].end = end;
+                return 0;
+        }
+        n = realloc(s->extents, sizeof(Extent) * (s->n_extents + 1));
+        if (!n)
+                return -ENOMEM;
+        s->extents = n;
+        s->extents[s->n_extents++] = (Extent) { start, end };
+        return 0;
+}
+
+static void recovery_add_gap(JournalRecovery *rec, uint64_t offset, uint64_t size) {
+        if (size == 0)
+                return;
+        if (rec->n_gaps < JOURNAL_RECOVERY_GAPS_MAX)
+                rec->gaps[rec->n_gaps] = (JournalGap) { offset, size };
+        rec->n_gaps++;
+        rec->lost_bytes += size;
+}
+
+/* The offset of the next intact record at or after from (on 8-byte
+ * boundaries), or file_size if there is none. Compact JSON payloads never
+ * contain a raw newline, the record magic's last byte, so a payload cannot
+ * pass for a record here; and a candidate must pass the checksum too. */
+static int64_t resync(ReadBuffer *b, int fd, uint64_t from, uint64_t file_size) {
+        for (uint64_t q = from; q < file_size && file_size - q >= JOURNAL_RECORD_HEADER_SIZE;
+             q += JOURNAL_RECORD_ALIGN) {
+                const uint8_t *payload;
+                uint32_t len;
+                int64_t k = record_check(b, fd, q, file_size, &payload, &len);
+                if (k < 0)
+                        return k;
+                if (k > 0)
+                        return (int64_t) q;
+        }
+        return (int64_t) file_size;
+}
+
+/* Is [offset, file_size) what a crash during one append leaves? Either a
+ * proper prefix of a record (the magic as far as it goes, and if the
+ * length is there, one that says the record is longer than what is left),
+ * or zeros where the filesystem had extended the file but not yet written
+ * the data, no more than one record long. */
+static int tail_is_torn(ReadBuffer *b, int fd, uint64_t offset, uint64_t file_size) {
+        uint64_t n = file_size - offset;
+        const uint8_t *p;
+        uint8_t magic[4];
+        uint32_t len;
+        bool zero = true;
+        int r;
+
+        if (n == 0)
+                return 0;
+        if (n <= JOURNAL_RECORD_SIZE_MAX && n <= b->capacity) {
+                r = read_buffer_get(b, fd, offset, (size_t) n, &p);
+                if (r < 0)
+                        return r;
+                for (uint64_t i = 0; zero && i < n; i++)
+                        zero = p[i] == 0;
+                if (zero)
+                        return 1;
+        }
+        r = read_buffer_get(b, fd, offset, (size_t) MIN(n, (uint64_t) JOURNAL_RECORD_HEADER_SIZE), &p);
+        if (r < 0)
+                return r;
+        put_le32(magic, JOURNAL_RECORD_MAGIC);
+        if (n < sizeof(magic))
+                return memcmp(p, magic, (size_t) n) == 0;
+        if (memcmp(p, magic, sizeof(magic)) != 0)
+                return 0;
+        if (n < 8)
+                return 1;
+        len = get_le32(p + 4);
+        return len <= JOURNAL_PAYLOAD_MAX && n < journal_record_size(len);
+}
+
+/* Walks the records from start, delivering each intact one to cb, and
+ * resynchronising after anything that is not one. Changes nothing. */
+static int scan_records(int fd, uint64_t start, uint64_t file_size, journal_record_cb cb, void *userdata, Scan *s) {
         _cleanup_free_ uint8_t *data = NULL;
         ReadBuffer b = {};
-        uint64_t file_size, offset, n = 0;
+        uint64_t offset = start;
+        int r;
+
+        s->tail = file_size;
+        if (file_size <= start)
+                return 0;
+
+        b.capacity = (size_t) MIN((uint64_t) READ_BUFFER_SIZE, file_size - start);
+        data = malloc(b.capacity);
+        if (!data)
+                return -ENOMEM;
+        b.data = data;
+        b.offset = start;
+        (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+        while (offset < file_size) {
+                const uint8_t *payload = NULL;
+                uint32_t len = 0;
+                int64_t k, q;
+
+                k = record_check(&b, fd, offset, file_size, &payload, &len);
+                if (k < 0)
+                        return (int) k;
+                if (k > 0) {
+                        if (cb) {
+                                r = cb(len > 0 ? payload : NULL, len, userdata);
+                                if (r < 0)
+                                        return r;
+                        }
+                        r = scan_add_record(s, offset, offset + (uint64_t) k);
+                        if (r < 0)
+                                return r;
+                        offset += (uint64_t) k;
+                        s->records++;
+                        continue;
+                }
+
+                q = resync(&b, fd, offset + JOURNAL_RECORD_ALIGN, file_size);
+                if (q < 0)
+                        return (int) q;
+                if ((uint64_t) q >= file_size)
+                        break;
+                recovery_add_gap(s->rec, offset, (uint64_t) q - offset);
+                offset = (uint64_t) q;
+        }
+
+        s->tail = offset;
+        if (offset < file_size) {
+                r = tail_is_torn(&b, fd, offset, file_size);
+                if (r < 0)
+                        return r;
+                s->tail_torn = r > 0;
+                if (!s->tail_torn)
+                        recovery_add_gap(s->rec, offset, file_size - offset);
+        }
+        return 0;
+}
+
+/* "<path>.<what>-20261201T213217.123456Z~", with "-N" before the "~" if
+ * that name is taken. */
+static int aside_name(const char *path, const char *what, uint64_t usec, unsigned n, char **ret) {
+        time_t t = (time_t) (usec / 1000000ULL);
+        struct tm tm;
+        char stamp[32], suffix[16] = "";
+
+        if (!gmtime_r(&t, &tm) || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) == 0)
+                return -EINVAL;
+        if (n > 0)
+                snprintf(suffix, sizeof(suffix), "-%u", n);
+        return asprintf(ret, "%s.%s-%s.%06uZ%s~", path, what, stamp, (unsigned) (usec % 1000000ULL), suffix) < 0
+                       ? -ENOMEM : 0;
+}
+
+static uint64_t realtime_usec(void) {
+        struct timespec ts = {};
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+/* Gives what is at path a second name (link), or moves it there (rename,
+ * never replacing anything), and records that name in rec. */
+static int set_aside(const char *path, const char *what, bool link_only, JournalRecovery *rec) {
+        uint64_t usec = realtime_usec();
+
+        for (unsigned n = 0; n < 1000; n++) {
+                _cleanup_free_ char *name = NULL;
+                int r = aside_name(path, what, usec, n, &name);
+                if (r < 0)
+                        return r;
+                if (link_only)
+                        r = link(path, name) < 0 ? negative_errno() : 0;
+                else
+                        r = renameat2(AT_FDCWD, path, AT_FDCWD, name, RENAME_NOREPLACE) < 0 ? negative_errno() : 0;
+                if (r == -EEXIST)
+                        continue;
+                if (r < 0)
+                        return r;
+                free(rec->aside_path);
+                rec->aside_path = TAKE_PTR(name);
+                rec->aside_usec = usec;
+                return 0;
+        }
+        return -EEXIST;
+}
+
+static int copy_range(int from, uint64_t offset, uint64_t size, int to, uint64_t to_offset, uint8_t *buf,
+                      size_t buf_size) {
+        while (size > 0) {
+                size_t n, chunk = (size_t) MIN(size, (uint64_t) buf_size);
+                struct iovec iov;
+                int r;
+
+                r = pread_full(from, buf, chunk, offset, &n);
+                if (r < 0)
+                        return r;
+                if (n < chunk)
+                        return -EIO; /* shrank under us */
+                iov = (struct iovec) { .iov_base = buf, .iov_len = chunk };
+                r = pwritev_full(to, &iov, 1, to_offset);
+                if (r < 0)
+                        return r;
+                offset += chunk;
+                to_offset += chunk;
+                size -= chunk;
+        }
+        return 0;
+}
+
+/* Replaces the journal with a new one holding only the intact records of
+ * s (copied byte for byte), keeping the old file under a new name. The
+ * order makes every crash safe: the new file is complete and synced
+ * before the old one gets its second name, and only then does the rename
+ * put the new file at path. A crash before the rename leaves the old
+ * journal at path (and maybe a second name for it); after it, the new one. */
+static int journal_rewrite(JournalFile *j, const Scan *s, JournalRecovery *rec) {
+        _cleanup_free_ char *tmp_path = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t end = JOURNAL_FILE_HEADER_SIZE;
+        bool moved = false;
+        int r;
+
+        if (asprintf(&tmp_path, "%s.tmp", j->path) < 0)
+                return -ENOMEM;
+        buf = malloc(READ_BUFFER_SIZE);
+        if (!buf)
+                return -ENOMEM;
+
+        /* Whatever is at the temporary name is ours to replace (we hold the
+         * journal's lock); unlink first so that O_EXCL cannot meet a FIFO or
+         * a symlink there. */
+        if (unlink(tmp_path) < 0 && errno != ENOENT)
+                return negative_errno();
+        fd = open(tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0)
+                return negative_errno();
+        r = lock_fd(fd);
+        if (r >= 0)
+                r = header_write(fd);
+        for (size_t i = 0; r >= 0 && i < s->n_extents; i++) {
+                r = copy_range(j->fd, s->extents[i].start, s->extents[i].end - s->extents[i].start, fd, end, buf,
+                               READ_BUFFER_SIZE);
+                end += s->extents[i].end - s->extents[i].start;
+        }
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r < 0)
+                goto fail;
+
+        r = set_aside(j->path, "damaged", true, rec);
+        if (r == -EPERM || r == -EMLINK || r == -EOPNOTSUPP) {
+                /* No hard links here: move it instead. A crash before the
+                 * rename below then leaves no journal at path, and the next
+                 * start begins a new one; the damaged file is kept either way. */
+                r = set_aside(j->path, "damaged", false, rec);
+                moved = r >= 0;
+        }
+        if (r < 0)
+                goto fail;
+        if (rename(tmp_path, j->path) < 0) {
+                r = negative_errno();
+                if (!moved && rec->aside_path)
+                        (void) unlink(rec->aside_path); /* the original is still at path */
+                else if (moved && rec->aside_path)
+                        (void) rename(rec->aside_path, j->path);
+                free(rec->aside_path);
+                rec->aside_path = NULL;
+                goto fail;
+        }
+
+        safe_close(j->fd);
+        j->fd = TAKE_FD(fd);
+        j->end = end;
+        j->n_records = s->records;
+        j->tail_clean = true;
+        return fsync_parent_dir(j->path);
+
+fail:
+        (void) unlink(tmp_path);
+        return r;
+}
+
+/* Scans j's records from start and repairs what it finds: a torn tail is
+ * cut in place, anything else means a rewrite (old file kept aside). With
+ * header_damaged the file is rewritten in any case. */
+static int replay_and_repair(JournalFile *j, uint64_t start, bool header_damaged, journal_record_cb cb,
+                             void *userdata, JournalRecovery *rec) {
+        Scan s = { .rec = rec };
+        uint64_t file_size;
+        struct stat st;
+        int r;
+
+        if (fstat(j->fd, &st) < 0)
+                return negative_errno();
+        file_size = (uint64_t) st.st_size;
+        if (header_damaged && file_size < start)
+                recovery_add_gap(rec, 0, file_size); /* nothing readable at all */
+
+        r = scan_records(j->fd, start, file_size, cb, userdata, &s);
+        if (r < 0)
+                goto finish;
+        rec->records = s.records;
+        if (s.tail_torn)
+                rec->torn_bytes = file_size - s.tail;
+
+        if (header_damaged || rec->n_gaps > 0) {
+                if (rec->damage == JOURNAL_DAMAGE_NONE)
+                        rec->damage = header_damaged ? JOURNAL_DAMAGE_HEADER : JOURNAL_DAMAGE_RECORDS;
+                if (!header_damaged)
+                        snprintf(rec->reason, sizeof(rec->reason), "%" PRIu64 " unreadable byte%s in %" PRIu64
+                                 " place%s", rec->lost_bytes, rec->lost_bytes == 1 ? "" : "s", rec->n_gaps,
+                                 rec->n_gaps == 1 ? "" : "s");
+                r = journal_rewrite(j, &s, rec);
+                goto finish;
+        }
+
+        if (s.tail < file_size) {
+                if (ftruncate(j->fd, (off_t) s.tail) < 0) {
+                        r = negative_errno();
+                        goto finish;
+                }
+                if (fsync(j->fd) < 0) {
+                        r = negative_errno();
+                        goto finish;
+                }
+        }
+        j->end = s.tail;
+        j->n_records = s.records;
+        j->tail_clean = true;
+        r = 0;
+
+finish:
+        free(s.extents);
+        return r;
+}
+
+int journal_file_replay_report(JournalFile *j, journal_record_cb cb, void *userdata, JournalRecovery *ret_recovery) {
+        JournalRecovery rec = {};
         struct stat st;
         int r;
 
@@ -437,57 +845,148 @@ int journal_file_replay(JournalFile *j, journal_record_cb cb, void *userdata,
 
         if (fstat(j->fd, &st) < 0)
                 return negative_errno();
-        file_size = (uint64_t) st.st_size;
-        r = header_validate(j->fd, file_size);
+        r = header_validate(j->fd, (uint64_t) st.st_size, rec.reason, sizeof(rec.reason));
         if (r < 0)
                 return r;
+        rec.reason[0] = 0;
+        rec.file_size = (uint64_t) st.st_size;
 
-        b.capacity = (size_t) MIN((uint64_t) READ_BUFFER_SIZE, file_size - JOURNAL_FILE_HEADER_SIZE);
-        if (b.capacity > 0) {
-                data = malloc(b.capacity);
-                if (!data)
-                        return -ENOMEM;
-                b.data = data;
+        r = replay_and_repair(j, JOURNAL_FILE_HEADER_SIZE, false, cb, userdata, &rec);
+        if (r < 0) {
+                journal_recovery_done(&rec);
+                return r;
         }
-        b.offset = JOURNAL_FILE_HEADER_SIZE;
-        (void) posix_fadvise(j->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        if (ret_recovery)
+                *ret_recovery = rec;
+        else
+                journal_recovery_done(&rec);
+        return 0;
+}
 
-        for (offset = JOURNAL_FILE_HEADER_SIZE; offset < file_size;) {
-                const uint8_t *payload = NULL;
-                uint32_t len = 0;
-                int64_t k;
+int journal_file_replay(JournalFile *j, journal_record_cb cb, void *userdata, uint64_t *ret_n_records,
+                        uint64_t *ret_dropped_bytes) {
+        JournalRecovery rec = {};
+        int r;
 
-                k = record_check(&b, j->fd, offset, file_size, &payload, &len);
-                if (k < 0)
-                        return (int) k;
-                if (k == 0)
+        r = journal_file_replay_report(j, cb, userdata, &rec);
+        if (r < 0)
+                return r;
+        if (ret_n_records)
+                *ret_n_records = rec.records;
+        if (ret_dropped_bytes)
+                *ret_dropped_bytes = rec.torn_bytes + rec.lost_bytes;
+        journal_recovery_done(&rec);
+        return 0;
+}
+
+static const char *file_type_name(mode_t mode) {
+        switch (mode & S_IFMT) {
+        case S_IFDIR:
+                return "a directory";
+        case S_IFLNK:
+                return "a symbolic link";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        default:
+                return "not a regular file";
+        }
+}
+
+int journal_file_open_recover(const char *path, journal_record_cb cb, void *userdata, JournalFile **ret,
+                              JournalRecovery *ret_recovery) {
+        JournalRecovery rec = {};
+        int r = -EAGAIN;
+
+        if (!path || !ret)
+                return -EINVAL;
+
+        for (unsigned attempt = 0; attempt < 8; attempt++) {
+                _cleanup_close_ int fd = -EBADF;
+                JournalFile *j;
+                struct stat st;
+                char reason[sizeof(rec.reason)] = "";
+
+                /* Look before opening anything: a device node or a FIFO is
+                 * moved away without ever being opened. */
+                if (lstat(path, &st) < 0) {
+                        if (errno != ENOENT) {
+                                r = negative_errno();
+                                break;
+                        }
+                } else if (!S_ISREG(st.st_mode)) {
+                        r = set_aside(path, "damaged", false, &rec);
+                        if (r < 0)
+                                break;
+                        rec.damage = JOURNAL_DAMAGE_NOT_REGULAR;
+                        snprintf(rec.reason, sizeof(rec.reason), "%s", file_type_name(st.st_mode));
+                        continue;
+                }
+
+                fd = journal_open_locked(path, &st);
+                if (fd == -ELOOP || fd == -EISDIR || fd == -EINVAL || fd == -ENXIO)
+                        continue; /* replaced under us: look again */
+                if (fd < 0) {
+                        r = fd;
+                        break;
+                }
+
+                if (st.st_size == 0) {
+                        /* We create journals complete, so this holds nothing
+                         * that could be lost: give it its header. */
+                        r = header_write(fd);
+                        if (r < 0)
+                                break;
+                        st.st_size = JOURNAL_FILE_HEADER_SIZE;
+                        r = 0;
+                } else
+                        r = header_validate(fd, (uint64_t) st.st_size, reason, sizeof(reason));
+                if (r == -EPROTONOSUPPORT) {
+                        /* Intact, but not ours to read: keep it whole for the
+                         * salve that wrote it, start afresh. */
+                        r = set_aside(path, "unsupported", false, &rec);
+                        if (r < 0)
+                                break;
+                        rec.damage = JOURNAL_DAMAGE_UNSUPPORTED;
+                        rec.file_size = (uint64_t) st.st_size;
+                        snprintf(rec.reason, sizeof(rec.reason), "%s", reason);
+                        continue;
+                }
+                if (r < 0 && r != -EBADMSG)
                         break;
 
-                if (cb) {
-                        r = cb(len > 0 ? payload : NULL, len, userdata);
-                        if (r < 0)
-                                return r;
+                j = journal_file_new(path, fd);
+                if (!j) {
+                        r = -ENOMEM;
+                        break;
                 }
-                offset += (uint64_t) k;
-                n++;
+                TAKE_FD(fd);
+                if (rec.damage == JOURNAL_DAMAGE_NONE)
+                        rec.file_size = (uint64_t) st.st_size;
+                if (r == -EBADMSG) {
+                        rec.damage = JOURNAL_DAMAGE_HEADER;
+                        snprintf(rec.reason, sizeof(rec.reason), "%s", reason);
+                }
+                r = replay_and_repair(j, JOURNAL_FILE_HEADER_SIZE, r == -EBADMSG, cb, userdata, &rec);
+                if (r < 0) {
+                        journal_file_free(j);
+                        break;
+                }
+                *ret = j;
+                if (ret_recovery)
+                        *ret_recovery = rec;
+                else
+                        journal_recovery_done(&rec);
+                return 0;
         }
 
-        if (offset < file_size) {
-                if (ftruncate(j->fd, (off_t) offset) < 0)
-                        return negative_errno();
-                if (fsync(j->fd) < 0)
-                        return negative_errno();
-        }
-
-        j->end = offset;
-        j->n_records = n;
-        j->tail_clean = true;
-
-        if (ret_n_records)
-                *ret_n_records = n;
-        if (ret_dropped_bytes)
-                *ret_dropped_bytes = file_size - offset;
-        return 0;
+        journal_recovery_done(&rec);
+        return r;
 }
 
 /* Simulated crash for tests: write a prefix of the record, then die the way

@@ -11,6 +11,7 @@ RunStore *run_store_free(RunStore *s) {
                 run_free(s->runs[i]);
         free(s->runs);
         journal_file_free(s->journal);
+        journal_recovery_done(&s->recovery);
         free(s);
         return NULL;
 }
@@ -132,13 +133,13 @@ int run_store_open(const char *path, RunStore **ret, RunStoreReplay *ret_stats) 
         s->keep_finished = RUN_STORE_KEEP_FINISHED_DEFAULT;
         s->compact_after = RUN_STORE_COMPACT_AFTER_DEFAULT;
 
-        r = journal_file_open(path, &s->journal);
-        if (r < 0)
-                return r;
         c = (ReplayContext) { .store = s, .stats = &stats };
-        r = journal_file_replay(s->journal, replay_one, &c, &stats.records, &stats.dropped_bytes);
+        r = journal_file_open_recover(path, replay_one, &c, &s->journal, &s->recovery);
         if (r < 0)
                 return r;
+        stats.records = s->recovery.records;
+        stats.dropped_bytes = s->recovery.torn_bytes;
+        stats.lost_bytes = s->recovery.lost_bytes;
         if (ret_stats)
                 *ret_stats = stats;
         *ret = TAKE_PTR(s);

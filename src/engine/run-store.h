@@ -18,18 +18,26 @@ typedef struct RunStore {
         size_t keep_finished;           /* finished runs kept by compaction */
         uint64_t compact_after;         /* compact when this many records were appended since */
         uint64_t appended;
+        JournalRecovery recovery;       /* what opening found in the journal's place, what was
+                                         * kept aside and what was lost (damage NONE: all well) */
 } RunStore;
 
 typedef struct RunStoreReplay {
         uint64_t records;
-        uint64_t dropped_bytes;         /* torn or corrupt tail cut off */
+        uint64_t dropped_bytes;         /* a torn last record, cut off (what a crash leaves) */
+        uint64_t lost_bytes;            /* unreadable bytes: see RunStore.recovery */
         uint64_t bad_records;           /* well framed, but not a valid transition: skipped */
-        uint64_t orphans;               /* for a run that does not exist: skipped */
+        uint64_t orphans;               /* for a run that does not exist (its creation may have
+                                         * been lost to damage): skipped */
 } RunStoreReplay;
 
 #define RUN_STORE_KEEP_FINISHED_DEFAULT 100
 #define RUN_STORE_COMPACT_AFTER_DEFAULT 5000
 
+/* Opens the journal at path whatever is found there (see
+ * journal_file_open_recover(): damaged files are set aside, their intact
+ * records kept) and replays it. Fails only for reasons outside the
+ * journal's content. */
 int run_store_open(const char *path, RunStore **ret, RunStoreReplay *ret_stats);
 RunStore *run_store_free(RunStore *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RunStore *, run_store_free);
