@@ -293,8 +293,27 @@ int verb_act(Ctl *c, int argc, char **argv) {
         return call_change(c, what ?: argv[0], "ActOnStep", "ssss", argv[1], argv[2], argv[0], strempty(c->comment));
 }
 
+/* Reload waits for salved to have read every plan, which takes a while on
+ * a large set: more than sd-bus's default 25 s must be allowed. */
+#define RELOAD_TIMEOUT_USEC (5 * 60 * USEC_PER_SEC)
+
 int verb_reload(Ctl *c, int argc, char **argv) {
-        return call_change(c, "reload", "Reload", NULL);
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (bus_connect(c, &bus) < 0)
+                return EXIT_FAILURE;
+        polkit_agent_open(c);
+        r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Reload");
+        if (r >= 0)
+                r = sd_bus_message_set_allow_interactive_authorization(call, c->ask_password && isatty(STDIN_FILENO));
+        if (r >= 0)
+                r = sd_bus_call(bus, call, RELOAD_TIMEOUT_USEC, &e, NULL);
+        if (r < 0)
+                return bus_failed("reload the plans", &e, r);
+        return EXIT_SUCCESS;
 }
 
 /* watch: the run's changes as they happen, until it is over. */

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-reload.h"
 #include "plan-json.h"
 #include "polkit.h"
 #include "run-json.h"
@@ -249,8 +250,13 @@ static void on_authorized(sd_bus_message *call, int verdict, const sd_bus_error 
                 k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
                 break;
         case REQUEST_RELOAD:
-                k = manager_reload(m);
-                k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
+                /* Answered by manager-reload.c when the reload is over. */
+                k = manager_reload_request(m, call);
+                if (k == -EBUSY)
+                        k = sd_bus_reply_method_errorf(call, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many reload requests "
+                                                       "are waiting already (at most %u).", RELOAD_CALLERS_MAX);
+                else if (k < 0)
+                        k = sd_bus_reply_method_errnof(call, -k, "Failed to start a reload: %s", strerror(-k));
                 break;
         default:
                 k = -EINVAL;

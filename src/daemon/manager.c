@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-reload.h"
 #include "manager.h"
 
 typedef struct StepCall {
@@ -87,6 +88,7 @@ Manager *manager_free(Manager *m) {
                 run_context_free(m->contexts[i], r ? r->plan->n_steps : 0);
         }
         free(m->contexts);
+        manager_reload_free(m->reload);
         sd_event_source_disable_unref(m->schedule);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
@@ -554,32 +556,30 @@ int manager_load_plans(Manager *m, PlanSet **ret, size_t *ret_errors) {
                 k = plan_set_load_dirs((const char * const *) m->plan_dirs, 0, &d, ret);
         else
                 k = plan_set_load_dirs(plan_set_default_dirs, PLAN_LOAD_SECURE, &d, ret);
-        diagnostics_sort(&d);
-        for (size_t i = 0; i < d.n_items; i++) {
-                const Diag *x = d.items + i;
-                log_full_errno(x->level == DIAG_ERROR ? LOG_ERR : LOG_WARNING, 0, "%s:%u:%u: %s: %s", x->file,
-                               x->line, x->column, diag_level_to_string(x->level), x->message);
-        }
+        manager_log_diagnostics(&d);
         if (ret_errors)
                 *ret_errors = d.n_errors;
         diagnostics_done(&d);
         return k;
 }
 
-int manager_reload(Manager *m) {
-        _cleanup_(plan_set_freep) PlanSet *s = NULL;
-        size_t errors = 0;
-        int k;
+int manager_reload(Manager *m, PlanSet *s, size_t n_errors, PlanSet **ret_old) {
+        _cleanup_(plan_set_freep) PlanSet *new_set = s;
+        int k = 0;
 
-        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading plans...");
-        k = manager_load_plans(m, &s, &errors);
-        if (k >= 0 && errors > 0) {
-                log_error("Reload: %zu error%s in the plan files; keeping the %zu plans loaded before.", errors,
-                          errors == 1 ? "" : "s", m->plans->n_plans);
+        /* Called by manager-reload.c when a reload has read every file:
+         * the new set replaces the old in one step, or not at all. */
+        if (new_set && n_errors > 0) {
+                log_error("Reload: %zu error%s in the plan files; keeping the %zu plans loaded before.", n_errors,
+                          n_errors == 1 ? "" : "s", m->plans->n_plans);
                 k = -EINVAL;
-        } else if (k >= 0) {
-                plan_set_free(m->plans);
-                m->plans = TAKE_PTR(s);
+        } else if (new_set) {
+                /* The caller may free the old set piecemeal. */
+                if (ret_old)
+                        *ret_old = m->plans;
+                else
+                        plan_set_free(m->plans);
+                m->plans = TAKE_PTR(new_set);
                 log_info("Reloaded: %zu plans.", m->plans->n_plans);
         }
         free(m->last_status);
@@ -595,7 +595,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         Manager *m = userdata;
 
         if (si->ssi_signo == SIGHUP) {
-                (void) manager_reload(m);
+                int k = manager_reload_request(m, NULL);
+                if (k < 0)
+                        log_error_errno(k, "Failed to start a reload: %m");
                 return 0;
         }
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");

@@ -42,6 +42,7 @@ struct Manager {
         size_t crash_torn_bytes;
         unsigned rand_state;
         char *last_status;
+        struct ManagerReload *reload;   /* manager-reload.c; NULL until the first reload */
 };
 
 int manager_new(Manager **ret);
@@ -53,7 +54,11 @@ int manager_startup(Manager *m);
 int manager_run(Manager *m);
 
 int manager_load_plans(Manager *m, PlanSet **ret, size_t *ret_errors);
-int manager_reload(Manager *m);
+/* Installs a reloaded set (NULL: keep the old one) unless it had errors
+ * (-EINVAL), and refreshes the status; the replaced set goes to *ret_old
+ * if given, else is freed. Reloads start with manager_reload_request()
+ * (manager-reload.h). */
+int manager_reload(Manager *m, PlanSet *s, size_t n_errors, PlanSet **ret_old);
 
 /* Starts (or joins, or queues) a run of a plan. */
 int manager_start_run(Manager *m, const char *plan, const char *trigger, const char *reason, usec_t trigger_time,

@@ -11,8 +11,9 @@
 
 /* Whatever loads must be able to run. A run's first journal record (see
  * run-journal.c) carries the plan's whole source as a JSON string, and a
- * journal record holds at most PLAN_RECORD_MAX bytes (the engine asserts
- * that this equals its JOURNAL_PAYLOAD_MAX). The record's other fields
+ * journal record holds at most PLAN_RECORD_MAX bytes (salved asserts at
+ * build time, in manager-reload.c, that this is JOURNAL_PAYLOAD_MAX, and
+ * test-plan-load checks the worst case). The record's other fields
  * are bounded by PLAN_RECORD_OVERHEAD_MAX: the run id and plan name (from
  * PLAN_NAME_MAX), the plan's path (PATH_MAX, at 6 bytes a byte in the
  * worst escape), the trigger and the caller's reason (SALVE_COMMENT_MAX,

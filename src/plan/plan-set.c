@@ -5,6 +5,7 @@
 
 #include "plan-set.h"
 #include "string-util.h"
+#include "time-util.h"
 
 #include "config.h"
 
@@ -23,6 +24,19 @@ PlanSet *plan_set_free(PlanSet *s) {
         free(s->plans);
         free(s);
         return NULL;
+}
+
+bool plan_set_free_some(PlanSet *s, usec_t budget) {
+        usec_t start = now_usec(CLOCK_MONOTONIC);
+
+        while (s->n_plans > 0) {
+                Plan *p = s->plans[--s->n_plans];
+
+                plan_free(p);
+                if (now_usec(CLOCK_MONOTONIC) - start >= budget)
+                        break;
+        }
+        return s->n_plans == 0;
 }
 
 const Plan *plan_set_find(const PlanSet *s, const char *name) {
@@ -67,10 +81,21 @@ static int load_one(PlanSet *s, const char *path, PlanLoadFlags flags, Diagnosti
 typedef struct Entry {
         char *name;
         char *path;
+        size_t rank;            /* index of its directory: lower wins */
 } Entry;
 
+struct PlanSetLoader {
+        PlanSet *set;
+        PlanLoadFlags flags;
+        Diagnostics *diag;
+        Entry *entries;
+        size_t n_entries, next;
+};
+
 static int entry_compare(const void *a, const void *b) {
-        return strcmp(((const Entry *) a)->name, ((const Entry *) b)->name);
+        const Entry *x = a, *y = b;
+        int c = strcmp(x->name, y->name);
+        return c != 0 ? c : x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
 static bool path_is_mask(const char *path) {
@@ -82,71 +107,128 @@ static bool path_is_mask(const char *path) {
         return (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) || (S_ISREG(st.st_mode) && st.st_size == 0);
 }
 
-int plan_set_load_dirs(const char * const *dirs, PlanLoadFlags flags, Diagnostics *d, PlanSet **ret) {
-        _cleanup_(plan_set_freep) PlanSet *s = calloc(1, sizeof(PlanSet));
-        Entry *entries = NULL;
-        size_t n_entries = 0;
-        int r = 0;
+PlanSetLoader *plan_set_loader_free(PlanSetLoader *l) {
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < l->n_entries; i++) {
+                free(l->entries[i].name);
+                free(l->entries[i].path);
+        }
+        free(l->entries);
+        plan_set_free(l->set);
+        free(l);
+        return NULL;
+}
 
-        if (!s)
+static int loader_add_entry(PlanSetLoader *l, const char *dir, const char *name, size_t rank) {
+        Entry *n = realloc(l->entries, sizeof(Entry) * (l->n_entries + 1));
+
+        if (!n)
                 return -ENOMEM;
+        l->entries = n;
+        n += l->n_entries;
+        *n = (Entry) { .name = strdup(name), .rank = rank };
+        if (!n->name)
+                return -ENOMEM;
+        l->n_entries++;
+        if (asprintf(&n->path, "%s%s%s", dir, string_has_suffix(dir, "/") ? "" : "/", name) < 0) {
+                n->path = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
 
-        /* Collect names, first (highest precedence) directory wins. */
-        for (const char * const *dir = dirs; *dir && r >= 0; dir++) {
-                _cleanup_(closedirp) DIR *dh = opendir(*dir);
+int plan_set_loader_new(const char * const *dirs, PlanLoadFlags flags, Diagnostics *d, PlanSetLoader **ret) {
+        _cleanup_(plan_set_loader_freep) PlanSetLoader *l = calloc(1, sizeof(PlanSetLoader));
+        size_t kept = 0;
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        l->set = calloc(1, sizeof(PlanSet));
+        if (!l->set)
+                return -ENOMEM;
+        l->flags = flags;
+        l->diag = d;
+
+        /* Collect the names of every directory; sorting by name, then by
+         * directory, puts the winner (highest precedence) of each name
+         * first. Listing is cheap; loading is what plan_set_loader_step()
+         * spreads out. */
+        for (size_t rank = 0; dirs[rank]; rank++) {
+                _cleanup_(closedirp) DIR *dh = opendir(dirs[rank]);
                 struct dirent *de;
 
                 if (!dh) {
-                        if (errno != ENOENT)
-                                r = diag_add(d, DIAG_WARNING, *dir, 0, 0, "cannot read directory: %m, ignoring");
+                        if (errno != ENOENT && diag_add(d, DIAG_WARNING, dirs[rank], 0, 0,
+                                                        "cannot read directory: %m, ignoring") < 0)
+                                return -ENOMEM;
                         continue;
                 }
-                while ((de = readdir(dh))) {
-                        Entry *n;
-                        bool seen = false;
-
-                        if (de->d_name[0] == '.' || !string_has_suffix(de->d_name, ".yaml"))
-                                continue;
-                        for (size_t i = 0; i < n_entries; i++)
-                                if (streq(entries[i].name, de->d_name))
-                                        seen = true;
-                        if (seen)
-                                continue;
-                        n = realloc(entries, sizeof(Entry) * (n_entries + 1));
-                        if (!n) {
-                                r = -ENOMEM;
-                                break;
+                while ((de = readdir(dh)))
+                        if (de->d_name[0] != '.' && string_has_suffix(de->d_name, ".yaml")) {
+                                r = loader_add_entry(l, dirs[rank], de->d_name, rank);
+                                if (r < 0)
+                                        return r;
                         }
-                        entries = n;
-                        entries[n_entries].name = strdup(de->d_name);
-                        if (asprintf(&entries[n_entries].path, "%s%s%s", *dir,
-                                     string_has_suffix(*dir, "/") ? "" : "/", de->d_name) < 0)
-                                entries[n_entries].path = NULL;
-                        n_entries++;
-                        if (!entries[n_entries - 1].name || !entries[n_entries - 1].path) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                }
         }
+        if (l->n_entries > 0)
+                qsort(l->entries, l->n_entries, sizeof(Entry), entry_compare);
+        for (size_t i = 0; i < l->n_entries; i++) {
+                if (kept > 0 && streq(l->entries[kept - 1].name, l->entries[i].name)) {
+                        free(l->entries[i].name);
+                        free(l->entries[i].path);
+                        continue;
+                }
+                l->entries[kept++] = l->entries[i];
+        }
+        l->n_entries = kept;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
 
-        if (r >= 0 && n_entries > 0)
-                qsort(entries, n_entries, sizeof(Entry), entry_compare);
-        for (size_t i = 0; i < n_entries; i++) {
-                if (r >= 0) {
-                        if (path_is_mask(entries[i].path))
-                                s->n_masked++;
-                        else
-                                r = load_one(s, entries[i].path, flags, d);
+size_t plan_set_loader_remaining(const PlanSetLoader *l) {
+        return l->n_entries - l->next;
+}
+
+int plan_set_loader_step(PlanSetLoader *l, usec_t budget) {
+        usec_t start = now_usec(CLOCK_MONOTONIC);
+
+        while (l->next < l->n_entries) {
+                const Entry *e = l->entries + l->next++;
+                int r;
+
+                if (path_is_mask(e->path))
+                        l->set->n_masked++;
+                else {
+                        r = load_one(l->set, e->path, l->flags, l->diag);
+                        if (r < 0)
+                                return r;
                 }
-                free(entries[i].name);
-                free(entries[i].path);
+                if (now_usec(CLOCK_MONOTONIC) - start >= budget)
+                        break;
         }
-        free(entries);
+        return l->next < l->n_entries;
+}
+
+int plan_set_loader_finish(PlanSetLoader *l, PlanSet **ret) {
+        if (l->next < l->n_entries)
+                return -EBUSY;
+        *ret = TAKE_PTR(l->set);
+        return 0;
+}
+
+int plan_set_load_dirs(const char * const *dirs, PlanLoadFlags flags, Diagnostics *d, PlanSet **ret) {
+        _cleanup_(plan_set_loader_freep) PlanSetLoader *l = NULL;
+        int r;
+
+        r = plan_set_loader_new(dirs, flags, d, &l);
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(s);
-        return 0;
+        r = plan_set_loader_step(l, USEC_INFINITY);
+        if (r < 0)
+                return r;
+        return plan_set_loader_finish(l, ret);
 }
 
 int plan_set_load_paths(char * const *paths, PlanLoadFlags flags, Diagnostics *d, PlanSet **ret) {

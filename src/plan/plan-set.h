@@ -19,6 +19,10 @@ typedef struct PlanSet {
 
 PlanSet *plan_set_free(PlanSet *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PlanSet *, plan_set_free);
+/* Frees plans for about budget (at least one); true once none are left
+ * (then plan_set_free() is cheap). Freeing 2,000 large plans at once
+ * takes longer than salved may keep its loop busy. */
+bool plan_set_free_some(PlanSet *s, usec_t budget);
 
 /* The system directories, highest precedence first. */
 extern const char *const plan_set_default_dirs[];
@@ -27,6 +31,19 @@ extern const char *const plan_set_default_dirs[];
  * directories are fine). Plans with errors are reported to d and left
  * out; the rest load. Returns 0 (check d->n_errors) or -ENOMEM. */
 int plan_set_load_dirs(const char * const *dirs, PlanLoadFlags flags, Diagnostics *d, PlanSet **ret);
+
+/* The same, in steps, for salved, which must keep answering while it
+ * reads a large set: plan_set_loader_new() lists the directories (cheap),
+ * each plan_set_loader_step() loads files until budget has passed (at
+ * least one; returns 1 while files remain, 0 when all are loaded), and
+ * plan_set_loader_finish() hands over the set. d must outlive the loader. */
+typedef struct PlanSetLoader PlanSetLoader;
+int plan_set_loader_new(const char * const *dirs, PlanLoadFlags flags, Diagnostics *d, PlanSetLoader **ret);
+int plan_set_loader_step(PlanSetLoader *l, usec_t budget);
+size_t plan_set_loader_remaining(const PlanSetLoader *l);
+int plan_set_loader_finish(PlanSetLoader *l, PlanSet **ret);
+PlanSetLoader *plan_set_loader_free(PlanSetLoader *l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(PlanSetLoader *, plan_set_loader_free);
 
 /* For `salvectl verify`: each path is a plan file or a directory of them. */
 int plan_set_load_paths(char * const *paths, PlanLoadFlags flags, Diagnostics *d, PlanSet **ret);

@@ -307,6 +307,45 @@ static void test_symlink_target_directory_checked(void **state) {
         }
 }
 
+/* salved's reload: the same set, loaded one file per step, and freed in
+ * pieces. */
+static void test_loader_in_steps(void **state) {
+        char etc[512], usr[512];
+        const char *dirs[] = { etc, usr, NULL };
+        _cleanup_(plan_set_loader_freep) PlanSetLoader *l = NULL;
+        _cleanup_(plan_set_freep) PlanSet *s = NULL;
+        Diagnostics d = {};
+        unsigned steps = 0;
+        int r;
+
+        make_dir("step-etc", 0755);
+        make_dir("step-usr", 0755);
+        path_of(etc, sizeof(etc), "step-etc");
+        path_of(usr, sizeof(usr), "step-usr");
+        write_file("step-usr", "a.yaml", plan_text("a", "vendor.service"), 0644);
+        write_file("step-etc", "a.yaml", plan_text("a", "local.service"), 0644);
+        write_file("step-usr", "b.yaml", plan_text("b", "b.service"), 0644);
+        write_file("step-usr", "c.yaml", "plan: c\nsteps: [\n", 0644);
+
+        assert_int_equal(plan_set_loader_new(dirs, 0, &d, &l), 0);
+        assert_int_equal(plan_set_loader_remaining(l), 3);
+        assert_int_equal(plan_set_loader_finish(l, &s), -EBUSY);
+        while ((r = plan_set_loader_step(l, 0)) > 0)
+                steps++;
+        assert_int_equal(r, 0);
+        assert_int_equal(steps, 2); /* one file per step: two more after the first */
+        assert_int_equal(plan_set_loader_finish(l, &s), 0);
+        assert_int_equal(s->n_plans, 2);
+        assert_int_equal(d.n_errors, 1);
+        assert_string_equal(step_get_string(plan_set_find(s, "a")->steps, "unit"), "local.service");
+
+        assert_false(plan_set_free_some(s, 0));
+        assert_int_equal(s->n_plans, 1);
+        assert_true(plan_set_free_some(s, 0));
+        assert_int_equal(s->n_plans, 0);
+        diagnostics_done(&d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_precedence_and_masking),
@@ -314,6 +353,7 @@ int main(void) {
                 cmocka_unit_test(test_insecure_files_refused),
                 cmocka_unit_test(test_fifo_refused),
                 cmocka_unit_test(test_symlink_target_directory_checked),
+                cmocka_unit_test(test_loader_in_steps),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
