@@ -148,6 +148,12 @@ rig_exec sh -c 'busctl call org.salve.Manager1 /org/salve/manager org.salve.Mana
     busctl call org.salve.Manager1 /org/salve/manager org.salve.Manager1 Reload & wait' >/dev/null
 check "two reloads at once both return" test "$(plans_loaded)" = "$before"
 
+# --- the hardened unit rates the same running and on file ---
+live=$(rig_exec systemd-analyze security salved.service 2>&1 | sed -n 's/.*Overall exposure level for salved.service: \([0-9.]*\).*/\1/p')
+# shellcheck disable=SC2016 # expanded inside the container
+offline=$(rig_exec sh -c 'systemd-analyze security --offline=yes "$(systemctl show -p FragmentPath --value salved)"' 2>&1 \
+    | sed -n 's/.*Overall exposure level for salved.service: \([0-9.]*\).*/\1/p')
+check "systemd-analyze security: running $live, on file $offline" test -n "$live" -a "$live" = "$offline"
 check "salved is still active after all of it" rig_exec systemctl is-active -q salved
 
 rig_done
