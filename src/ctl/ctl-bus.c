@@ -285,11 +285,24 @@ int verb_cancel(Ctl *c, int argc, char **argv) {
         return call_change(c, "cancel the run", "CancelRun", "ss", argv[1], strempty(c->comment));
 }
 
-int verb_act(Ctl *c, int argc, char **argv) {
-        _cleanup_free_ char *what = NULL;
+/* What the verb does, as words that complete "not authorized to ..." and
+ * "failed to ...": the verb names alone ("done", "fail") are not verbs. */
+static char *act_words(const char *verb, const char *run, const char *step) {
+        char *s = NULL;
+        int r;
 
-        if (asprintf(&what, "%s step %s of run %s", argv[0], argv[2], argv[1]) < 0)
-                what = NULL;
+        if (streq(verb, "done") || streq(verb, "fail"))
+                r = asprintf(&s, "mark step %s of run %s %s", step, run, streq(verb, "done") ? "done" : "failed");
+        else if (streq(verb, "abort"))
+                r = asprintf(&s, "abort run %s at step %s", run, step);
+        else /* approve, reject, retry, skip: verbs already */
+                r = asprintf(&s, "%s step %s of run %s", verb, step, run);
+        return r < 0 ? NULL : s;
+}
+
+int verb_act(Ctl *c, int argc, char **argv) {
+        _cleanup_free_ char *what = act_words(argv[0], argv[1], argv[2]);
+
         return call_change(c, what ?: argv[0], "ActOnStep", "ssss", argv[1], argv[2], argv[0], strempty(c->comment));
 }
 

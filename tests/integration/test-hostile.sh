@@ -3,8 +3,9 @@
 # systemd container: a symlinked plan swapped for a FIFO, a symlink to a
 # root-owned file in a user's directory, plans too large to run,
 # `systemctl reload` failing when the new set has errors, salved answering
-# D-Bus while it reloads a large set; and (part 5) the hardened unit
-# rating the same live and offline.
+# D-Bus while it reloads a large set; and (part 5) salvectl's wording of
+# refused step actions and the hardened unit rating the same live and
+# offline.
 set -euo pipefail
 # shellcheck source=tests/integration/salve-lib.sh
 source "$(dirname "$0")/salve-lib.sh"
@@ -147,6 +148,21 @@ rig_exec sh -c 'rm -f /etc/salve/plans.d/large-*.yaml'
 rig_exec sh -c 'busctl call org.salve.Manager1 /org/salve/manager org.salve.Manager1 Reload & \
     busctl call org.salve.Manager1 /org/salve/manager org.salve.Manager1 Reload & wait' >/dev/null
 check "two reloads at once both return" test "$(plans_loaded)" = "$before"
+
+# --- salvectl words the step actions it was refused (part 5) ---
+id=$(rig_exec salvectl run demo)
+salve_wait_step "$id" dba-approval waiting 30
+for verb in "done" fail approve abort; do
+    out=$(rig_exec_as mallory salvectl --no-ask-password "$verb" "$id" dba-approval 2>&1) && rig_fail "mallory may $verb"
+    case $verb in
+    done) want="not authorized to mark step dba-approval of run $id done" ;;
+    fail) want="not authorized to mark step dba-approval of run $id failed" ;;
+    approve) want="not authorized to approve step dba-approval of run $id" ;;
+    abort) want="not authorized to abort run $id at step dba-approval" ;;
+    esac
+    check "refused $verb is worded ($out)" grep -qF "salvectl: $want:" <<<"$out"
+done
+rig_exec salvectl cancel "$id"
 
 # --- the hardened unit rates the same running and on file ---
 live=$(rig_exec systemd-analyze security salved.service 2>&1 | sed -n 's/.*Overall exposure level for salved.service: \([0-9.]*\).*/\1/p')
