@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
@@ -747,40 +746,104 @@ static int check_one_dir(const char *path, const char *dir, Diagnostics *d) {
         return 0;
 }
 
-/* Checks every directory from / down to dir, an absolute resolved path. */
-static int check_dirs_secure(const char *path, const char *dir, Diagnostics *d) {
-        _cleanup_free_ char *prefix = strdup(dir);
-        int r;
+#define SYMLINK_HOPS_MAX 40
 
-        if (!prefix)
-                return -ENOMEM;
-        if (prefix[0] != '/')
-                return -EINVAL;
-        r = check_one_dir(path, "/", d);
-        for (char *p = prefix + 1; r >= 0 && *p; p++) {
-                char saved = p[1];
-
-                if (saved != '/' && saved != 0)
-                        continue;
-                p[1] = 0;
-                r = check_one_dir(path, prefix, d);
-                p[1] = saved;
-        }
-        return r;
+static int refuse(Diagnostics *d, const char *path, const char *why, int error) {
+        return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: cannot resolve it: %s: %s", why,
+                        strerror(error)) < 0 ? -ENOMEM : -EPERM;
 }
 
-static int check_dir_of(const char *path, const char *file, Diagnostics *d) {
-        _cleanup_free_ char *copy = strdup(file), *real = NULL;
+/* Resolves path the way the kernel does, one component at a time, and
+ * checks every directory it passes through with check_one_dir(): those
+ * that hold each symbolic link on the way included, so that nobody but
+ * root can change what the name leads to, as sudo checks sudoers. On
+ * success *ret is the resolved path of the file (which the caller checks
+ * on its descriptor). */
+static int resolve_secure(const char *path, Diagnostics *d, char **ret) {
+        _cleanup_free_ char *todo = NULL;
+        char done[PATH_MAX] = ""; /* resolved so far, without a trailing '/'; "" is "/" */
+        unsigned hops = 0;
+        size_t pos = 0;
+        int r;
 
-        if (!copy)
-                return -ENOMEM;
-        real = realpath(dirname(copy), NULL);
-        if (!real) {
-                int r = negative_errno();
-                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: cannot resolve its directory: %s",
-                                strerror(-r)) < 0 ? -ENOMEM : -EPERM;
+        if (path[0] == '/')
+                todo = strdup(path);
+        else {
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return refuse(d, path, "the current directory", errno);
+                if (asprintf(&todo, "%s/%s", cwd, path) < 0)
+                        todo = NULL;
         }
-        return check_dirs_secure(path, real, d);
+        if (!todo)
+                return -ENOMEM;
+        r = check_one_dir(path, "/", d);
+        if (r < 0)
+                return r;
+
+        for (;;) {
+                char next[PATH_MAX], target[PATH_MAX];
+                const char *c = todo + pos, *end, *after;
+                struct stat st;
+                size_t n, dl;
+                ssize_t k;
+
+                while (*c == '/')
+                        c++;
+                if (!*c)
+                        break;
+                end = strchrnul(c, '/');
+                n = (size_t) (end - c);
+                pos = (size_t) (end - todo);
+                if (n == 1 && c[0] == '.')
+                        continue;
+                if (n == 2 && c[0] == '.' && c[1] == '.') {
+                        char *slash = strrchr(done, '/');
+                        if (slash)
+                                *slash = 0;
+                        continue;
+                }
+                dl = strlen(done);
+                if (dl + 1 + n >= sizeof(next))
+                        return refuse(d, path, "too long", ENAMETOOLONG);
+                memcpy(next, done, dl);
+                next[dl] = '/';
+                memcpy(next + dl + 1, c, n);
+                next[dl + 1 + n] = 0;
+                if (lstat(next, &st) < 0)
+                        return refuse(d, path, next, errno);
+
+                if (S_ISLNK(st.st_mode)) {
+                        /* The link lives in `done`, which is checked. */
+                        char *rest = NULL;
+
+                        if (++hops > SYMLINK_HOPS_MAX)
+                                return refuse(d, path, next, ELOOP);
+                        k = readlink(next, target, sizeof(target) - 1);
+                        if (k < 0)
+                                return refuse(d, path, next, errno);
+                        target[k] = 0;
+                        if (asprintf(&rest, "%s/%s", target, todo + pos) < 0)
+                                return -ENOMEM;
+                        free(todo);
+                        todo = TAKE_PTR(rest);
+                        pos = 0;
+                        if (target[0] == '/')
+                                done[0] = 0;
+                        continue;
+                }
+                memcpy(done, next, strlen(next) + 1);
+
+                for (after = todo + pos; *after == '/'; after++)
+                        ;
+                if (!*after)
+                        break; /* the file itself */
+                r = check_one_dir(path, done, d); /* a directory on the way */
+                if (r < 0)
+                        return r;
+        }
+        *ret = strdup(done[0] ? done : "/");
+        return *ret ? 0 : -ENOMEM;
 }
 
 int plan_check_file_secure(const char *path, int fd, Diagnostics *d) {
@@ -800,25 +863,16 @@ int plan_check_file_secure(const char *path, int fd, Diagnostics *d) {
                                 "salved runs plans as root", st.st_mode & S_IWOTH ? "everyone" : "its group",
                                 (unsigned) (st.st_mode & 07777)) < 0 ? -ENOMEM : -EPERM;
 
-        /* The directories of the name: whoever can write them can replace
-         * the name, or the symlink it is. */
-        r = check_dir_of(path, path, d);
+        /* Every directory on the way to it, through every link. Once they
+         * are root's alone, the resolved name keeps naming what it names
+         * now; it must name the file that was opened. */
+        r = resolve_secure(path, d, &real);
         if (r < 0)
                 return r;
-
-        /* The directories of what the name resolves to. The resolved path
-         * must still name the file that was opened; once its directories
-         * are root's alone, nobody else can change that. */
-        real = realpath(path, NULL);
-        if (!real) {
-                r = negative_errno();
-                return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: cannot resolve it: %s",
-                                strerror(-r)) < 0 ? -ENOMEM : -EPERM;
-        }
-        if (stat(real, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+        if (lstat(real, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
                 return diag_add(d, DIAG_ERROR, path, 0, 0, "refusing to load: it was replaced while being loaded") < 0
                                ? -ENOMEM : -EPERM;
-        return check_dir_of(path, real, d);
+        return 0;
 }
 
 int plan_load_file(const char *path, PlanLoadFlags flags, Diagnostics *d, Plan **ret) {

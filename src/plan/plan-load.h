@@ -46,9 +46,9 @@ int plan_load_file(const char *path, PlanLoadFlags flags, Diagnostics *d, Plan *
 
 /* Is the file open at fd (opened from path) safe to run as root? The
  * file must be root's and writable by no one else, checked on the open
- * descriptor; and so must be every directory from / down to it on its
- * resolved path, and on the path of the directory holding the name (a
- * symlink there points elsewhere), as sudo checks sudoers. A sticky
+ * descriptor; and so must be every directory that resolving path passes
+ * through, from / down, the directories holding each symbolic link on
+ * the way included, as sudo checks sudoers. A sticky
  * world-writable directory such as /tmp does not count as safe: anyone
  * may plant names in it. Adds an error to d naming the file and the
  * directory at fault. Returns 0, -EPERM or -errno. */

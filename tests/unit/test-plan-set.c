@@ -286,6 +286,34 @@ static void test_symlink_target_directory_checked(void **state) {
         write_file("sticky", "s.yaml", plan_text("s", "s.service"), 0644);
         expect_one_error("sticky", PLAN_LOAD_SECURE, "s.yaml", "sticky on its path is writable by others (mode 1777)");
 
+        /* A link on the way, in a user's directory: whoever can replace
+         * it chooses what the plan name means. */
+        make_dir("hop", 0755);
+        make_dir("hoplib", 0755);
+        write_file("hoplib", "h.yaml", plan_text("h", "h.service"), 0644);
+        path_of(dir, sizeof(dir), "hop");
+        assert_int_equal(chown(dir, 65534, 65534), 0);
+        path_of(target, sizeof(target), "hoplib/h.yaml");
+        path_of(link, sizeof(link), "hop/h.yaml");
+        assert_int_equal(symlink(target, link), 0);
+        make_dir("hoplink", 0755);
+        path_of(target, sizeof(target), "hop/h.yaml");
+        path_of(link, sizeof(link), "hoplink/h.yaml");
+        assert_int_equal(symlink(target, link), 0);
+        expect_one_error("hoplink", PLAN_LOAD_SECURE, "h.yaml", "hop on its path is not owned by root");
+
+        /* Likewise a symlinked directory on the way, relative links
+         * included. */
+        make_dir("udir2", 0755);
+        path_of(dir, sizeof(dir), "udir2");
+        assert_int_equal(chown(dir, 65534, 65534), 0);
+        path_of(link, sizeof(link), "udir2/lib");
+        assert_int_equal(symlink("../hoplib", link), 0);
+        make_dir("dirhop", 0755);
+        path_of(link, sizeof(link), "dirhop/h.yaml");
+        assert_int_equal(symlink("../udir2/lib/h.yaml", link), 0);
+        expect_one_error("dirhop", PLAN_LOAD_SECURE, "h.yaml", "udir2 on its path is not owned by root");
+
         /* A symlink to a root-owned file in root's directories is fine. */
         {
                 _cleanup_(plan_set_freep) PlanSet *s = NULL;
