@@ -266,8 +266,16 @@ static void on_authorized(sd_bus_message *call, int verdict, const sd_bus_error 
         pending_free(p);
 }
 
+static void pending_free_void(void *p) {
+        pending_free(p);
+}
+
+/* Admission: every change waits for polkit's answer (root's needs none),
+ * and a user with too many requests already pending is refused at once
+ * with TooManyRequests rather than queued without end. */
 static int authorize(Manager *m, sd_bus_message *call, const char *action, Pending *p,
                      const char *const *details) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int k;
 
         if (!m->polkit) {
@@ -279,10 +287,15 @@ static int authorize(Manager *m, sd_bus_message *call, const char *action, Pendi
                                                           "Only root may do this (polkit is disabled).");
                 }
         }
-        k = polkit_check_async(m->bus, m->event, call, action, details, on_authorized, p);
+        k = polkit_check_async(m->authority, call, action, details, on_authorized, p, pending_free_void, &error);
         if (k < 0) {
                 pending_free(p);
-                return k;
+                if (!sd_bus_error_is_set(&error))
+                        return k;
+                /* A flood would fill the log: say it at debug level. */
+                log_debug("Refused %s from %s: %s", sd_bus_message_get_member(call),
+                          strna(sd_bus_message_get_sender(call)), error.message);
+                return sd_bus_reply_method_error(call, &error);
         }
         return 1; /* the reply comes later */
 }
