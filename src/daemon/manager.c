@@ -94,8 +94,6 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);
         executor_free(m->executor);
-        polkit_authority_free(m->authority);
-        bus_queue_free(m->systemd_calls);
         run_store_free(m->store);
         plan_set_free(m->plans);
         sd_bus_flush_close_unref(m->bus);
@@ -655,28 +653,12 @@ int manager_new(Manager **ret) {
 }
 
 int manager_startup(Manager *m) {
-        _cleanup_free_ char *journal = NULL;
-        RunStoreReplay stats = {};
         size_t errors = 0;
         int k;
 
-        if (mkdir(m->state_dir, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(negative_errno(), "Failed to create %s: %m", m->state_dir);
-        if (asprintf(&journal, "%s/journal", m->state_dir) < 0)
-                return log_oom();
-        k = run_store_open(journal, &m->store, &stats);
+        k = manager_open_journal(m);
         if (k < 0)
-                return log_error_errno(k, "Failed to open the run journal %s: %m", journal);
-        if (stats.dropped_bytes > 0)
-                log_warning("Run journal %s: cut off a torn or corrupt tail of %llu bytes (the last transition "
-                            "before a crash), continuing.", journal, (unsigned long long) stats.dropped_bytes);
-        if (stats.bad_records > 0 || stats.orphans > 0)
-                log_warning("Run journal %s: skipped %llu unreadable and %llu orphaned records.", journal,
-                            (unsigned long long) stats.bad_records, (unsigned long long) stats.orphans);
-        log_info("Run journal %s: replayed %llu records, %zu runs.", journal, (unsigned long long) stats.records,
-                 m->store->n_runs);
-        if (m->crash_at_record > 0)
-                journal_file_set_crash_point(m->store->journal, m->crash_at_record, m->crash_torn_bytes);
+                return k;
 
         k = manager_load_plans(m, &m->plans, &errors);
         if (k < 0)
@@ -689,11 +671,6 @@ int manager_startup(Manager *m) {
         k = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (k < 0)
                 return log_error_errno(k, "Failed to attach the bus to the event loop: %m");
-        k = bus_queue_new(m->bus, MANAGER_SYSTEMD_CALLS_MAX, &m->systemd_calls);
-        if (k >= 0)
-                k = polkit_authority_new(m->bus, &m->authority);
-        if (k < 0)
-                return log_error_errno(k, "Failed to set up the bounded bus call queues: %m");
         k = executor_new(m->event, m->bus, &m->executor);
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the executor: %m");

@@ -9,19 +9,11 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "bus-queue.h"
 #include "executor.h"
 #include "plan-set.h"
-#include "polkit.h"
 #include "run-store.h"
 
 typedef struct Manager Manager;
-
-/* salved's calls to systemd on the wire at once. With polkit's share
- * (POLKIT_MAX_IN_FLIGHT) this stays well under dbus-daemon's limit of
- * calls awaiting a reply per connection (128 on the system bus), which
- * salved's connection must never reach. */
-#define MANAGER_SYSTEMD_CALLS_MAX 64U
 
 typedef struct RunContext {
         Manager *manager;
@@ -46,8 +38,6 @@ struct Manager {
         char *runtime_dir;
         char **plan_dirs;               /* NULL: the system directories */
         bool polkit;                    /* false: no polkit calls at all, root only */
-        BusQueue *systemd_calls;        /* every call to systemd goes through it */
-        PolkitAuthority *authority;     /* polkit checks, bounded per user */
         uint64_t crash_at_record;       /* testing: kill -9 self at this journal append */
         size_t crash_torn_bytes;
         unsigned rand_state;
@@ -61,6 +51,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
 /* Loads plans and the journal, resumes runs, connects the bus. */
 int manager_startup(Manager *m);
+/* manager-journal.c: opens the run journal whatever is in its place
+ * (damage is set aside and said, never fatal) into m->store. */
+int manager_open_journal(Manager *m);
 int manager_run(Manager *m);
 
 int manager_load_plans(Manager *m, PlanSet **ret, size_t *ret_errors);
