@@ -94,6 +94,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);
         executor_free(m->executor);
+        polkit_authority_free(m->authority);
+        bus_queue_free(m->systemd_calls);
         run_store_free(m->store);
         plan_set_free(m->plans);
         sd_bus_flush_close_unref(m->bus);
@@ -671,6 +673,11 @@ int manager_startup(Manager *m) {
         k = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (k < 0)
                 return log_error_errno(k, "Failed to attach the bus to the event loop: %m");
+        k = bus_queue_new(m->bus, MANAGER_SYSTEMD_CALLS_MAX, &m->systemd_calls);
+        if (k >= 0)
+                k = polkit_authority_new(m->bus, &m->authority);
+        if (k < 0)
+                return log_error_errno(k, "Failed to set up the bounded bus call queues: %m");
         k = executor_new(m->event, m->bus, &m->executor);
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the executor: %m");

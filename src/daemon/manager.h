@@ -9,11 +9,19 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-queue.h"
 #include "executor.h"
 #include "plan-set.h"
+#include "polkit.h"
 #include "run-store.h"
 
 typedef struct Manager Manager;
+
+/* salved's calls to systemd on the wire at once. With polkit's share
+ * (POLKIT_MAX_IN_FLIGHT) this stays well under dbus-daemon's limit of
+ * calls awaiting a reply per connection (128 on the system bus), which
+ * salved's connection must never reach. */
+#define MANAGER_SYSTEMD_CALLS_MAX 64U
 
 typedef struct RunContext {
         Manager *manager;
@@ -38,6 +46,8 @@ struct Manager {
         char *runtime_dir;
         char **plan_dirs;               /* NULL: the system directories */
         bool polkit;                    /* false: no polkit calls at all, root only */
+        BusQueue *systemd_calls;        /* every call to systemd goes through it */
+        PolkitAuthority *authority;     /* polkit checks, bounded per user */
         uint64_t crash_at_record;       /* testing: kill -9 self at this journal append */
         size_t crash_torn_bytes;
         unsigned rand_state;
