@@ -3,6 +3,7 @@
 /* The salvectl verbs that talk to salved over the system bus: status,
  * history, run, cancel, the step actions, watch and reload. */
 
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <systemd/sd-bus.h>
@@ -78,6 +79,32 @@ static const char *state_mark(const char *state) {
         return " ";
 }
 
+/* One line when salved found its journal damaged at start (the manager's
+ * JournalRecovery property); nothing when all was well, or from a salved
+ * that does not have the property. */
+static void print_journal_recovery(Ctl *c, sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *damage, *reason, *aside;
+        uint64_t at, records, lost, gaps;
+        char t[32];
+
+        if (sd_bus_get_property(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "JournalRecovery", &e, &reply,
+                                "(ssstttt)") < 0 ||
+            sd_bus_message_read(reply, "(ssstttt)", &damage, &reason, &aside, &at, &records, &lost, &gaps) < 0 ||
+            streq(damage, "none"))
+                return;
+        printf("%sjournal:%s %s file set aside as %s at %s (%s); %" PRIu64 " record%s recovered, %" PRIu64
+               " byte%s lost",
+               ansi(c, ANSI_RED), ansi(c, ANSI_RESET),
+               streq(damage, "unsupported") ? "unreadable" : streq(damage, "not-regular") ? "non-regular" : "damaged",
+               aside, format_time(t, sizeof(t), at), reason, records, records == 1 ? "" : "s", lost,
+               lost == 1 ? "" : "s");
+        if (gaps > 0)
+                printf(" in %" PRIu64 " gap%s", gaps, gaps == 1 ? "" : "s");
+        printf(" (journalctl -u salved MESSAGE_ID=f2d50fc92c0d4b4ebb17c39959d86da2)\n\n");
+}
+
 static int list_runs(Ctl *c, bool all) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -96,6 +123,8 @@ static int list_runs(Ctl *c, bool all) {
         r = sd_bus_message_enter_container(reply, 'a', "(sssstt)");
         if (r < 0)
                 return EXIT_FAILURE;
+        if (!c->json)
+                print_journal_recovery(c, bus);
         if (!c->json && c->legend)
                 printf("%s%-32s %-24s %-12s %-8s %-19s %s%s\n", ansi(c, ANSI_BOLD), "RUN", "PLAN", "STATE",
                        "TRIGGER", "STARTED", all ? "FINISHED" : "", ansi(c, ANSI_RESET));

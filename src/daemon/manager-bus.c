@@ -426,6 +426,18 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         return sd_bus_message_append(reply, "u", n);
 }
 
+/* What opening the journal found (docs/dbus-api.md): fixed for the life
+ * of this salved, so salvectl status can keep saying it. */
+static int property_get_journal_recovery(sd_bus *bus, const char *path, const char *interface,
+                                         const char *property, sd_bus_message *reply, void *userdata,
+                                         sd_bus_error *error) {
+        const JournalRecovery *rec = &((Manager *) userdata)->store->recovery;
+
+        return sd_bus_message_append(reply, "(ssstttt)", journal_damage_to_string(rec->damage), rec->reason,
+                                     strempty(rec->aside_path), rec->aside_usec, rec->records, rec->lost_bytes,
+                                     rec->n_gaps);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         /* Every method is UNPRIVILEGED as far as sd-bus is concerned:
          * reads are open, and changes are checked with polkit ourselves. */
@@ -434,6 +446,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("PlansLoaded", "u", property_get, 0, 0),
         SD_BUS_PROPERTY("ActiveRuns", "u", property_get, 0, 0),
         SD_BUS_PROPERTY("WaitingSteps", "u", property_get, 0, 0),
+        SD_BUS_PROPERTY("JournalRecovery", "(ssstttt)", property_get_journal_recovery, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("ListPlans", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssstu)", plans), method_list_plans,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetPlan", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", json), method_get_plan,
