@@ -53,6 +53,21 @@
 # RIG_NSPAWN_PID, RIG_MACHINE, RIG_CONSOLE (console log file), RIG_BOOT_DIR.
 
 _rig_log() { echo "rig: $*" >&2; }
+
+# Moves the calling shell into a child cgroup named salve-rig-NAME in every
+# cgroup hierarchy it may write to (best effort; nothing happens where it
+# may not).
+_rig_own_cgroups() {
+    local line ctrl path dir
+    while IFS= read -r line; do
+        ctrl=${line#*:}; path=${ctrl#*:}; ctrl=${ctrl%%:*}
+        if [[ -z $ctrl ]]; then dir=/sys/fs/cgroup/unified; else dir=/sys/fs/cgroup/${ctrl#name=}; fi
+        [[ -d $dir ]] || continue
+        dir=$dir${path%/}/salve-rig-$1
+        mkdir -p "$dir" 2>/dev/null && echo $$ >"$dir/cgroup.procs" 2>/dev/null || true
+    done </proc/self/cgroup
+}
+export -f _rig_own_cgroups
 _rig_vlog() { [[ "${RIG_VERBOSE:-0}" == 1 ]] && echo "rig: $*" >&2; return 0; }
 
 # Path inside the container; host PATH may differ.
@@ -406,8 +421,13 @@ _rig_boot() {
     # setsid: keep terminal signals (^C) away from nspawn; the inner shell
     # records its pid and execs nspawn, so the pidfile is nspawn's pid even
     # if setsid had to fork.
-    setsid bash -c 'echo $$ >"$0"; exec systemd-nspawn "$@"' "$pidfile" \
-        "${args[@]}" -- "${kargs[@]}" </dev/null >"$RIG_CONSOLE" 2>&1 &
+    # Each container gets cgroups of its own: on a cgroup v1 host without
+    # systemd, containers started from the same cgroup would all build
+    # their /system.slice/... in one shared tree, and two at once (parallel
+    # test sessions) remove each other's unit cgroups ("Failed to attach to
+    # cgroup", EIO on kill).
+    setsid bash -c 'echo $$ >"$0"; _rig_own_cgroups "$1"; shift; exec systemd-nspawn "$@"' "$pidfile" \
+        "$RIG_MACHINE" "${args[@]}" -- "${kargs[@]}" </dev/null >"$RIG_CONSOLE" 2>&1 &
     local bg=$!
     local deadline=$(( t0 + timeout * 1000 ))
     while [[ ! -s "$pidfile" ]]; do
