@@ -213,6 +213,8 @@ int verb_show(Ctl *c, int argc, char **argv) {
                         printf(" retry:%u", st->retry_attempts);
                 if (!st->idempotent)
                         printf(" not-idempotent");
+                if (st->done_if)
+                        printf(" done-if");
                 if (st->when.present)
                         printf(" conditional");
                 printf("%s\n", critical[p->order[o]] ? ansi(c, ANSI_RESET) : "");

@@ -199,6 +199,18 @@ static int reply_errno(sd_bus_message *call, int k, const Pending *p) {
                 else
                         sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Run %s is already over.", p->run);
                 break;
+        case -EINPROGRESS:
+                sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Step \"%s\" of run %s is still running: it is "
+                                  "not retried beside itself. Wait for it to end, or cancel the run.", p->step, p->run);
+                break;
+        case -ENOSPC:
+        case -EDQUOT:
+        case -EIO:
+        case -EROFS:
+                sd_bus_error_setf(&e, SALVE_ERROR_JOURNAL, "salved cannot write its run journal (%s): it takes no "
+                                  "new work until it can, and holds the results of running steps in memory "
+                                  "(see systemctl status salved).", strerror(-k));
+                break;
         case -EOPNOTSUPP:
                 sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Step \"%s\" is not a%s step; use %s.", p->step,
                                   p->action == ACTION_APPROVE || p->action == ACTION_REJECT ? "n approve" : " task",

@@ -15,6 +15,7 @@
 #define SALVE_ERROR_NO_SUCH_RUN "org.salve.Error.NoSuchRun"
 #define SALVE_ERROR_NO_SUCH_STEP "org.salve.Error.NoSuchStep"
 #define SALVE_ERROR_INVALID_STATE "org.salve.Error.InvalidState"
+#define SALVE_ERROR_JOURNAL "org.salve.Error.JournalUnwritable"
 #define SALVE_ERROR_PLAN_ERRORS "org.salve.Error.PlanErrors"
 
 #define SALVE_COMMENT_MAX 4096

@@ -10,18 +10,34 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-id128.h>
 
 #include "config.h"
+#include "string-util.h"
 #include "log.h"
 #include "manager-bus.h"
 #include "manager-reload.h"
 #include "manager.h"
 
+typedef enum CallPhase {
+        CALL_CONDITION,                 /* the `when:` check, before the step itself */
+        CALL_STEP,                      /* the step's attempt */
+        CALL_RESUMED,                   /* an attempt started before salved restarted */
+        CALL_DONE_IF,                   /* the step's done-if check, its outcome being unknown */
+} CallPhase;
+
 typedef struct StepCall {
         RunContext *context;
         size_t step;
-        bool condition;                 /* the `when:` check, before the step itself */
+        CallPhase phase;
+        char *why;                      /* CALL_DONE_IF: why the outcome is unknown */
 } StepCall;
+
+static StepCall *step_call_free(StepCall *call) {
+        if (call)
+                free(call->why);
+        return mfree(call);
+}
 
 static RunContext *run_context_free(RunContext *c, size_t n_steps) {
         if (!c)
@@ -29,7 +45,7 @@ static RunContext *run_context_free(RunContext *c, size_t n_steps) {
         for (size_t i = 0; c->jobs && i < n_steps; i++) {
                 if (c->jobs[i])
                         exec_job_cancel(c->jobs[i]);
-                free(c->calls[i]);
+                step_call_free(c->calls[i]);
         }
         free(c->jobs);
         free(c->calls);
@@ -88,6 +104,12 @@ Manager *manager_free(Manager *m) {
                 run_context_free(m->contexts[i], r ? r->plan->n_steps : 0);
         }
         free(m->contexts);
+        for (size_t i = 0; i < m->n_unjournaled; i++) {
+                transition_done(&m->unjournaled[i].t);
+                free(m->unjournaled[i].unit);
+        }
+        free(m->unjournaled);
+        sd_event_source_disable_unref(m->journal_retry);
         manager_reload_free(m->reload);
         sd_event_source_disable_unref(m->schedule);
         sd_event_source_disable_unref(m->sigterm);
@@ -122,8 +144,13 @@ static void manager_update_status(Manager *m) {
                 waiting += run_count_steps(r, STEP_WAITING);
                 interrupted += run_count_steps(r, STEP_INTERRUPTED);
         }
-        if (asprintf(&s, "%zu run%s active, %zu waiting for a person, %zu interrupted; %zu plans loaded", active,
-                     active == 1 ? "" : "s", waiting, interrupted, m->plans ? m->plans->n_plans : 0) < 0)
+        if (m->journal_error < 0) {
+                if (asprintf(&s, "The run journal cannot be written (%s): %zu result%s held in memory, no new "
+                             "work taken; %zu run%s active", strerror(-m->journal_error), m->n_unjournaled,
+                             m->n_unjournaled == 1 ? "" : "s", active, active == 1 ? "" : "s") < 0)
+                        return;
+        } else if (asprintf(&s, "%zu run%s active, %zu waiting for a person, %zu interrupted; %zu plans loaded",
+                            active, active == 1 ? "" : "s", waiting, interrupted, m->plans ? m->plans->n_plans : 0) < 0)
                 return;
         if (streq_ptr(s, m->last_status))
                 return;
@@ -184,18 +211,17 @@ static void announce(Manager *m, const Run *r, const Transition *t) {
         }
 }
 
-int manager_commit(Manager *m, const Transition *t) {
+/* What follows a transition once it is journaled and applied. */
+static int manager_after_commit(Manager *m, const Transition *t) {
         RunContext *c;
-        Run *r = NULL;
+        Run *r = run_store_find(m->store, t->run_id);
         int k;
 
-        k = run_store_commit(m->store, t, &r);
-        if (k < 0)
-                return log_struct_internal(LOG_ERR, k, NULL, t->run_id, NULL, t->step_id,
-                                           "Failed to journal a %s transition, not acting on it: %m",
-                                           transition_kind_to_string(t->kind));
-
+        if (!r)
+                return -ENOENT;
         if (t->kind == TRANSITION_RUN_CREATED) {
+                if (run_set_boot_id(r, m->boot_id) < 0)
+                        return log_oom();
                 k = manager_add_context(m, r, NULL);
                 if (k < 0)
                         return log_oom();
@@ -208,7 +234,7 @@ int manager_commit(Manager *m, const Transition *t) {
                 if (i >= 0 && c->jobs[i]) {
                         exec_job_cancel(c->jobs[i]);
                         c->jobs[i] = NULL;
-                        c->calls[i] = mfree(c->calls[i]);
+                        c->calls[i] = step_call_free(c->calls[i]);
                 }
         }
         announce(m, r, t);
@@ -217,6 +243,144 @@ int manager_commit(Manager *m, const Transition *t) {
                 manager_schedule(m); /* a queued run of the same plan may go now */
         }
         manager_update_status(m);
+        return 0;
+}
+
+/* ---- results the journal could not take yet ---- */
+
+int manager_check_writable(Manager *m) {
+        return m->n_unjournaled > 0 ? (m->journal_error < 0 ? m->journal_error : -EIO) : 0;
+}
+
+static void manager_flush_unjournaled(Manager *m);
+
+static int on_journal_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_flush_unjournaled(userdata);
+        return 0;
+}
+
+static void manager_arm_journal_retry(Manager *m) {
+        /* A bounded backoff, no busy loop: 1 s, doubling, at most 30 s. */
+        m->journal_retry_delay = m->journal_retry_delay == 0 ? USEC_PER_SEC
+                                                             : MIN(m->journal_retry_delay * 2, 30 * USEC_PER_SEC);
+        if (m->journal_retry) {
+                (void) sd_event_source_set_time_relative(m->journal_retry, m->journal_retry_delay);
+                (void) sd_event_source_set_enabled(m->journal_retry, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (sd_event_add_time_relative(m->event, &m->journal_retry, CLOCK_MONOTONIC, m->journal_retry_delay, 0,
+                                       on_journal_retry, m) >= 0)
+                (void) sd_event_source_set_description(m->journal_retry, "journal-retry");
+}
+
+static int manager_hold_result(Manager *m, const Transition *t, const char *unit, int error) {
+        Unjournaled *n, *u;
+
+        n = realloc(m->unjournaled, sizeof(Unjournaled) * (m->n_unjournaled + 1));
+        if (!n)
+                return log_oom();
+        m->unjournaled = n;
+        u = m->unjournaled + m->n_unjournaled;
+        *u = (Unjournaled) {};
+        if (transition_copy(t, &u->t) < 0 || (unit && !(u->unit = strdup(unit)))) {
+                transition_done(&u->t);
+                return log_oom();
+        }
+        m->n_unjournaled++;
+        if (m->journal_error == 0)
+                log_struct_internal(LOG_CRIT, error, SALVE_MESSAGE_JOURNAL_FULL, t->run_id, NULL, t->step_id,
+                                    "The run journal cannot be written (%m): holding step results in memory and "
+                                    "taking no new work until it can.");
+        m->journal_error = error;
+        manager_arm_journal_retry(m);
+        manager_update_status(m);
+        return -EAGAIN;
+}
+
+static void manager_journal_ok(Manager *m) {
+        if (m->journal_error < 0)
+                log_struct_internal(LOG_NOTICE, 0, SALVE_MESSAGE_JOURNAL_WRITABLE, NULL, NULL, NULL,
+                                    "The run journal takes writes again; new work is accepted.");
+        m->journal_error = 0;
+        m->journal_retry_delay = 0;
+}
+
+static void manager_flush_unjournaled(Manager *m) {
+        size_t done = 0;
+        int k = 0;
+
+        /* One at a time, in order: journal it, then act on it as
+         * manager_commit() would have, then let its unit go. */
+        while (done < m->n_unjournaled) {
+                Unjournaled *u = m->unjournaled + done;
+                k = run_store_commit(m->store, &u->t, NULL);
+                if (k < 0)
+                        break;
+                (void) manager_after_commit(m, &u->t);
+                executor_release_unit(m->executor, u->unit);
+                transition_done(&u->t);
+                u->unit = mfree(u->unit);
+                done++;
+        }
+        memmove(m->unjournaled, m->unjournaled + done, sizeof(Unjournaled) * (m->n_unjournaled - done));
+        m->n_unjournaled -= done;
+        if (m->n_unjournaled > 0) {
+                m->journal_error = k;
+                manager_arm_journal_retry(m);
+        } else {
+                if (done > 0) {
+                        log_info("Journaled %zu step result%s held in memory.", done, done == 1 ? "" : "s");
+                        manager_journal_ok(m);
+                }
+                /* Proposals that could not be journaled are made again now. */
+                manager_schedule(m);
+        }
+        manager_update_status(m);
+}
+
+static bool journal_error_is_io(int k) {
+        return k < 0 && k != -ENOMEM && k != -EINVAL && k != -E2BIG && k != -ENOENT;
+}
+
+int manager_commit(Manager *m, const Transition *t) {
+        int k;
+
+        k = run_store_commit(m->store, t, NULL);
+        if (k < 0) {
+                if (journal_error_is_io(k)) {
+                        /* Nothing acts on it; what proposed it proposes it
+                         * again when the retry finds the journal writable. */
+                        if (m->journal_error == 0)
+                                log_struct_internal(LOG_CRIT, k, SALVE_MESSAGE_JOURNAL_FULL, t->run_id, NULL,
+                                                    t->step_id, "The run journal cannot be written: %m");
+                        m->journal_error = k;
+                        manager_arm_journal_retry(m);
+                        manager_update_status(m);
+                }
+                return log_struct_internal(LOG_ERR, k, NULL, t->run_id, NULL, t->step_id,
+                                           "Failed to journal a %s transition, not acting on it: %m",
+                                           transition_kind_to_string(t->kind));
+        }
+        manager_journal_ok(m);
+        return manager_after_commit(m, t);
+}
+
+int manager_commit_result(Manager *m, const Transition *t, const char *unit) {
+        int k;
+
+        /* Behind results already waiting: order is kept. */
+        if (m->n_unjournaled > 0)
+                return manager_hold_result(m, t, unit, m->journal_error);
+        k = run_store_commit(m->store, t, NULL);
+        if (journal_error_is_io(k))
+                return manager_hold_result(m, t, unit, k);
+        if (k < 0)
+                return log_struct_internal(LOG_ERR, k, NULL, t->run_id, NULL, t->step_id,
+                                           "Failed to journal a %s transition, not acting on it: %m",
+                                           transition_kind_to_string(t->kind));
+        manager_journal_ok(m);
+        (void) manager_after_commit(m, t);
+        executor_release_unit(m->executor, unit);
         return 0;
 }
 
@@ -235,7 +399,9 @@ static double manager_jitter(Manager *m) {
         return (double) rand_r(&m->rand_state) / ((double) RAND_MAX + 1.0);
 }
 
-static void step_finished(Manager *m, RunContext *c, size_t i, bool ok, const char *message) {
+/* A machine step's attempt ended: the engine proposes what follows, the
+ * result is journaled (or held until it can be), then unit is released. */
+static void step_finished(Manager *m, RunContext *c, size_t i, bool ok, const char *message, const char *unit) {
         Run *r = run_store_find(m->store, c->run_id);
         Transition t;
         int k;
@@ -248,35 +414,107 @@ static void step_finished(Manager *m, RunContext *c, size_t i, bool ok, const ch
                                     "Ignoring a result for a step that is not running: %m");
                 return;
         }
-        (void) manager_commit(m, &t);
+        (void) manager_commit_result(m, &t, unit);
+        transition_done(&t);
+        manager_schedule(m);
+}
+
+/* After a restart, a step's outcome cannot be known: the engine says
+ * whether it runs again or waits for a person. */
+static void step_unknown(Manager *m, RunContext *c, size_t i, const char *why, bool rerun) {
+        Run *r = run_store_find(m->store, c->run_id);
+        Transition t;
+        int k;
+
+        if (!r)
+                return;
+        k = run_step_unknown(r, i, why, rerun, now_usec(CLOCK_REALTIME), &t);
+        if (k < 0)
+                return;
+        (void) manager_commit_result(m, &t, NULL);
         transition_done(&t);
         manager_schedule(m);
 }
 
 static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata);
 
-static int start_step_job(Manager *m, RunContext *c, const Run *r, size_t i, bool condition) {
+static int start_step_job(Manager *m, RunContext *c, const Run *r, size_t i, CallPhase phase, const char *why) {
         const Step *s = r->plan->steps + i;
+        const StepRun *x = r->steps + i;
         StepCall *call;
         int k;
 
         call = calloc(1, sizeof(StepCall));
         if (!call)
                 return -ENOMEM;
-        *call = (StepCall) { .context = c, .step = i, .condition = condition };
-        if (condition)
-                k = executor_check_condition(m->executor, &s->when, r->trigger, on_step_done, call, &c->jobs[i]);
-        else
-                k = executor_start(m->executor, r->id, s, r->steps[i].attempt, s->timeout, on_step_done, call,
-                                   &c->jobs[i]);
-        if (k < 0) {
+        *call = (StepCall) { .context = c, .step = i, .phase = phase };
+        if (why && !(call->why = strdup(why))) {
                 free(call);
+                return -ENOMEM;
+        }
+        switch (phase) {
+        case CALL_CONDITION:
+                k = executor_check_condition(m->executor, &s->when, r->trigger, on_step_done, call, &c->jobs[i]);
+                break;
+        case CALL_STEP:
+                k = executor_start(m->executor, r->id, s, x->attempt, s->timeout, on_step_done, call, &c->jobs[i]);
+                break;
+        case CALL_RESUMED:
+                k = executor_resume(m->executor, r->id, s, x->attempt, s->timeout, x->started, on_step_done, call,
+                                    &c->jobs[i]);
+                break;
+        case CALL_DONE_IF:
+                k = executor_start_check(m->executor, r->id, s, x->attempt, on_step_done, call, &c->jobs[i]);
+                break;
+        default:
+                k = -EINVAL;
+        }
+        if (k < 0) {
+                step_call_free(call);
                 c->jobs[i] = NULL;
                 return k;
         }
-        free(c->calls[i]);
+        step_call_free(c->calls[i]);
         c->calls[i] = call;
         return 0;
+}
+
+/* The outcome of a step that was running when salved stopped is not
+ * known: a done-if check may tell; otherwise the engine decides. */
+static void step_outcome_unknown(Manager *m, RunContext *c, const Run *r, size_t i, const char *why) {
+        int k;
+
+        log_struct_internal(LOG_NOTICE, 0, SALVE_MESSAGE_STEP_RECONCILED, r->id, r->plan->name, r->plan->steps[i].id,
+                            "Step %s: %s%s.", r->plan->steps[i].id, why,
+                            r->plan->steps[i].done_if ? "; running its done-if check" : "");
+        if (r->plan->steps[i].done_if) {
+                k = start_step_job(m, c, r, i, CALL_DONE_IF, why);
+                if (k >= 0)
+                        return;
+                log_struct_internal(LOG_WARNING, k, NULL, r->id, r->plan->name, r->plan->steps[i].id,
+                                    "Cannot run the done-if check of step %s: %m", r->plan->steps[i].id);
+        }
+        step_unknown(m, c, i, why, false);
+}
+
+static void on_done_if(Manager *m, RunContext *c, size_t i, const char *why, const ExecResult *res) {
+        _cleanup_free_ char *msg = NULL;
+
+        if (res->outcome == EXEC_SUCCEEDED) {
+                if (asprintf(&msg, "%s; its done-if check says its effect is in place (exit status 0)", why) < 0)
+                        msg = NULL;
+                step_finished(m, c, i, true, msg ?: "done-if: its effect is in place", res->unit);
+                return;
+        }
+        if (res->outcome == EXEC_FAILED && res->exit_status == 1) {
+                step_unknown(m, c, i, why, true);
+                executor_release_unit(m->executor, res->unit);
+                return;
+        }
+        if (asprintf(&msg, "%s; its done-if check did not tell (%s)", why, strna(res->message)) < 0)
+                msg = NULL;
+        step_unknown(m, c, i, msg ?: why, false);
+        executor_release_unit(m->executor, res->unit);
 }
 
 static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata) {
@@ -284,24 +522,26 @@ static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata) {
         RunContext *c = call->context;
         Manager *m = c->manager;
         size_t i = call->step;
-        bool condition = call->condition;
+        CallPhase phase = call->phase;
+        _cleanup_free_ char *why = TAKE_PTR(call->why);
         Run *r = run_store_find(m->store, c->run_id);
         _cleanup_free_ char *msg = NULL;
         int k;
 
         /* The job frees itself after this callback; forget it and the call. */
         c->jobs[i] = NULL;
-        c->calls[i] = mfree(c->calls[i]);
+        c->calls[i] = step_call_free(c->calls[i]);
         if (!r)
                 return;
 
-        if (condition) {
+        switch (phase) {
+        case CALL_CONDITION:
                 if (res->outcome == EXEC_SUCCEEDED) {
-                        k = start_step_job(m, c, r, i, false);
+                        k = start_step_job(m, c, r, i, CALL_STEP, NULL);
                         if (k < 0) {
                                 if (asprintf(&msg, "could not start: %s", strerror(-k)) < 0)
                                         msg = NULL;
-                                step_finished(m, c, i, false, msg ?: "could not start");
+                                step_finished(m, c, i, false, msg ?: "could not start", NULL);
                         }
                         return;
                 }
@@ -321,11 +561,25 @@ static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata) {
                 free(t.message);
                 manager_schedule(m);
                 return;
+
+        case CALL_DONE_IF:
+                on_done_if(m, c, i, why ?: "its outcome is not known", res);
+                return;
+
+        case CALL_RESUMED:
+                if (res->outcome == EXEC_UNKNOWN) {
+                        step_outcome_unknown(m, c, r, i, res->message);
+                        executor_release_unit(m->executor, res->unit);
+                        return;
+                }
+                break;
+        default:
+                break;
         }
 
         switch (res->outcome) {
         case EXEC_SUCCEEDED:
-                step_finished(m, c, i, true, res->message);
+                step_finished(m, c, i, true, res->message, res->unit);
                 return;
         case EXEC_TIMED_OUT:
                 if (asprintf(&msg, "timed out%s%s", res->message ? ": " : "", strempty(res->message)) < 0)
@@ -334,20 +588,44 @@ static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata) {
         default:
                 break;
         }
-        step_finished(m, c, i, false, msg ?: res->message ?: exec_outcome_to_string(res->outcome));
+        step_finished(m, c, i, false, msg ?: res->message ?: exec_outcome_to_string(res->outcome), res->unit);
 }
 
 static void start_step(Manager *m, RunContext *c, const Run *r, size_t i) {
         const Step *s = r->plan->steps + i;
         int k;
 
-        k = start_step_job(m, c, r, i, s->when.present);
+        k = start_step_job(m, c, r, i, s->when.present ? CALL_CONDITION : CALL_STEP, NULL);
         if (k < 0) {
                 _cleanup_free_ char *msg = NULL;
                 if (asprintf(&msg, "could not start: %s", strerror(-k)) < 0)
                         msg = NULL;
-                step_finished(m, c, i, false, msg ?: "could not start");
+                step_finished(m, c, i, false, msg ?: "could not start", NULL);
         }
+}
+
+/* After a restart, for a step the journal shows running: ask systemd how
+ * it stands, rather than assume. Only what cannot be known is handed to
+ * the engine as unknown. */
+static void resume_step(Manager *m, RunContext *c, const Run *r, size_t i) {
+        const StepRun *x = r->steps + i;
+        int k;
+
+        if (x->boot_id && !streq(x->boot_id, m->boot_id)) {
+                step_outcome_unknown(m, c, r, i, "the host rebooted while it ran");
+                return;
+        }
+        k = start_step_job(m, c, r, i, CALL_RESUMED, NULL);
+        if (k < 0) {
+                _cleanup_free_ char *why = NULL;
+                if (asprintf(&why, "salved cannot ask systemd how it stands (%s)", strerror(-k)) < 0)
+                        why = NULL;
+                step_outcome_unknown(m, c, r, i, why ?: "salved cannot ask systemd how it stands");
+                return;
+        }
+        log_struct_internal(LOG_INFO, 0, NULL, r->id, r->plan->name, r->plan->steps[i].id,
+                            "Step %s was running when salved stopped: re-attaching to attempt %u.",
+                            r->plan->steps[i].id, x->attempt);
 }
 
 /* ---- scheduling ---- */
@@ -384,6 +662,9 @@ static void process_run(Manager *m, RunContext *c) {
         int k;
 
         if (!r || run_store_is_queued(m->store, r))
+                return;
+        /* Results wait for the journal: nothing is proposed behind them. */
+        if (m->n_unjournaled > 0)
                 return;
 
         for (int round = 0; round < 64 && !run_is_finished(r); round++) {
@@ -471,6 +752,9 @@ int manager_start_run(Manager *m, const char *plan_name, const char *trigger, co
 
         if (!p)
                 return -ENOENT;
+        k = manager_check_writable(m);
+        if (k < 0)
+                return k;
 
         for (size_t i = 0; i < m->store->n_runs; i++) {
                 Run *r = m->store->runs[i];
@@ -523,6 +807,9 @@ int manager_cancel_run(Manager *m, const char *run_id, const char *actor, const 
 
         if (!r)
                 return -ENOENT;
+        k = manager_check_writable(m);
+        if (k < 0)
+                return k;
         k = run_cancel(r, actor, comment, now_usec(CLOCK_REALTIME), &t, &n);
         if (k < 0)
                 return k;
@@ -540,6 +827,9 @@ int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction 
 
         if (!r)
                 return -ESRCH;
+        k = manager_check_writable(m);
+        if (k < 0)
+                return k;
         k = run_act(r, step_id, action, actor, comment, now_usec(CLOCK_REALTIME), &t, &n);
         if (k < 0)
                 return k;
@@ -654,9 +944,107 @@ int manager_new(Manager **ret) {
         return 0;
 }
 
+/* Which boot this is, for "the host rebooted while it ran": a random id
+ * kept in the runtime directory (/run is new every boot and survives
+ * salved's restarts). Not the kernel's boot id: a service in a container
+ * may see the host kernel's, the same across the container's boots. */
+static int manager_read_boot_id(Manager *m, sd_id128_t *ret) {
+        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        char buf[SD_ID128_STRING_MAX + 1] = "";
+        ssize_t n;
+        int fd, k;
+
+        if (asprintf(&path, "%s/boot-id", m->runtime_dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd >= 0) {
+                n = read(fd, buf, sizeof(buf) - 1);
+                close(fd);
+                if (n >= 32) {
+                        buf[32] = 0;
+                        if (sd_id128_from_string(buf, ret) >= 0)
+                                return 0;
+                }
+        }
+        k = sd_id128_randomize(ret);
+        if (k < 0)
+                return k;
+        if (mkdir(m->runtime_dir, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return negative_errno();
+        sd_id128_to_string(*ret, buf);
+        buf[32] = '\n';
+        k = write(fd, buf, 33) == 33 ? 0 : -EIO;
+        close(fd);
+        if (k >= 0 && rename(tmp, path) < 0)
+                k = negative_errno();
+        return k;
+}
+
+/* salve's transient units that no running step owns: finished ones
+ * (their results are journaled: a step is only over once it is) are
+ * released, so they do not pile up across crashes. A unit still running
+ * for a step the journal has ended (cancelled while salved went down) is
+ * stopped, as the cancellation meant; one of a run the journal does not
+ * know is left alone and logged. */
+static void on_sweep_units(int k, char **units, void *userdata) {
+        Manager *m = userdata;
+
+        if (k < 0) {
+                log_warning_errno(k, "Failed to list salve's transient units, ignoring: %m");
+                return;
+        }
+        STRV_FOREACH(u, units) {
+                char name[256], active[32], sub[32];
+                bool owned = false, known = false, ended;
+
+                if (sscanf(*u, "%255s %31s %31s", name, active, sub) != 3)
+                        continue;
+                for (size_t i = 0; i < m->store->n_runs && !owned; i++) {
+                        const Run *r = m->store->runs[i];
+                        _cleanup_free_ char *prefix = NULL;
+                        if (asprintf(&prefix, "salve-%s-", r->id) < 0)
+                                return;
+                        if (!string_has_prefix(name, prefix))
+                                continue;
+                        known = true;
+                        for (size_t s = 0; s < r->plan->n_steps && !owned; s++) {
+                                RunContext *c = manager_find_context(m, r->id);
+                                owned = c && c->jobs[s] && r->steps[s].state == STEP_RUNNING &&
+                                        exec_job_owns_unit(c->jobs[s], name);
+                        }
+                }
+                for (size_t i = 0; i < m->n_unjournaled && !owned; i++)
+                        owned = streq_ptr(m->unjournaled[i].unit, name);       /* it holds a result */
+                if (owned)
+                        continue;
+                ended = streq(active, "failed") || streq(active, "inactive") ||
+                        (streq(active, "active") && streq(sub, "exited"));
+                if (ended || known) {
+                        log_info("Releasing %s (%s/%s): no running step owns it.", name, active, sub);
+                        executor_release_unit(m->executor, name);
+                } else
+                        log_warning("%s (%s/%s) belongs to no run salved knows; leaving it alone.", name, active, sub);
+        }
+}
+
+static void manager_sweep_units(Manager *m) {
+        int k = executor_list_units(m->executor, "salve-*.service", on_sweep_units, m);
+        if (k < 0)
+                log_warning_errno(k, "Failed to list salve's transient units, ignoring: %m");
+}
+
 int manager_startup(Manager *m) {
+        sd_id128_t boot;
         size_t errors = 0;
         int k;
+
+        k = manager_read_boot_id(m, &boot);
+        if (k < 0)
+                return log_error_errno(k, "Failed to set up this boot's id in %s: %m", m->runtime_dir);
+        sd_id128_to_string(boot, m->boot_id);
 
         k = manager_open_journal(m);
         if (k < 0)
@@ -678,7 +1066,7 @@ int manager_startup(Manager *m) {
                 k = polkit_authority_new(m->bus, &m->authority);
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the bounded bus call queues: %m");
-        k = executor_new(m->event, m->bus, &m->executor);
+        k = executor_new(m->event, m->bus, m->systemd_calls, &m->executor);
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the executor: %m");
         k = manager_bus_setup(m);
@@ -686,29 +1074,32 @@ int manager_startup(Manager *m) {
                 return k;
 
         /* Resume what was in flight: the only place where "running" in the
-         * journal is reconciled with a process that is gone. */
+         * journal is reconciled with what systemd knows. Nothing of a run
+         * is scheduled that the journal shows running. */
+        for (size_t i = 0; i < m->store->n_runs; i++)
+                if (run_set_boot_id(m->store->runs[i], m->boot_id) < 0)
+                        return log_oom();
         for (size_t i = 0; i < m->store->n_runs; i++) {
                 Run *r = m->store->runs[i];
-                Transition *t;
-                size_t n;
+                RunContext *c;
+                size_t n = 0;
 
                 if (run_is_finished(r))
                         continue;
-                k = manager_add_context(m, r, NULL);
+                k = manager_add_context(m, r, &c);
                 if (k < 0)
                         return log_oom();
-                k = run_resume(r, now_usec(CLOCK_REALTIME), &t, &n);
-                if (k < 0)
-                        return log_oom();
+                n = run_count_steps(r, STEP_RUNNING);
                 log_struct_internal(LOG_NOTICE, 0, NULL, r->id, r->plan->name, NULL,
                                     "Resuming run %s (%zu step%s were running).", r->id, n, n == 1 ? "" : "s");
-                k = commit_all(m, t, n);
-                if (k < 0)
-                        return k;
-                for (size_t s = 0; s < r->plan->n_steps; s++)
-                        if (r->steps[s].state == STEP_WAITING)
+                for (size_t s = 0; s < r->plan->n_steps; s++) {
+                        if (r->steps[s].state == STEP_RUNNING)
+                                resume_step(m, c, r, s);
+                        else if (r->steps[s].state == STEP_WAITING)
                                 manager_bus_emit_human_waiting(m, r, (ssize_t) s);
+                }
         }
+        manager_sweep_units(m);
 
         manager_boot_triggers(m);
         manager_schedule(m);

@@ -23,6 +23,14 @@ typedef struct Manager Manager;
  * salved's connection must never reach. */
 #define MANAGER_SYSTEMD_CALLS_MAX 64U
 
+/* A step result that could not be journaled (a full disk, EIO): held in
+ * memory, in order, and journaled as soon as the journal takes writes
+ * again; only then is it acted on, and its unit released. */
+typedef struct Unjournaled {
+        Transition t;
+        char *unit;                     /* exec: the unit that still holds the result */
+} Unjournaled;
+
 typedef struct RunContext {
         Manager *manager;
         char *run_id;
@@ -53,6 +61,13 @@ struct Manager {
         unsigned rand_state;
         char *last_status;
         struct ManagerReload *reload;   /* manager-reload.c; NULL until the first reload */
+        char boot_id[33];               /* this boot, as 32 hex digits */
+
+        Unjournaled *unjournaled;       /* oldest first */
+        size_t n_unjournaled;
+        int journal_error;              /* why the last append failed, while results wait; else 0 */
+        usec_t journal_retry_delay;
+        sd_event_source *journal_retry;
 };
 
 int manager_new(Manager **ret);
@@ -88,4 +103,10 @@ void manager_mark_clean_shutdown(Manager *m);
 
 /* Journals and applies one transition, then announces it. */
 int manager_commit(Manager *m, const Transition *t);
+/* The same for a fact that already happened (a step's result): if it
+ * cannot be journaled now it is held and journaled later, in order
+ * (returns -EAGAIN then); unit, if set, is released once it is durable. */
+int manager_commit_result(Manager *m, const Transition *t, const char *unit);
+/* 0, or why salved takes no new work now (the journal cannot be written). */
+int manager_check_writable(Manager *m);
 void manager_schedule(Manager *m);

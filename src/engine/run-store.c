@@ -205,6 +205,7 @@ static int emit_run(JournalFile *j, const Run *run) {
                         .attempt = x->attempt,
                         .not_before = x->not_before,
                         .started = x->started,
+                        .boot_id = x->state == STEP_RUNNING ? x->boot_id : NULL,
                         .message = x->message,
                         .actor = x->actor,
                         .comment = x->comment,

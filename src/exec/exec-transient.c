@@ -5,11 +5,18 @@
  * journal, with SALVE_RUN=, SALVE_STEP= and SALVE_ATTEMPT= fields) and its
  * time limit (RuntimeMaxSec=).
  *
- * The unit is created with AddRef=yes and CollectMode=inactive-or-failed:
- * systemd keeps it, exit status and all, until we have read how it ended
- * and dropped our reference (Unref), and then collects it whether it
- * failed or not. Its end is seen as a PropertiesChanged of ActiveState to
- * inactive or failed, followed by one GetAll of the Service interface.
+ * The unit outlives the command, and salved: RemainAfterExit=yes keeps a
+ * command that succeeded "active (exited)" and CollectMode=inactive keeps
+ * one that failed "failed", exit status and all, until salved has
+ * journaled the result and releases the unit (executor_release_unit():
+ * stop, reset-failed, and systemd collects it). So a result is never lost
+ * when salved crashes between the command's end and the journal: after a
+ * restart executor_resume() reads it from the unit. A unit systemd no
+ * longer knows (the host rebooted, someone reset it) is EXEC_UNKNOWN.
+ * The end is seen as a PropertiesChanged of the unit (ActiveState failed
+ * or inactive, or SubState exited), followed by one GetAll of all its
+ * interfaces; a GetAll that fails (the bus is busy, LimitsExceeded) is
+ * tried again on a backoff, never taken for the command's failure.
  * Type=exec makes a command that cannot be executed fail the start job,
  * which ends the step too.
  *
@@ -62,6 +69,43 @@ static int strdup_or_null(const char *s, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The parts an exec step and a done-if check share: name, command, log fields. */
+static int spec_build_common(const char *run_id, const Step *step, unsigned attempt, const char *suffix,
+                             char * const *command, usec_t timeout, ExecTransientSpec *s) {
+        int r;
+
+        r = exec_unit_name_full(run_id, step->id, attempt, suffix, &s->unit);
+        if (r < 0)
+                return r;
+        if (asprintf(&s->description, "salve run %s, step %s, attempt %u%s%s", run_id, step->id, attempt,
+                     suffix ? ", " : "", strempty(suffix)) < 0) {
+                s->description = NULL;
+                return -ENOMEM;
+        }
+        r = strdup_or_null(command[0], &s->exec_path);
+        if (r >= 0)
+                r = copy_strv(command, &s->argv);
+        if (r >= 0)
+                r = strdup_or_null(step->id, &s->syslog_identifier);
+        if (r < 0)
+                return r;
+
+        char field[256];
+        snprintf(field, sizeof(field), "SALVE_RUN=%s", run_id);
+        r = strv_extend(&s->log_extra_fields, field);
+        snprintf(field, sizeof(field), "SALVE_STEP=%s", step->id);
+        if (r >= 0)
+                r = strv_extend(&s->log_extra_fields, field);
+        snprintf(field, sizeof(field), "SALVE_ATTEMPT=%u", attempt);
+        if (r >= 0)
+                r = strv_extend(&s->log_extra_fields, field);
+        if (r < 0)
+                return r;
+
+        s->runtime_max = timeout == 0 ? USEC_INFINITY : timeout;
+        return 0;
+}
+
 int exec_transient_spec_build(const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
                               ExecTransientSpec *ret) {
         _cleanup_(exec_transient_spec_done) ExecTransientSpec s = { .runtime_max = USEC_INFINITY };
@@ -74,41 +118,37 @@ int exec_transient_spec_build(const char *run_id, const Step *step, unsigned att
         if (!command || strv_length(command->strv) == 0 || !*command->strv[0])
                 return -EINVAL;
 
-        r = exec_unit_name(run_id, step->id, attempt, &s.unit);
-        if (r < 0)
-                return r;
-        if (asprintf(&s.description, "salve run %s, step %s, attempt %u", run_id, step->id, attempt) < 0) {
-                s.description = NULL;
-                return -ENOMEM;
-        }
-        r = strdup_or_null(command->strv[0], &s.exec_path);
-        if (r >= 0)
-                r = copy_strv(command->strv, &s.argv);
+        r = spec_build_common(run_id, step, attempt, NULL, command->strv, timeout, &s);
+        /* The command knows which attempt it is, as its log lines do. */
+        STRV_FOREACH(f, s.log_extra_fields)
+                if (r >= 0)
+                        r = strv_extend(&s.environment, *f);
         environment = step_get_arg(step, "environment");
-        if (r >= 0 && environment)
-                r = copy_strv(environment->strv, &s.environment);
+        STRV_FOREACH(e, environment ? environment->strv : NULL)
+                if (r >= 0)
+                        r = strv_extend(&s.environment, *e);
         if (r >= 0)
                 r = strdup_or_null(step_get_string(step, "user"), &s.user);
         if (r >= 0)
                 r = strdup_or_null(step_get_string(step, "working-directory"), &s.working_directory);
-        if (r >= 0)
-                r = strdup_or_null(step->id, &s.syslog_identifier);
         if (r < 0)
                 return r;
 
-        char field[256];
-        snprintf(field, sizeof(field), "SALVE_RUN=%s", run_id);
-        r = strv_extend(&s.log_extra_fields, field);
-        snprintf(field, sizeof(field), "SALVE_STEP=%s", step->id);
-        if (r >= 0)
-                r = strv_extend(&s.log_extra_fields, field);
-        snprintf(field, sizeof(field), "SALVE_ATTEMPT=%u", attempt);
-        if (r >= 0)
-                r = strv_extend(&s.log_extra_fields, field);
+        *ret = s;
+        s = (ExecTransientSpec) { .runtime_max = USEC_INFINITY };
+        return 0;
+}
+
+int exec_check_spec_build(const char *run_id, const Step *step, unsigned attempt, ExecTransientSpec *ret) {
+        _cleanup_(exec_transient_spec_done) ExecTransientSpec s = { .runtime_max = USEC_INFINITY };
+        int r;
+
+        if (!run_id || !step || !ret || strv_length(step->done_if) == 0 || !*step->done_if[0])
+                return -EINVAL;
+        r = spec_build_common(run_id, step, attempt, "done-if", step->done_if, step->done_if_timeout, &s);
         if (r < 0)
                 return r;
 
-        s.runtime_max = timeout == 0 ? USEC_INFINITY : timeout;
         *ret = s;
         s = (ExecTransientSpec) { .runtime_max = USEC_INFINITY };
         return 0;
@@ -150,6 +190,12 @@ ExecOutcome exec_service_outcome(const char *result, int code, int status, usec_
 
         *ret_exit_status = code == CLD_EXITED ? status : -1;
 
+        if (streq_ptr(result, "success") && code == CLD_KILLED) {
+                /* Stopped from outside (systemctl stop) before it finished:
+                 * systemd counts that clean, but the command did not end. */
+                snprintf(buf, size, "stopped before it finished (killed by signal SIG%s)", signal_name(status));
+                return EXEC_FAILED;
+        }
         if (streq_ptr(result, "success")) {
                 snprintf(buf, size, "exit status %d", code == CLD_EXITED ? status : 0);
                 return EXEC_SUCCEEDED;
@@ -265,9 +311,8 @@ static int append_properties(sd_bus_message *m, const ExecTransientSpec *s) {
 
         if ((r = append_string(m, "Description", s->description)) < 0 ||
             (r = append_string(m, "Type", "exec")) < 0 ||
-            (r = append_bool(m, "RemainAfterExit", false)) < 0 ||
-            (r = append_bool(m, "AddRef", true)) < 0 ||
-            (r = append_string(m, "CollectMode", "inactive-or-failed")) < 0 ||
+            (r = append_bool(m, "RemainAfterExit", true)) < 0 ||
+            (r = append_string(m, "CollectMode", "inactive")) < 0 ||
             (r = append_exec_start(m, s->exec_path, s->argv)) < 0 ||
             (r = append_string(m, "StandardInput", "null")) < 0 ||
             (r = append_string(m, "StandardOutput", "journal")) < 0 ||
@@ -300,35 +345,18 @@ static int append_properties(sd_bus_message *m, const ExecTransientSpec *s) {
         return sd_bus_message_close_container(m);
 }
 
-/* Fire and forget: nobody waits for these replies. */
-static void transient_release(ExecJob *job, bool stop) {
-        sd_bus *bus = job->executor->bus;
-
-        if (stop)
-                (void) sd_bus_call_method_async(bus, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
-                                                SYSTEMD_MANAGER_IFACE, "StopUnit", NULL, NULL, "ss", job->unit,
-                                                "replace");
-        (void) sd_bus_call_method_async(bus, NULL, SYSTEMD_BUS_NAME, job->unit_path, SYSTEMD_UNIT_IFACE, "Unref",
-                                        NULL, NULL, NULL);
-}
-
 void exec_transient_cancel(ExecJob *job) {
-        if (job->slot_call || job->unit_started)
-                transient_release(job, true);
+        if (job->call || job->unit_started)
+                executor_release_unit(job->executor, job->unit);
 }
 
+/* The unit keeps its outcome until the owner of the result releases it. */
 static void transient_finish(ExecJob *job, ExecOutcome o, int error, int exit_status, const char *message) {
-        transient_release(job, false);
+        job->holds_result = job->unit_started;
         exec_job_finish(job, o, error, exit_status, "%s", message);
 }
 
-typedef struct ServiceEnd {
-        const char *result;
-        int32_t code, status;
-        uint64_t exit_timestamp;
-} ServiceEnd;
-
-static int read_service_end(sd_bus_message *m, ServiceEnd *ret) {
+static int read_unit_state(sd_bus_message *m, ServiceEnd *ret) {
         ServiceEnd s = {};
         const char *name;
         int r;
@@ -342,12 +370,20 @@ static int read_service_end(sd_bus_message *m, ServiceEnd *ret) {
                         return r;
                 if (streq(name, "Result"))
                         r = sd_bus_message_read(m, "v", "s", &s.result);
+                else if (streq(name, "LoadState"))
+                        r = sd_bus_message_read(m, "v", "s", &s.load_state);
+                else if (streq(name, "ActiveState"))
+                        r = sd_bus_message_read(m, "v", "s", &s.active_state);
+                else if (streq(name, "SubState"))
+                        r = sd_bus_message_read(m, "v", "s", &s.sub_state);
                 else if (streq(name, "ExecMainCode"))
                         r = sd_bus_message_read(m, "v", "i", &s.code);
                 else if (streq(name, "ExecMainStatus"))
                         r = sd_bus_message_read(m, "v", "i", &s.status);
                 else if (streq(name, "ExecMainExitTimestampMonotonic"))
                         r = sd_bus_message_read(m, "v", "t", &s.exit_timestamp);
+                else if (streq(name, "Job"))
+                        r = sd_bus_message_read(m, "v", "(uo)", &s.job_id, NULL);
                 else
                         r = sd_bus_message_skip(m, "v");
                 if (r < 0)
@@ -362,7 +398,30 @@ static int read_service_end(sd_bus_message *m, ServiceEnd *ret) {
         return 0;
 }
 
+ServicePhase exec_service_phase(const ServiceEnd *s) {
+        if (streq_ptr(s->load_state, "not-found") && s->exit_timestamp == 0)
+                return SERVICE_PHASE_GONE;
+        if (streq_ptr(s->active_state, "failed"))
+                return SERVICE_PHASE_ENDED;
+        if (streq_ptr(s->active_state, "active") && streq_ptr(s->sub_state, "exited"))
+                return SERVICE_PHASE_ENDED;
+        if (streq_ptr(s->active_state, "inactive"))
+                return s->exit_timestamp != 0 ? SERVICE_PHASE_ENDED : SERVICE_PHASE_PENDING;
+        return SERVICE_PHASE_RUNNING;
+}
+
 static int transient_query(ExecJob *job);
+
+static int on_query_retry(sd_event_source *source, uint64_t usec, void *userdata) {
+        ExecJob *job = userdata;
+        int r;
+
+        job->timer = sd_event_source_disable_unref(job->timer);
+        r = transient_query(job);
+        if (r < 0)
+                transient_finish(job, EXEC_FAILED, r, -1, "cannot ask systemd how the command ended");
+        return 0;
+}
 
 static int on_service_properties(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         ExecJob *job = userdata;
@@ -370,25 +429,44 @@ static int on_service_properties(sd_bus_message *m, void *userdata, sd_bus_error
         ServiceEnd end;
         int exit_status, r;
 
-        job->slot_query = sd_bus_slot_unref(job->slot_query);
-        if (sd_bus_message_is_method_error(m, NULL)) {
-                const sd_bus_error *error = sd_bus_message_get_error(m);
-                char text[256];
-                snprintf(buf, sizeof(buf), "cannot read how %s ended: %s", job->unit,
-                         exec_bus_error_text(error, -EIO, text, sizeof(text)));
-                transient_finish(job, EXEC_FAILED, sd_bus_error_get_errno(error) ?: EIO, -1, buf);
-                return 0;
-        }
-        r = read_service_end(m, &end);
+        job->query = bus_queue_call_free(job->query);
+        if (sd_bus_message_is_method_error(m, NULL))
+                r = -(sd_bus_error_get_errno(sd_bus_message_get_error(m)) ?: EIO);
+        else
+                r = read_unit_state(m, &end);
         if (r < 0) {
-                snprintf(buf, sizeof(buf), "cannot read how %s ended: %s", job->unit, strerror(-r));
-                transient_finish(job, EXEC_FAILED, r, -1, buf);
+                /* Not knowing how it ended is not its failure: the unit keeps
+                 * its outcome, so ask again, later and later (at most every
+                 * 5 s; the backstop still bounds a step with a timeout). */
+                usec_t delay = MIN((usec_t) (100 * USEC_PER_MSEC) << MIN(job->query_failures, 6u), 5 * USEC_PER_SEC);
+                job->query_failures++;
+                job->query_again = false;
+                if (exec_job_arm_timer(job, delay, on_query_retry, "exec-transient-query-retry") < 0)
+                        transient_finish(job, EXEC_FAILED, r, -1, "cannot ask systemd how the command ended");
                 return 0;
         }
+        job->query_failures = 0;
 
-        /* Inactive before it ever ran (the state a new unit starts in),
-         * unless its start job already ended badly. */
-        if (streq_ptr(end.result, "success") && end.exit_timestamp == 0 && !job->start_job_failed) {
+        switch (exec_service_phase(&end)) {
+        case SERVICE_PHASE_GONE:
+                snprintf(buf, sizeof(buf), "systemd no longer knows %s, so how it ended cannot be known", job->unit);
+                exec_job_finish(job, job->resumed ? EXEC_UNKNOWN : EXEC_FAILED, 0, -1, "%s", buf);
+                return 0;
+
+        case SERVICE_PHASE_PENDING:
+                if (job->start_job_failed) {
+                        snprintf(buf, sizeof(buf), "%s did not start: start job %s", job->unit,
+                                 strna(job->start_job_result));
+                        transient_finish(job, EXEC_FAILED, 0, -1, buf);
+                        return 0;
+                }
+                if (job->resumed && end.job_id == 0) {
+                        snprintf(buf, sizeof(buf), "%s exists but never ran", job->unit);
+                        transient_finish(job, EXEC_UNKNOWN, 0, -1, buf);
+                        return 0;
+                }
+                _fallthrough_;
+        case SERVICE_PHASE_RUNNING:
                 if (job->query_again) {
                         job->query_again = false;
                         r = transient_query(job);
@@ -396,10 +474,15 @@ static int on_service_properties(sd_bus_message *m, void *userdata, sd_bus_error
                                 transient_finish(job, EXEC_FAILED, r, -1, "cannot read how the command ended");
                 }
                 return 0;
+
+        case SERVICE_PHASE_ENDED:
+        default:
+                break;
         }
         if (streq_ptr(end.result, "success") && end.exit_timestamp == 0) {
+                /* Stopped before its command ever ran. */
                 snprintf(buf, sizeof(buf), "%s did not start: start job %s", job->unit,
-                         strna(job->start_job_result));
+                         job->start_job_failed ? strna(job->start_job_result) : "canceled");
                 transient_finish(job, EXEC_FAILED, 0, -1, buf);
                 return 0;
         }
@@ -412,22 +495,28 @@ static int on_service_properties(sd_bus_message *m, void *userdata, sd_bus_error
 }
 
 static int transient_query(ExecJob *job) {
-        if (job->slot_query) {
+        if (job->query || job->timer) {
                 job->query_again = true;
                 return 0;
         }
-        return sd_bus_call_method_async(job->executor->bus, &job->slot_query, SYSTEMD_BUS_NAME, job->unit_path,
-                                        DBUS_PROPERTIES_IFACE, "GetAll", on_service_properties, job, "s",
-                                        SYSTEMD_SERVICE_IFACE);
+        /* All interfaces at once: the Unit's states and the Service's exit. */
+        return bus_queue_call_method(job->executor->calls, &job->query, SYSTEMD_BUS_NAME, job->unit_path,
+                                        DBUS_PROPERTIES_IFACE, "GetAll", on_service_properties, job, "s", "");
 }
 
 static int on_unit_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         ExecJob *job = userdata;
-        const char *state;
+        const char *state = NULL, *sub = NULL;
         int r;
 
         r = exec_properties_changed_string(m, SYSTEMD_UNIT_IFACE, "ActiveState", &state);
-        if (r <= 0 || !(streq(state, "inactive") || streq(state, "failed")))
+        if (r > 0 && !(streq(state, "inactive") || streq(state, "failed"))) {
+                /* Still "active": it ended if it is "active (exited)". */
+                (void) sd_bus_message_rewind(m, true);
+                if (exec_properties_changed_string(m, SYSTEMD_UNIT_IFACE, "SubState", &sub) <= 0 ||
+                    !streq(sub, "exited"))
+                        return 0;
+        } else if (r <= 0)
                 return 0;
         r = transient_query(job);
         if (r < 0)
@@ -459,7 +548,7 @@ static int on_start_transient_reply(sd_bus_message *m, void *userdata, sd_bus_er
         char buf[512], text[384];
         int r;
 
-        job->slot_call = sd_bus_slot_unref(job->slot_call);
+        job->call = bus_queue_call_free(job->call);
         if (sd_bus_message_is_method_error(m, NULL)) {
                 const sd_bus_error *error = sd_bus_message_get_error(m);
                 snprintf(buf, sizeof(buf), "StartTransientUnit %s: %s", job->unit,
@@ -484,8 +573,8 @@ static int on_backstop(sd_event_source *s, uint64_t usec, void *userdata) {
         ExecJob *job = userdata;
         char d[FORMAT_DURATION_MAX], buf[256];
 
-        (void) sd_bus_call_method_async(job->executor->bus, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
-                                        SYSTEMD_MANAGER_IFACE, "KillUnit", NULL, NULL, "ssi", job->unit, "all",
+        (void) bus_queue_call_method(job->executor->calls, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+                                        SYSTEMD_MANAGER_IFACE, "KillUnit", exec_ignore_reply, NULL, "ssi", job->unit, "all",
                                         (int32_t) SIGKILL);
         snprintf(buf, sizeof(buf), "timed out after %s; %s did not stop in time, killed it",
                  format_duration(d, job->timeout), job->unit);
@@ -493,27 +582,51 @@ static int on_backstop(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int exec_transient_start(ExecJob *job, const char *run_id, const Step *step, unsigned attempt) {
-        _cleanup_(exec_transient_spec_done) ExecTransientSpec spec = { .runtime_max = USEC_INFINITY };
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        sd_bus *bus = job->executor->bus;
+static int transient_watch(ExecJob *job, const char *unit) {
         int r;
 
-        r = exec_transient_spec_build(run_id, step, attempt, job->timeout, &spec);
-        if (r < 0)
-                return r;
-
         job->type = EXEC_JOB_TRANSIENT;
-        job->unit = TAKE_PTR(spec.unit);
+        job->unit = strdup(unit);
+        if (!job->unit)
+                return -ENOMEM;
         r = sd_bus_path_encode(SYSTEMD_UNIT_PATH, job->unit, &job->unit_path);
         if (r < 0)
                 return r;
 
-        /* The match goes out before the unit exists, so its end cannot be
-         * missed. */
-        r = sd_bus_match_signal_async(bus, &job->slot_match, SYSTEMD_BUS_NAME, job->unit_path,
-                                      DBUS_PROPERTIES_IFACE, "PropertiesChanged", on_unit_changed,
-                                      exec_job_match_installed, job);
+        /* The executor's one PropertiesChanged match was installed before
+         * any job, so the unit's end cannot be missed. */
+        job->on_changed = on_unit_changed;
+        return 0;
+}
+
+static int transient_arm_backstop(ExecJob *job, usec_t elapsed) {
+        usec_t backstop;
+        int r;
+
+        if (job->timeout == USEC_INFINITY)
+                return 0;
+        backstop = job->timeout + EXEC_STOP_TIMEOUT_USEC + EXEC_BACKSTOP_GRACE_USEC;
+        if (backstop < job->timeout)
+                backstop = USEC_INFINITY - 1;
+        /* Resumed: what is left, counted from the original start; at least
+         * the grace period, so the unit's own outcome is read first. */
+        backstop = backstop > elapsed ? backstop - elapsed : 0;
+        if (elapsed > 0)
+                backstop = MAX(backstop, EXEC_BACKSTOP_GRACE_USEC);
+        r = sd_event_add_time_relative(job->executor->event, &job->backstop, CLOCK_MONOTONIC, backstop, 0,
+                                       on_backstop, job);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(job->backstop, "exec-transient-backstop");
+        return 0;
+}
+
+static int transient_start_spec(ExecJob *job, const ExecTransientSpec *spec) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_bus *bus = job->executor->bus;
+        int r;
+
+        r = transient_watch(job, spec->unit);
         if (r < 0)
                 return r;
 
@@ -524,7 +637,7 @@ int exec_transient_start(ExecJob *job, const char *run_id, const Step *step, uns
         r = sd_bus_message_append(m, "ss", job->unit, "fail");
         if (r < 0)
                 return r;
-        r = append_properties(m, &spec);
+        r = append_properties(m, spec);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "a(sa(sv))", 0);
@@ -532,20 +645,50 @@ int exec_transient_start(ExecJob *job, const char *run_id, const Step *step, uns
                 return r;
 
         /* Armed before the call goes out: once it has, the start cannot fail. */
-        if (job->timeout != USEC_INFINITY) {
-                usec_t backstop = job->timeout + EXEC_STOP_TIMEOUT_USEC + EXEC_BACKSTOP_GRACE_USEC;
-                if (backstop < job->timeout)
-                        backstop = USEC_INFINITY - 1;
-                r = sd_event_add_time_relative(job->executor->event, &job->backstop, CLOCK_MONOTONIC, backstop, 0,
-                                               on_backstop, job);
-                if (r < 0)
-                        return r;
-                (void) sd_event_source_set_description(job->backstop, "exec-transient-backstop");
-        }
+        r = transient_arm_backstop(job, 0);
+        if (r < 0)
+                return r;
 
-        r = sd_bus_call_async(bus, &job->slot_call, m, on_start_transient_reply, job, 0);
+        r = bus_queue_call(job->executor->calls, &job->call, m, on_start_transient_reply, job, 0);
         if (r < 0)
                 return r;
         exec_job_await_reply(job);
         return 0;
+}
+
+int exec_transient_start(ExecJob *job, const char *run_id, const Step *step, unsigned attempt) {
+        _cleanup_(exec_transient_spec_done) ExecTransientSpec spec = { .runtime_max = USEC_INFINITY };
+        int r;
+
+        r = exec_transient_spec_build(run_id, step, attempt, job->timeout, &spec);
+        if (r < 0)
+                return r;
+        return transient_start_spec(job, &spec);
+}
+
+int exec_transient_start_check(ExecJob *job, const char *run_id, const Step *step, unsigned attempt) {
+        _cleanup_(exec_transient_spec_done) ExecTransientSpec spec = { .runtime_max = USEC_INFINITY };
+        int r;
+
+        r = exec_check_spec_build(run_id, step, attempt, &spec);
+        if (r < 0)
+                return r;
+        return transient_start_spec(job, &spec);
+}
+
+int exec_transient_resume(ExecJob *job, const char *run_id, const Step *step, unsigned attempt, usec_t elapsed) {
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        r = exec_unit_name(run_id, step->id, attempt, &unit);
+        if (r < 0)
+                return r;
+        r = transient_watch(job, unit);
+        if (r < 0)
+                return r;
+        job->unit_started = true;       /* as far as we know: cancelling stops it */
+        r = transient_arm_backstop(job, MAX(elapsed, 1u));
+        if (r < 0)
+                return r;
+        return transient_query(job);
 }

@@ -101,7 +101,7 @@ static int on_unit_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
         ExecJob *job = userdata;
         const char *state = NULL;
 
-        job->slot_query = sd_bus_slot_unref(job->slot_query);
+        job->query = bus_queue_call_free(job->query);
         /* If the state cannot be read, the job's "done" still stands. */
         if (!sd_bus_message_is_method_error(m, NULL) && exec_read_string_variant(m, &state) < 0)
                 state = NULL;
@@ -118,7 +118,7 @@ void exec_unit_job_removed(ExecJob *job, const char *result) {
                 unit_job_finish(job, result, NULL);
                 return;
         }
-        r = exec_get_active_state(job, job->unit_path, &job->slot_query, on_unit_state, job);
+        r = exec_get_active_state(job, job->unit_path, &job->query, on_unit_state, job);
         if (r < 0)
                 unit_job_finish(job, "done", NULL);
 }
@@ -129,7 +129,7 @@ static int on_unit_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
         char buf[512];
         int r;
 
-        job->slot_call = sd_bus_slot_unref(job->slot_call);
+        job->call = bus_queue_call_free(job->call);
         if (sd_bus_message_is_method_error(m, NULL)) {
                 const sd_bus_error *error = sd_bus_message_get_error(m);
                 exec_job_finish(job, EXEC_FAILED, sd_bus_error_get_errno(error) ?: EIO, -1, "%s %s: %s",
@@ -161,7 +161,7 @@ static int on_unit_job_timeout(sd_event_source *s, uint64_t usec, void *userdata
 }
 
 static int unit_job_issue(ExecJob *job) {
-        return sd_bus_call_method_async(job->executor->bus, &job->slot_call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+        return bus_queue_call_method(job->executor->calls, &job->call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
                                         SYSTEMD_MANAGER_IFACE, unit_job_method(job->kind), on_unit_job_reply, job,
                                         "ss", job->unit, job->mode);
 }
@@ -172,7 +172,7 @@ static int on_reset_failed_reply(sd_bus_message *m, void *userdata, sd_bus_error
 
         /* Whatever it answered (the unit was not failed, or does not exist),
          * the job itself reports what matters. */
-        job->slot_call = sd_bus_slot_unref(job->slot_call);
+        job->call = bus_queue_call_free(job->call);
         r = unit_job_issue(job);
         if (r < 0)
                 exec_job_finish(job, EXEC_FAILED, r, -1, "%s %s: %s", unit_job_method(job->kind), job->unit,
@@ -180,20 +180,24 @@ static int on_reset_failed_reply(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
-int exec_unit_job_start(ExecJob *job, const Step *step) {
+static int unit_job_init(ExecJob *job, const Step *step) {
         const char *unit = step_get_string(step, "unit");
-        const char *mode = step_get_string(step, "mode") ?: "replace";
-        const char *method = unit_job_method(step->kind);
-        int r;
 
-        if (!unit || !method)
+        if (!unit || !unit_job_method(step->kind))
                 return -EINVAL;
-
         job->type = EXEC_JOB_UNIT;
         job->unit = strdup(unit);
         if (!job->unit)
                 return -ENOMEM;
-        r = sd_bus_path_encode(SYSTEMD_UNIT_PATH, unit, &job->unit_path);
+        return sd_bus_path_encode(SYSTEMD_UNIT_PATH, unit, &job->unit_path);
+}
+
+int exec_unit_job_start(ExecJob *job, const Step *step) {
+        const char *unit = step_get_string(step, "unit");
+        const char *mode = step_get_string(step, "mode") ?: "replace";
+        int r;
+
+        r = unit_job_init(job, step);
         if (r < 0)
                 return r;
 
@@ -205,11 +209,79 @@ int exec_unit_job_start(ExecJob *job, const Step *step) {
          * reset-failed X; systemctl restart X" does: clear a failed state
          * and the start rate limit first. */
         if (step->kind == STEP_UNIT_START || step->kind == STEP_UNIT_RESTART)
-                r = sd_bus_call_method_async(job->executor->bus, &job->slot_call, SYSTEMD_BUS_NAME,
+                r = bus_queue_call_method(job->executor->calls, &job->call, SYSTEMD_BUS_NAME,
                                              SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE, "ResetFailedUnit",
                                              on_reset_failed_reply, job, "s", unit);
         else
                 r = unit_job_issue(job);
+        if (r < 0)
+                return r;
+        exec_job_await_reply(job);
+        return 0;
+}
+
+/* ---- after a restart ---- */
+
+static int on_resume_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ExecJob *job = userdata;
+        const char *state = NULL;
+        char msg[256];
+        ExecOutcome o;
+
+        job->query = bus_queue_call_free(job->query);
+        if (sd_bus_message_is_method_error(m, NULL) || exec_read_string_variant(m, &state) < 0) {
+                exec_job_finish(job, EXEC_UNKNOWN, 0, -1, "%s: cannot read the unit's state", job->unit);
+                return 0;
+        }
+        /* No job left on the unit: judge the step by where the unit is now,
+         * as its job's "done" would have been judged. */
+        o = exec_unit_job_outcome(job->kind, "done", state, msg, sizeof(msg));
+        exec_job_finish(job, o, 0, -1, "%s: %s (no job was pending when salved restarted)", job->unit, msg);
+        return 0;
+}
+
+static int on_resume_job(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ExecJob *job = userdata;
+        _cleanup_free_ char *removed = NULL;
+        const char *path = NULL;
+        uint32_t id = 0;
+        int r;
+
+        job->call = bus_queue_call_free(job->call);
+        if (!sd_bus_message_is_method_error(m, NULL) && sd_bus_message_read(m, "v", "(uo)", &id, &path) >= 0 &&
+            id != 0) {
+                /* Re-attach: its JobRemoved may already be in the ring. */
+                r = exec_job_take_job_path_string(job, path, &removed);
+                if (r < 0) {
+                        exec_job_finish(job, EXEC_UNKNOWN, r, -1, "%s: cannot follow its job", job->unit);
+                        return 0;
+                }
+                if (removed)
+                        exec_unit_job_removed(job, removed);
+                return 0;
+        }
+        r = exec_get_active_state(job, job->unit_path, &job->query, on_resume_state, job);
+        if (r < 0)
+                exec_job_finish(job, EXEC_UNKNOWN, r, -1, "%s: cannot read the unit's state", job->unit);
+        return 0;
+}
+
+int exec_unit_job_resume(ExecJob *job, const Step *step, usec_t elapsed) {
+        int r;
+
+        r = unit_job_init(job, step);
+        if (r < 0)
+                return r;
+        exec_job_timeout_left(job, elapsed);
+        r = exec_job_arm_timer(job, job->timeout, on_unit_job_timeout, "exec-unit-job-timeout");
+        if (r < 0)
+                return r;
+
+        /* Which job, if any, the unit has now. Counted as awaiting a reply,
+         * so a JobRemoved that overtakes the answer is remembered. */
+        r = bus_queue_call_method(job->executor->calls, &job->call, SYSTEMD_BUS_NAME, job->unit_path,
+                                     DBUS_PROPERTIES_IFACE, "Get", on_resume_job, job, "ss", SYSTEMD_UNIT_IFACE,
+                                     "Job");
         if (r < 0)
                 return r;
         exec_job_await_reply(job);

@@ -62,7 +62,7 @@ static int on_wait_unit_state(sd_bus_message *m, void *userdata, sd_bus_error *r
         char buf[384];
         int r;
 
-        job->slot_query = sd_bus_slot_unref(job->slot_query);
+        job->query = bus_queue_call_free(job->query);
         if (sd_bus_message_is_method_error(m, NULL)) {
                 const sd_bus_error *error = sd_bus_message_get_error(m);
                 exec_job_finish(job, EXEC_FAILED, sd_bus_error_get_errno(error) ?: EIO, -1,
@@ -89,7 +89,7 @@ static int on_wait_unit_loaded(sd_bus_message *m, void *userdata, sd_bus_error *
         char buf[384];
         int r;
 
-        job->slot_call = sd_bus_slot_unref(job->slot_call);
+        job->call = bus_queue_call_free(job->call);
         if (sd_bus_message_is_method_error(m, NULL)) {
                 const sd_bus_error *error = sd_bus_message_get_error(m);
                 exec_job_finish(job, EXEC_FAILED, sd_bus_error_get_errno(error) ?: EIO, -1, "LoadUnit %s: %s",
@@ -104,11 +104,9 @@ static int on_wait_unit_loaded(sd_bus_message *m, void *userdata, sd_bus_error *
                         r = -ENOMEM;
         }
         if (r >= 0)
-                r = sd_bus_match_signal_async(job->executor->bus, &job->slot_match, SYSTEMD_BUS_NAME,
-                                              job->unit_path, DBUS_PROPERTIES_IFACE, "PropertiesChanged",
-                                              on_wait_unit_changed, exec_job_match_installed, job);
+                job->on_changed = on_wait_unit_changed;         /* watch, then read */
         if (r >= 0)
-                r = exec_get_active_state(job, job->unit_path, &job->slot_query, on_wait_unit_state, job);
+                r = exec_get_active_state(job, job->unit_path, &job->query, on_wait_unit_state, job);
         if (r < 0)
                 exec_job_finish(job, EXEC_FAILED, r, -1, "cannot watch %s: %s", job->unit, strerror(-r));
         return 0;
@@ -127,7 +125,7 @@ static int wait_unit_start(ExecJob *job, const char *unit, const char *state) {
         if (!job->unit)
                 return -ENOMEM;
 
-        return sd_bus_call_method_async(job->executor->bus, &job->slot_call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+        return bus_queue_call_method(job->executor->calls, &job->call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
                                         SYSTEMD_MANAGER_IFACE, "LoadUnit", on_wait_unit_loaded, job, "s", unit);
 }
 

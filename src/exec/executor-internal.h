@@ -13,6 +13,7 @@
  * A job is finished exactly once: exec_job_finish() drops everything it
  * owns before it calls back, then frees the job. */
 
+#include "bus-queue.h"
 #include "executor.h"
 
 #define SYSTEMD_BUS_NAME        "org.freedesktop.systemd1"
@@ -32,6 +33,8 @@
 /* JobRemoved signals remembered while a job's method reply is pending. */
 #define EXEC_REMOVED_JOBS_MAX 32
 #define EXEC_CONDITION_UNITS_MAX 3
+/* Calls to systemd on the wire at once, when nobody gave us a queue. */
+#define EXEC_CALLS_MAX_DEFAULT 32U
 
 typedef enum ExecJobType {
         EXEC_JOB_IMMEDIATE,     /* result known at start, delivered from a defer source */
@@ -50,8 +53,13 @@ typedef struct RemovedJob {
 struct Executor {
         sd_event *event;
         sd_bus *bus;
-        sd_bus_slot *slot_subscribe;
         sd_bus_slot *slot_job_removed;
+        sd_bus_slot *slot_unit_changed; /* PropertiesChanged of every unit, dispatched to jobs by path */
+        BusQueue *calls;                /* every call to systemd goes through it: bounded */
+        BusQueue *own_calls;            /* calls, when the executor made it itself */
+        BusQueueCall *list_call;        /* executor_list_units() */
+        exec_units_cb list_cb;
+        void *list_userdata;
         ExecJob *jobs;                  /* every live job, for dispatch and for executor_free() */
         unsigned n_awaiting_job;        /* unit jobs whose StartUnit (etc.) reply is pending */
         RemovedJob removed[EXEC_REMOVED_JOBS_MAX];      /* ring */
@@ -65,7 +73,7 @@ typedef struct ConditionUnitCheck {
         char *unit;
         char *state;            /* ActiveState once the reply is in */
         char *error;            /* or why it could not be read */
-        sd_bus_slot *slot;
+        BusQueueCall *call;
 } ConditionUnitCheck;
 
 struct ExecJob {
@@ -84,12 +92,16 @@ struct ExecJob {
         char *job_path;                 /* unit jobs: the systemd job object */
         const char *mode;               /* unit jobs: job mode (static or owned by the plan) */
         bool awaiting_job;              /* counted in executor->n_awaiting_job */
-        sd_bus_slot *slot_call;         /* the method call in flight */
-        sd_bus_slot *slot_query;        /* a property read in flight */
-        sd_bus_slot *slot_match;        /* PropertiesChanged on unit_path */
+        BusQueueCall *call;             /* the method call queued or in flight */
+        BusQueueCall *query;            /* a property read queued or in flight */
+        sd_bus_message_handler_t on_changed;    /* gets PropertiesChanged of unit_path, while set */
         bool query_again;               /* exec: state changed while a read was in flight */
         bool unit_started;              /* exec: StartTransientUnit succeeded */
         bool start_job_failed;          /* exec: its start job ended other than "done" */
+        bool resumed;                   /* picked up after salved restarted, not started by us */
+        bool holds_result;              /* exec: the unit ran and keeps its outcome until released */
+        unsigned query_failures;        /* exec: reads of the unit's state that failed in a row */
+        usec_t elapsed;                 /* resumed: how long ago the step started */
         char *start_job_result;
 
         /* wait steps */
@@ -127,11 +139,12 @@ void exec_job_finish(ExecJob *job, ExecOutcome outcome, int error, int exit_stat
  * never runs inside executor_start(). */
 int exec_job_finish_later(ExecJob *job, ExecOutcome outcome, int error, int exit_status, const char *format,
                           ...) _printf_(5, 6);
+/* Resumed: what is left of job->timeout after elapsed (at least 1 µs). */
+void exec_job_timeout_left(ExecJob *job, usec_t elapsed);
 /* Arms job->timer (CLOCK_MONOTONIC, relative) unless usec is USEC_INFINITY. */
 int exec_job_arm_timer(ExecJob *job, usec_t usec, sd_event_time_handler_t handler, const char *description);
-/* The install callback for a job's signal match: a refused match fails
- * the job (sd-bus would otherwise close the whole connection). */
-int exec_job_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
+/* The reply handler of a fire-and-forget call (floating, on the queue). */
+int exec_ignore_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
 /* "Name: message" of a D-Bus error, or strerror() of r. */
 const char *exec_bus_error_text(const sd_bus_error *error, int r, char *buf, size_t size);
 /* Reads one "s" property from a Properties.Get reply. */
@@ -146,11 +159,15 @@ int exec_properties_changed_string(sd_bus_message *m, const char *iface, const c
  * if its JobRemoved came before the reply (else NULL). */
 void exec_job_await_reply(ExecJob *job);
 int exec_job_take_job_path(ExecJob *job, sd_bus_message *m, char **ret_removed);
+int exec_job_take_job_path_string(ExecJob *job, const char *path, char **ret_removed);
 
 /* ---- the kinds (exec-unit.c, exec-transient.c, exec-wait.c) ---- */
 int exec_unit_job_start(ExecJob *job, const Step *step);
+int exec_unit_job_resume(ExecJob *job, const Step *step, usec_t elapsed);
 void exec_unit_job_removed(ExecJob *job, const char *result);
 int exec_transient_start(ExecJob *job, const char *run_id, const Step *step, unsigned attempt);
+int exec_transient_resume(ExecJob *job, const char *run_id, const Step *step, unsigned attempt, usec_t elapsed);
+int exec_transient_start_check(ExecJob *job, const char *run_id, const Step *step, unsigned attempt);
 void exec_transient_job_removed(ExecJob *job, const char *result);
 void exec_transient_cancel(ExecJob *job);
 int exec_wait_start(ExecJob *job, const Step *step);
@@ -158,7 +175,7 @@ int exec_wait_start(ExecJob *job, const Step *step);
  * "reloading"; otherwise exact). */
 bool exec_unit_state_is(const char *state, const char *want);
 /* Asks systemd for a unit's ActiveState; handler gets the Properties.Get reply. */
-int exec_get_active_state(ExecJob *job, const char *unit_path, sd_bus_slot **slot,
+int exec_get_active_state(ExecJob *job, const char *unit_path, BusQueueCall **call,
                           sd_bus_message_handler_t handler, void *userdata);
 
 /* ---- pure helpers: no bus, unit-tested ---- */
@@ -180,6 +197,27 @@ typedef struct ExecTransientSpec {
 void exec_transient_spec_done(ExecTransientSpec *s);
 int exec_transient_spec_build(const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
                               ExecTransientSpec *ret);
+/* The same for a step's done-if check: its own command and timeout, as
+ * root, unit salve-RUN-STEP-ATTEMPT-done-if.service. */
+int exec_check_spec_build(const char *run_id, const Step *step, unsigned attempt, ExecTransientSpec *ret);
+
+/* How a transient unit stands, from a GetAll of all its interfaces. */
+typedef struct ServiceEnd {
+        const char *load_state, *active_state, *sub_state;
+        const char *result;
+        int32_t code, status;
+        uint64_t exit_timestamp;        /* ExecMainExitTimestampMonotonic: 0 while it has not exited */
+        uint32_t job_id;                /* a job queued on the unit, or 0 */
+} ServiceEnd;
+
+typedef enum ServicePhase {
+        SERVICE_PHASE_PENDING,          /* not started yet (a start job may be queued) */
+        SERVICE_PHASE_RUNNING,          /* its command runs, or it is stopping */
+        SERVICE_PHASE_ENDED,            /* its outcome is final and readable */
+        SERVICE_PHASE_GONE,             /* systemd does not know the unit */
+} ServicePhase;
+
+ServicePhase exec_service_phase(const ServiceEnd *s);
 
 /* How a finished transient service maps to a result: systemd's Result=
  * of the service, ExecMainCode (CLD_EXITED, CLD_KILLED, CLD_DUMPED) and

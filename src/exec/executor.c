@@ -21,6 +21,7 @@ static const char *const exec_outcome_table[_EXEC_OUTCOME_MAX] = {
         [EXEC_FAILED] = "failed",
         [EXEC_TIMED_OUT] = "timed-out",
         [EXEC_NOT_SUPPORTED] = "not-supported",
+        [EXEC_UNKNOWN] = "unknown",
 };
 
 const char *exec_outcome_to_string(ExecOutcome o) {
@@ -49,6 +50,10 @@ static int append_escaped(char *buf, size_t size, size_t *off, const char *s) {
 }
 
 int exec_unit_name(const char *run_id, const char *step_id, unsigned attempt, char **ret) {
+        return exec_unit_name_full(run_id, step_id, attempt, NULL, ret);
+}
+
+int exec_unit_name_full(const char *run_id, const char *step_id, unsigned attempt, const char *suffix, char **ret) {
         char buf[EXEC_UNIT_NAME_MAX + 1], num[16];
         size_t off = 0;
         int r;
@@ -58,7 +63,8 @@ int exec_unit_name(const char *run_id, const char *step_id, unsigned attempt, ch
 
         snprintf(num, sizeof(num), "%u", attempt);
         buf[0] = 0;
-        const char *parts[] = { "salve-", run_id, "-", step_id, "-", num, ".service" };
+        const char *parts[] = { "salve-", run_id, "-", step_id, "-", num, suffix ? "-" : "", strempty(suffix),
+                                ".service" };
         for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
                 /* Our own separators and suffix are plain; only the ids are escaped. */
                 r = append_escaped(buf, sizeof(buf), &off, parts[i]);
@@ -74,6 +80,10 @@ int exec_unit_name(const char *run_id, const char *step_id, unsigned attempt, ch
 }
 
 /* ---- small bus helpers ---- */
+
+int exec_ignore_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        return 0;
+}
 
 const char *exec_bus_error_text(const sd_bus_error *error, int r, char *buf, size_t size) {
         if (error && sd_bus_error_is_set(error)) {
@@ -127,9 +137,9 @@ int exec_properties_changed_string(sd_bus_message *m, const char *iface, const c
         return r < 0 ? r : 0;
 }
 
-int exec_get_active_state(ExecJob *job, const char *unit_path, sd_bus_slot **slot,
+int exec_get_active_state(ExecJob *job, const char *unit_path, BusQueueCall **call,
                           sd_bus_message_handler_t handler, void *userdata) {
-        return sd_bus_call_method_async(job->executor->bus, slot, SYSTEMD_BUS_NAME, unit_path,
+        return bus_queue_call_method(job->executor->calls, call, SYSTEMD_BUS_NAME, unit_path,
                                         DBUS_PROPERTIES_IFACE, "Get", handler, userdata, "ss",
                                         SYSTEMD_UNIT_IFACE, "ActiveState");
 }
@@ -185,11 +195,11 @@ static void exec_job_stop_awaiting(ExecJob *job) {
 
 /* Drops every slot and source, so that no callback can reach the job. */
 static void exec_job_disarm(ExecJob *job) {
-        job->slot_call = sd_bus_slot_unref(job->slot_call);
-        job->slot_query = sd_bus_slot_unref(job->slot_query);
-        job->slot_match = sd_bus_slot_unref(job->slot_match);
+        job->call = bus_queue_call_free(job->call);
+        job->query = bus_queue_call_free(job->query);
+        job->on_changed = NULL;
         for (size_t i = 0; i < job->n_checks; i++)
-                job->checks[i].slot = sd_bus_slot_unref(job->checks[i].slot);
+                job->checks[i].call = bus_queue_call_free(job->checks[i].call);
         job->inotify = sd_event_source_disable_unref(job->inotify);
         job->timer = sd_event_source_disable_unref(job->timer);
         job->backstop = sd_event_source_disable_unref(job->backstop);
@@ -240,6 +250,7 @@ static void exec_job_finishv(ExecJob *job, ExecOutcome outcome, int error, int e
                 .error = error > 0 ? -error : error,
                 .exit_status = exit_status,
                 .message = message,
+                .unit = job->type == EXEC_JOB_TRANSIENT && job->holds_result ? job->unit : NULL,
         };
 
         vsnprintf(message, sizeof(message), format, ap);
@@ -288,6 +299,11 @@ int exec_job_finish_later(ExecJob *job, ExecOutcome outcome, int error, int exit
                 return r;
         (void) sd_event_source_set_description(job->defer, "exec-job-result");
         return 0;
+}
+
+void exec_job_timeout_left(ExecJob *job, usec_t elapsed) {
+        if (job->timeout != USEC_INFINITY)
+                job->timeout = job->timeout > elapsed ? job->timeout - elapsed : 1;
 }
 
 int exec_job_arm_timer(ExecJob *job, usec_t usec, sd_event_time_handler_t handler, const char *description) {
@@ -342,13 +358,18 @@ static void executor_job_removed(Executor *e, const char *path, const char *resu
 }
 
 int exec_job_take_job_path(ExecJob *job, sd_bus_message *m, char **ret_removed) {
-        Executor *e = job->executor;
         const char *path;
         int r;
 
         r = sd_bus_message_read(m, "o", &path);
         if (r < 0)
                 return r;
+        return exec_job_take_job_path_string(job, path, ret_removed);
+}
+
+int exec_job_take_job_path_string(ExecJob *job, const char *path, char **ret_removed) {
+        Executor *e = job->executor;
+
         free(job->job_path);
         job->job_path = strdup(path);
         if (!job->job_path)
@@ -362,22 +383,6 @@ int exec_job_take_job_path(ExecJob *job, sd_bus_message *m, char **ret_removed) 
                         break;
                 }
         exec_job_stop_awaiting(job);
-        return 0;
-}
-
-int exec_job_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        ExecJob *job = userdata;
-        const sd_bus_error *error;
-        char buf[384];
-
-        if (!sd_bus_message_is_method_error(m, NULL))
-                return 0;
-        error = sd_bus_message_get_error(m);
-        /* A command we cannot watch must not run on unwatched. */
-        if (job->type == EXEC_JOB_TRANSIENT)
-                exec_transient_cancel(job);
-        exec_job_finish(job, EXEC_FAILED, sd_bus_error_get_errno(error) ?: EIO, -1, "cannot watch %s: AddMatch: %s",
-                        strna(job->unit), exec_bus_error_text(error, -EIO, buf, sizeof(buf)));
         return 0;
 }
 
@@ -409,7 +414,39 @@ static int on_subscribe_reply(sd_bus_message *m, void *userdata, sd_bus_error *r
         return 0;
 }
 
-int executor_new(sd_event *event, sd_bus *bus, Executor **ret) {
+/* One match for the PropertiesChanged of every unit, installed before
+ * any job exists, so no job's unit can change unseen; each signal goes to
+ * the jobs watching that unit's path. A callback may finish (free) other
+ * jobs, so each is looked up again before it is called. */
+static bool executor_has_job(Executor *e, ExecJob *job) {
+        for (ExecJob *j = e->jobs; j; j = j->next)
+                if (j == job)
+                        return true;
+        return false;
+}
+
+static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Executor *e = userdata;
+        const char *path = sd_bus_message_get_path(m);
+        ExecJob *targets[16];
+        size_t n = 0;
+
+        if (!path)
+                return 0;
+        for (ExecJob *j = e->jobs; j && n < ELEMENTSOF(targets); j = j->next)
+                if (j->on_changed && streq_ptr(j->unit_path, path))
+                        targets[n++] = j;
+        for (size_t i = 0; i < n; i++) {
+                if (!executor_has_job(e, targets[i]) || !targets[i]->on_changed)
+                        continue;
+                if (sd_bus_message_rewind(m, true) < 0)
+                        return 0;
+                (void) targets[i]->on_changed(m, targets[i], ret_error);
+        }
+        return 0;
+}
+
+int executor_new(sd_event *event, sd_bus *bus, BusQueue *calls, Executor **ret) {
         _cleanup_(executor_freep) Executor *e = NULL;
         int r;
 
@@ -421,18 +458,32 @@ int executor_new(sd_event *event, sd_bus *bus, Executor **ret) {
                 return -ENOMEM;
         e->event = sd_event_ref(event);
         e->bus = sd_bus_ref(bus);
+        if (!calls) {
+                r = bus_queue_new(bus, EXEC_CALLS_MAX_DEFAULT, &e->own_calls);
+                if (r < 0)
+                        return r;
+                calls = e->own_calls;
+        }
+        e->calls = calls;
 
-        /* The match goes out before any job's method call, so no JobRemoved
-         * can slip past it. */
+        /* The matches go out before any job's method call, so no JobRemoved
+         * and no unit change can slip past them. */
         r = sd_bus_match_signal_async(bus, &e->slot_job_removed, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
                                       SYSTEMD_MANAGER_IFACE, "JobRemoved", on_job_removed,
                                       on_job_removed_installed, e);
         if (r < 0)
                 return r;
         (void) sd_bus_slot_set_description(e->slot_job_removed, "exec-job-removed");
+        r = sd_bus_add_match_async(bus, &e->slot_unit_changed,
+                                   "type='signal',sender='" SYSTEMD_BUS_NAME "',interface='" DBUS_PROPERTIES_IFACE
+                                   "',member='PropertiesChanged',path_namespace='" SYSTEMD_UNIT_PATH "'",
+                                   on_unit_properties_changed, on_job_removed_installed, e);
+        if (r < 0)
+                return r;
+        (void) sd_bus_slot_set_description(e->slot_unit_changed, "exec-unit-changed");
 
-        r = sd_bus_call_method_async(bus, &e->slot_subscribe, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
-                                     SYSTEMD_MANAGER_IFACE, "Subscribe", on_subscribe_reply, e, NULL);
+        r = bus_queue_call_method(e->calls, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                  "Subscribe", on_subscribe_reply, e, NULL);
         if (r < 0)
                 return r;
 
@@ -445,13 +496,15 @@ Executor *executor_free(Executor *e) {
                 return NULL;
 
         /* Jobs still running are dropped without their callbacks; their
-         * transient units run on (systemd collects them once our bus
-         * connection, which holds their reference, goes away). */
+         * transient units run on, and keep their results for the next
+         * salved (RemainAfterExit=, CollectMode=inactive). */
         while (e->jobs)
                 exec_job_free(e->jobs);
         executor_forget_removed_jobs(e);
+        e->list_call = bus_queue_call_free(e->list_call);
         sd_bus_slot_unref(e->slot_job_removed);
-        sd_bus_slot_unref(e->slot_subscribe);
+        sd_bus_slot_unref(e->slot_unit_changed);
+        bus_queue_free(e->own_calls);
         sd_bus_unref(e->bus);
         sd_event_unref(e->event);
         return mfree(e);
@@ -495,6 +548,139 @@ int executor_start(Executor *e, const char *run_id, const Step *step, unsigned a
 
         *ret_job = TAKE_PTR(job);
         return 0;
+}
+
+int executor_resume(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
+                    usec_t started, exec_done_cb cb, void *userdata, ExecJob **ret_job) {
+        _cleanup_(exec_job_freep) ExecJob *job = NULL;
+        usec_t now = now_usec(CLOCK_REALTIME), elapsed;
+        int r;
+
+        if (!e || !step || !cb || !ret_job || !run_id || !*run_id)
+                return -EINVAL;
+        if (step_kind_is_human(step->kind) || step->kind < 0 || step->kind >= _STEP_KIND_MAX)
+                return -EINVAL;
+
+        r = exec_job_new(e, EXEC_JOB_IMMEDIATE, step, cb, userdata, &job);
+        if (r < 0)
+                return r;
+        job->timeout = timeout == 0 ? USEC_INFINITY : timeout;
+        job->resumed = true;
+        elapsed = started > 0 && now > started ? now - started : 0;
+
+        switch (step->kind) {
+        case STEP_EXEC:
+                r = exec_transient_resume(job, run_id, step, attempt, elapsed);
+                break;
+        case STEP_UNIT_START:
+        case STEP_UNIT_STOP:
+        case STEP_UNIT_RESTART:
+                r = exec_unit_job_resume(job, step, elapsed);
+                break;
+        case STEP_WAIT:
+                /* Waiting twice is harmless: wait for what is left. */
+                exec_job_timeout_left(job, elapsed);
+                r = exec_wait_start(job, step);
+                break;
+        default:
+                r = exec_job_finish_later(job, EXEC_UNKNOWN, 0, -1, "salve cannot tell how a %s step ended",
+                                          step_kind_to_string(step->kind));
+        }
+        if (r < 0)
+                return r;
+
+        *ret_job = TAKE_PTR(job);
+        return 0;
+}
+
+int executor_start_check(Executor *e, const char *run_id, const Step *step, unsigned attempt, exec_done_cb cb,
+                         void *userdata, ExecJob **ret_job) {
+        _cleanup_(exec_job_freep) ExecJob *job = NULL;
+        int r;
+
+        if (!e || !step || !step->done_if || !cb || !ret_job || !run_id || !*run_id)
+                return -EINVAL;
+
+        r = exec_job_new(e, EXEC_JOB_IMMEDIATE, step, cb, userdata, &job);
+        if (r < 0)
+                return r;
+        job->timeout = step->done_if_timeout;
+        r = exec_transient_start_check(job, run_id, step, attempt);
+        if (r < 0)
+                return r;
+
+        *ret_job = TAKE_PTR(job);
+        return 0;
+}
+
+void executor_release_unit(Executor *e, const char *unit) {
+        if (!e || !unit)
+                return;
+        /* Fire and forget. A failed unit is reset, and systemd collects it
+         * (a stop job first would leave it failed: the reset would come
+         * before the job ran); one that is active (exited), or still
+         * running, is then stopped, and collected once inactive. */
+        (void) bus_queue_call_method(e->calls, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                     "ResetFailedUnit", exec_ignore_reply, NULL, "s", unit);
+        (void) bus_queue_call_method(e->calls, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                     "StopUnit", exec_ignore_reply, NULL, "ss", unit, "replace");
+}
+
+static int on_list_units(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Executor *e = userdata;
+        exec_units_cb cb = e->list_cb;
+        void *cb_userdata = e->list_userdata;
+        _cleanup_strv_free_ char **units = NULL;
+        const char *name, *load, *active, *sub;
+        int r;
+
+        e->list_call = bus_queue_call_free(e->list_call);
+        e->list_cb = NULL;
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                cb(-(sd_bus_error_get_errno(sd_bus_message_get_error(m)) ?: EIO), NULL, cb_userdata);
+                return 0;
+        }
+        r = sd_bus_message_enter_container(m, 'a', "(ssssssouso)");
+        while (r >= 0 && (r = sd_bus_message_read(m, "(ssssssouso)", &name, NULL, &load, &active, &sub, NULL, NULL,
+                                                  NULL, NULL, NULL)) > 0) {
+                _cleanup_free_ char *line = NULL;
+                if (asprintf(&line, "%s %s %s", name, active, sub) < 0)
+                        r = -ENOMEM;
+                else
+                        r = strv_extend(&units, line);
+        }
+        if (r >= 0 && !units && !(units = calloc(1, sizeof(char *))))
+                r = -ENOMEM;
+        cb(r < 0 ? r : 0, r < 0 ? NULL : units, cb_userdata);
+        return 0;
+}
+
+int executor_list_units(Executor *e, const char *pattern, exec_units_cb cb, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (!e || !pattern || !cb)
+                return -EINVAL;
+        if (e->list_call)
+                return -EBUSY;
+
+        r = sd_bus_message_new_method_call(e->bus, &m, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                           "ListUnitsByPatterns");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, NULL);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char **) STRV_MAKE_CONST(pattern));
+        if (r >= 0)
+                r = bus_queue_call(e->calls, &e->list_call, m, on_list_units, e, 0);
+        if (r < 0)
+                return r;
+        e->list_cb = cb;
+        e->list_userdata = userdata;
+        return 0;
+}
+
+bool exec_job_owns_unit(const ExecJob *job, const char *unit) {
+        return job && job->type == EXEC_JOB_TRANSIENT && streq_ptr(job->unit, unit);
 }
 
 void exec_job_cancel(ExecJob *job) {
@@ -542,7 +728,7 @@ static int on_condition_state(sd_bus_message *m, void *userdata, sd_bus_error *r
         char buf[256];
         int r;
 
-        c->slot = sd_bus_slot_unref(c->slot);
+        c->call = bus_queue_call_free(c->call);
         if (sd_bus_message_is_method_error(m, NULL))
                 c->error = strdup(exec_bus_error_text(sd_bus_message_get_error(m), -EIO, buf, sizeof(buf)));
         else if ((r = exec_read_string_variant(m, &state)) < 0)
@@ -579,7 +765,7 @@ static int condition_add_unit(ExecJob *job, const char *key, const char *want, c
                 return -ENOMEM;
         job->n_checks++;
 
-        r = exec_get_active_state(job, path, &c->slot, on_condition_state, c);
+        r = exec_get_active_state(job, path, &c->call, on_condition_state, c);
         if (r < 0)
                 return r;
         job->n_checks_pending++;

@@ -28,6 +28,7 @@ typedef enum ExecOutcome {
         EXEC_FAILED,            /* ran and failed: job failed, non-zero exit, condition false */
         EXEC_TIMED_OUT,
         EXEC_NOT_SUPPORTED,     /* step kind not implemented yet */
+        EXEC_UNKNOWN,           /* resume: how it ended cannot be known (its unit is gone) */
         _EXEC_OUTCOME_MAX,
         _EXEC_OUTCOME_INVALID = -EINVAL,
 } ExecOutcome;
@@ -37,6 +38,9 @@ typedef struct ExecResult {
         int error;              /* negative errno behind a failure, or 0 */
         int exit_status;        /* exec: main process exit status, else -1 */
         const char *message;    /* one line for people: "job done, unit active", "exit status 3" */
+        const char *unit;       /* exec: the finished transient unit that still holds this result, or NULL.
+                                 * It stays loaded until released with executor_release_unit(): release
+                                 * it once the result is durable, never before. */
 } ExecResult;
 
 /* Called once when the step is over. job is freed after the callback
@@ -44,8 +48,11 @@ typedef struct ExecResult {
 typedef void (*exec_done_cb)(ExecJob *job, const ExecResult *result, void *userdata);
 
 /* bus: a connection to the system bus (systemd's API lives there). The
- * executor subscribes to systemd's signals itself. */
-int executor_new(sd_event *event, sd_bus *bus, Executor **ret);
+ * executor subscribes to systemd's signals itself. calls: the bounded
+ * queue every call to systemd goes through (borrowed; it must outlive the
+ * executor), or NULL for one of the executor's own. */
+typedef struct BusQueue BusQueue;
+int executor_new(sd_event *event, sd_bus *bus, BusQueue *calls, Executor **ret);
 Executor *executor_free(Executor *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Executor *, executor_free);
 
@@ -56,6 +63,39 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Executor *, executor_free);
  * even begin. */
 int executor_start(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
                    exec_done_cb cb, void *userdata, ExecJob **ret_job);
+
+/* After salved restarted, picks up a machine step the journal shows
+ * running since `started` (CLOCK_REALTIME) in this boot, without running
+ * it again:
+ *   exec       its transient unit still runs: re-attach (systemd's own
+ *              RuntimeMaxSec= still counts from the original start, and the
+ *              backstop is armed for what is left); it ended while salved
+ *              was down: its outcome, which the unit keeps (RemainAfterExit=
+ *              and CollectMode=inactive) until released; gone: EXEC_UNKNOWN
+ *   unit.*     a job still queued or running on the unit: re-attach to it;
+ *              none: judged by the unit's state, as the step would have
+ *   wait       waits again, for what is left of its timeout
+ *   others     EXEC_UNKNOWN
+ * The callback comes as for executor_start(). */
+int executor_resume(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
+                    usec_t started, exec_done_cb cb, void *userdata, ExecJob **ret_job);
+
+/* Runs a step's done-if check as a transient unit (like exec, as root,
+ * with the check's own timeout). The result is EXEC_SUCCEEDED for exit 0,
+ * EXEC_FAILED with exit_status set otherwise. */
+int executor_start_check(Executor *e, const char *run_id, const Step *step, unsigned attempt, exec_done_cb cb,
+                         void *userdata, ExecJob **ret_job);
+
+/* Lets systemd collect a finished transient unit (see ExecResult.unit):
+ * stops it if it is still active (exited), and resets it if it failed. */
+void executor_release_unit(Executor *e, const char *unit);
+
+/* Asks systemd which units match pattern: calls cb once with a
+ * NULL-terminated list of "NAME ACTIVESTATE SUBSTATE" strings (valid
+ * during the call), or with r < 0. One at a time (-EBUSY); freeing the
+ * executor drops it without the callback. */
+typedef void (*exec_units_cb)(int r, char **units, void *userdata);
+int executor_list_units(Executor *e, const char *pattern, exec_units_cb cb, void *userdata);
 
 /* Stops waiting for the step; for exec, also stops its transient unit.
  * The callback will not be called. Frees job. */
@@ -71,5 +111,10 @@ int executor_check_condition(Executor *e, const Condition *c, const char *trigge
 
 const char *exec_outcome_to_string(ExecOutcome o);
 
-/* The transient unit name an exec step's attempt uses. */
+/* Whether job runs in, or watches, the transient unit of that name. */
+bool exec_job_owns_unit(const ExecJob *job, const char *unit);
+
+/* The transient unit name an exec step's attempt uses; suffix (NULL for
+ * none) tells units of the same attempt apart ("done-if"). */
 int exec_unit_name(const char *run_id, const char *step_id, unsigned attempt, char **ret);
+int exec_unit_name_full(const char *run_id, const char *step_id, unsigned attempt, const char *suffix, char **ret);

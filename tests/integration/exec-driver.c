@@ -23,6 +23,7 @@
 #include "string-util.h"
 
 typedef struct Pending {
+        Executor *e;
         const char *name;
         ExecJob *job;
         bool done;
@@ -47,6 +48,9 @@ static void on_done(ExecJob *job, const ExecResult *result, void *userdata) {
         printf("%s %s exit=%d %s\n", p->name, exec_outcome_to_string(result->outcome), result->exit_status,
                result->message);
         fflush(stdout);
+        /* The result is "durable" once printed: let its unit go, as salved
+         * does once it has journaled it. */
+        executor_release_unit(p->e, result->unit);
         p->done = true;
 }
 
@@ -55,7 +59,7 @@ static int run_one(sd_event *event, Executor *e, const Plan *plan, const char *n
         _cleanup_(sd_event_source_unrefp) sd_event_source *cancel = NULL;
         bool when = string_has_prefix(name, "when:");
         const char *id = when ? name + 5 : name;
-        Pending p = { .name = name };
+        Pending p = { .e = e, .name = name };
         ssize_t i;
         int r;
 
@@ -151,7 +155,7 @@ int main(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
-                r = executor_new(event, bus, &e);
+                r = executor_new(event, bus, NULL, &e);
         if (r < 0) {
                 fprintf(stderr, "exec-driver: setup: %s\n", strerror(-r));
                 return 1;

@@ -10,6 +10,7 @@
 #   salve_wait RUN STATE SEC  wait until the run is in STATE
 #   salve_wait_step RUN STEP STATE SEC
 #   salve_log FILE            a test log written by exec steps (host side)
+#   check DESC CMD...         ok when CMD succeeds, else fail the test
 
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -104,4 +105,11 @@ salve_log() {
 
 salve_count() {
     grep -c -x -- "$2" "$SALVE_LOGS/$1" 2>/dev/null || true
+}
+
+# check DESC CMD...: one TAP line, ok when CMD succeeds; a failure ends the test.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then rig_ok "$desc"; else rig_fail "$desc"; fi
 }

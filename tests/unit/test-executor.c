@@ -99,6 +99,43 @@ static void assert_strv_equal(char **l, const char * const *want) {
         assert_null(l[n]);
 }
 
+static void test_check_spec_and_phase(void **state) {
+        _cleanup_(plan_freep) Plan *p = load(
+                "plan: t\n"
+                "steps:\n"
+                "  - id: restore\n"
+                "    run: exec\n"
+                "    with: {command: [/usr/sbin/restore], user: backup}\n"
+                "    done-if: {command: [/usr/bin/test, -e, /srv/restored], timeout: 20s}\n");
+        ExecTransientSpec s = {};
+
+        assert_int_equal(exec_check_spec_build("r7", p->steps + 0, 3, &s), 0);
+        assert_string_equal(s.unit, "salve-r7-restore-3-done-if.service");
+        assert_strv_equal(s.argv, (const char *[]) { "/usr/bin/test", "-e", "/srv/restored", NULL });
+        assert_null(s.user);    /* the check runs as root, whoever the step runs as */
+        assert_true(s.runtime_max == 20 * USEC_PER_SEC);
+        exec_transient_spec_done(&s);
+
+        /* How a transient unit stands, as systemd shows it. */
+        assert_int_equal(exec_service_phase(&(ServiceEnd) { .load_state = "not-found", .active_state = "inactive" }),
+                         SERVICE_PHASE_GONE);
+        assert_int_equal(exec_service_phase(&(ServiceEnd) { .load_state = "loaded", .active_state = "active",
+                                                           .sub_state = "running" }),
+                         SERVICE_PHASE_RUNNING);
+        assert_int_equal(exec_service_phase(&(ServiceEnd) { .load_state = "loaded", .active_state = "active",
+                                                           .sub_state = "exited", .exit_timestamp = 5 }),
+                         SERVICE_PHASE_ENDED);
+        assert_int_equal(exec_service_phase(&(ServiceEnd) { .load_state = "loaded", .active_state = "deactivating",
+                                                           .sub_state = "stop-sigterm", .exit_timestamp = 0 }),
+                         SERVICE_PHASE_RUNNING);
+        assert_int_equal(exec_service_phase(&(ServiceEnd) { .load_state = "loaded", .active_state = "failed",
+                                                           .sub_state = "failed", .exit_timestamp = 9 }),
+                         SERVICE_PHASE_ENDED);
+        assert_int_equal(exec_service_phase(&(ServiceEnd) { .load_state = "loaded", .active_state = "inactive",
+                                                           .sub_state = "dead" }),
+                         SERVICE_PHASE_PENDING);
+}
+
 static void test_transient_spec(void **state) {
         _cleanup_(plan_freep) Plan *p = load(
                 "plan: t\n"
@@ -124,7 +161,8 @@ static void test_transient_spec(void **state) {
         assert_string_equal(s.description, "salve run r7, step repair, attempt 2");
         assert_string_equal(s.exec_path, "/sbin/e2fsck");
         assert_strv_equal(s.argv, (const char *[]) { "/sbin/e2fsck", "-p", "/dev/vdb1", NULL });
-        assert_strv_equal(s.environment, (const char *[]) { "LANG=C", "X=a b", NULL });
+        assert_strv_equal(s.environment, (const char *[]) { "SALVE_RUN=r7", "SALVE_STEP=repair", "SALVE_ATTEMPT=2",
+                                                            "LANG=C", "X=a b", NULL });
         assert_string_equal(s.user, "backup");
         assert_string_equal(s.working_directory, "/var/lib/backup");
         assert_string_equal(s.syslog_identifier, "repair");
@@ -138,7 +176,8 @@ static void test_transient_spec(void **state) {
         assert_int_equal(exec_transient_spec_build("r7", p->steps + 1, 1, USEC_INFINITY, &s), 0);
         assert_string_equal(s.exec_path, "true");
         assert_strv_equal(s.argv, (const char *[]) { "true", NULL });
-        assert_null(s.environment);
+        assert_strv_equal(s.environment,
+                          (const char *[]) { "SALVE_RUN=r7", "SALVE_STEP=plain", "SALVE_ATTEMPT=1", NULL });
         assert_null(s.user);
         assert_null(s.working_directory);
         assert_true(s.runtime_max == USEC_INFINITY);
@@ -161,6 +200,8 @@ static void check_service(const char *result, int code, int status, usec_t timeo
 
 static void test_service_outcome(void **state) {
         check_service("success", CLD_EXITED, 0, USEC_INFINITY, EXEC_SUCCEEDED, 0, "exit status 0");
+        check_service("success", CLD_KILLED, SIGTERM, USEC_INFINITY, EXEC_FAILED, -1,
+                      "stopped before it finished (killed by signal SIGTERM)");
         check_service("exit-code", CLD_EXITED, 3, USEC_INFINITY, EXEC_FAILED, 3, "exit status 3");
         check_service("exit-code", CLD_EXITED, 203, USEC_INFINITY, EXEC_FAILED, 203,
                       "exit status 203 (EXEC: the command was not found or is not executable)");
@@ -224,6 +265,7 @@ int main(void) {
                 cmocka_unit_test(test_unit_name_limits),
                 cmocka_unit_test(test_outcome_strings),
                 cmocka_unit_test(test_transient_spec),
+                cmocka_unit_test(test_check_spec_and_phase),
                 cmocka_unit_test(test_service_outcome),
                 cmocka_unit_test(test_unit_job_outcome),
                 cmocka_unit_test(test_unit_state_is),
