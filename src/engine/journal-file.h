@@ -79,11 +79,14 @@ typedef int (*journal_emit_cb)(JournalFile *tmp, void *userdata);
 /* Opens (creating if missing, mode 0600, O_CLOEXEC) the journal at path and
  * takes an exclusive flock() on it. A new journal is created complete with
  * its header under a temporary name and linked into place, so a journal at
- * path never has a partial header.
+ * path never has a partial header. Strict: anything wrong is refused and
+ * left as is (salved uses journal_file_open_recover() instead). Never
+ * blocks: O_NONBLOCK | O_NOFOLLOW | O_NOCTTY, and fstat() before use.
  *   -EBUSY            another handle (any process) has the journal open
- *   -EBADMSG          not a salve journal, or a damaged header (file left as is)
+ *   -EBADMSG          not a salve journal, or a damaged header
  *   -EPROTONOSUPPORT  a salve journal of a format version this code cannot read
- *   -ELOOP            path is a symlink (compaction would replace it) */
+ *   -ELOOP            path is a symlink (compaction would replace it)
+ *   -EISDIR, -EINVAL  a directory, or another file that is not regular */
 int journal_file_open(const char *path, JournalFile **ret);
 
 /* Opens the journal at path whatever is found there, replays it through cb
