@@ -719,18 +719,15 @@ static int journal_rewrite(JournalFile *j, const Scan *s, JournalRecovery *rec) 
         bool moved = false;
         int r;
 
-        if (asprintf(&tmp_path, "%s.tmp", j->path) < 0)
+        /* A fresh name, as for a new journal: whatever someone left at a
+         * fixed name (a FIFO, a directory at "<path>.tmp") cannot get in
+         * the way, and a crash leaves only a "<path>.new-*" behind. */
+        if (asprintf(&tmp_path, "%s.new-XXXXXX", j->path) < 0)
                 return -ENOMEM;
         buf = malloc(READ_BUFFER_SIZE);
         if (!buf)
                 return -ENOMEM;
-
-        /* Whatever is at the temporary name is ours to replace (we hold the
-         * journal's lock); unlink first so that O_EXCL cannot meet a FIFO or
-         * a symlink there. */
-        if (unlink(tmp_path) < 0 && errno != ENOENT)
-                return negative_errno();
-        fd = open(tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        fd = mkostemp(tmp_path, O_CLOEXEC); /* mode 0600, O_EXCL */
         if (fd < 0)
                 return negative_errno();
         r = lock_fd(fd);
