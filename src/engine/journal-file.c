@@ -802,10 +802,13 @@ static int replay_and_repair(JournalFile *j, uint64_t start, bool header_damaged
         if (header_damaged || rec->n_gaps > 0) {
                 if (rec->damage == JOURNAL_DAMAGE_NONE)
                         rec->damage = header_damaged ? JOURNAL_DAMAGE_HEADER : JOURNAL_DAMAGE_RECORDS;
-                if (!header_damaged)
-                        snprintf(rec->reason, sizeof(rec->reason), "%" PRIu64 " unreadable byte%s in %" PRIu64
-                                 " place%s", rec->lost_bytes, rec->lost_bytes == 1 ? "" : "s", rec->n_gaps,
-                                 rec->n_gaps == 1 ? "" : "s");
+                if (!header_damaged && rec->n_gaps == 1)
+                        snprintf(rec->reason, sizeof(rec->reason), "unreadable bytes at offset %" PRIu64 "%s",
+                                 rec->gaps[0].offset,
+                                 rec->gaps[0].offset + rec->gaps[0].size == file_size ? ", to the end" : "");
+                else if (!header_damaged)
+                        snprintf(rec->reason, sizeof(rec->reason), "unreadable bytes in %" PRIu64 " places, the "
+                                 "first at offset %" PRIu64, rec->n_gaps, rec->gaps[0].offset);
                 r = journal_rewrite(j, &s, rec);
                 goto finish;
         }

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <endian.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -688,6 +689,11 @@ static void test_corrupt_middle(void **state) {
         assert_int_equal(rec.lost_bytes, offsets[6] - offsets[5]);
         assert_int_equal(rec.torn_bytes, 0);
         assert_int_equal(rec.file_size, damaged_size);
+        {
+                char want[64];
+                snprintf(want, sizeof(want), "unreadable bytes at offset %" PRIu64, offsets[5]);
+                assert_string_equal(rec.reason, want);
+        }
         assert_non_null(rec.aside_path);
         assert_true(rec.aside_usec > 0);
 
@@ -793,6 +799,7 @@ static void test_resync_many_gaps(void **state) {
         assert_int_equal(rec.gaps[1].offset, offsets[5]);
         assert_int_equal(rec.gaps[1].size, offsets[7] - offsets[5]);
         assert_int_equal(rec.gaps[2].offset, offsets[9]);
+        assert_non_null(strstr(rec.reason, "places, the first at offset"));
         journal_recovery_done(&rec);
         j = journal_file_free(j);
         assert_replay_without(f->path, n, missing);
@@ -835,6 +842,7 @@ static void test_garbage_after_records(void **state) {
                         assert_int_equal(rec.n_gaps, 1);
                         assert_int_equal(rec.gaps[0].offset, offsets[6]);
                         assert_int_equal(rec.lost_bytes, size);
+                        assert_non_null(strstr(rec.reason, ", to the end"));
                         assert_int_equal(asides(f, "journal.damaged-", NULL), 1);
                 }
                 assert_int_equal(file_size_of(f->path), offsets[6]);
