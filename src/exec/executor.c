@@ -428,14 +428,23 @@ static bool executor_has_job(Executor *e, ExecJob *job) {
 static int on_unit_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Executor *e = userdata;
         const char *path = sd_bus_message_get_path(m);
-        ExecJob *targets[16];
-        size_t n = 0;
+        _cleanup_free_ ExecJob **targets = NULL;
+        size_t n = 0, max = 0;
 
         if (!path)
                 return 0;
-        for (ExecJob *j = e->jobs; j && n < ELEMENTSOF(targets); j = j->next)
-                if (j->on_changed && streq_ptr(j->unit_path, path))
-                        targets[n++] = j;
+        for (ExecJob *j = e->jobs; j; j = j->next) {
+                if (!j->on_changed || !streq_ptr(j->unit_path, path))
+                        continue;
+                if (n == max) {
+                        ExecJob **t = reallocarray(targets, MAX(max * 2, 4u), sizeof(ExecJob *));
+                        if (!t)
+                                break;  /* out of memory: the others still get it */
+                        targets = t;
+                        max = MAX(max * 2, 4u);
+                }
+                targets[n++] = j;
+        }
         for (size_t i = 0; i < n; i++) {
                 if (!executor_has_job(e, targets[i]) || !targets[i]->on_changed)
                         continue;
