@@ -1,13 +1,15 @@
 #!/bin/bash
 # Install what salve's build, unit tests and integration tests need on a
 # fresh Debian 12 (bookworm).  Idempotent: if every package is already
-# installed it does nothing (pass --force to run apt-get anyway).
+# installed it does nothing (pass --force to run apt-get anyway).  apt's
+# output goes to a log, printed only if apt fails.
 #
 #   sudo tools/install-deps.sh [--force]
 set -euo pipefail
 
 packages=(
-    # build
+    # build (build-essential: dpkg-buildpackage checks for it)
+    build-essential
     meson
     ninja-build
     pkg-config
@@ -75,8 +77,17 @@ if [[ $(id -u) -ne 0 ]]; then
     exit 1
 fi
 
-echo "install-deps: installing: ${missing[*]:-(forced) ${packages[*]}}"
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]:-(forced) ${packages[*]}}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${packages[@]}"
+log=$(mktemp "${TMPDIR:-/tmp}/salve-install-deps.XXXXXX.log")
+apt_quiet() { # CMD...: run it with its output in $log; on failure show the log
+    if ! "$@" >>"$log" 2>&1; then
+        cat "$log" >&2
+        echo "install-deps: '$*' failed (log above, kept in $log)" >&2
+        exit 1
+    fi
+}
+apt_quiet apt-get update
+apt_quiet apt-get install -y --no-install-recommends "${packages[@]}"
+rm -f "$log"
 echo "install-deps: done"

@@ -4,13 +4,27 @@
 # holds what salve needs on a host: the binaries, the unit, the D-Bus
 # activation file and bus policy, the polkit actions, the plans and the
 # man pages. Prints the .deb's path. Run as root on Debian 12.
+#
+# In a git checkout it packages the files git tracks (as committed or as
+# edited in the work tree; untracked files are left out). Without .git (an
+# unpacked tarball) it packages the whole tree but build*/ directories.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-$PWD/build-package}
 
 rm -rf "$out"
 mkdir -p "$out/src"
-git ls-files -z | xargs -0 cp --parents -t "$out/src"
+if command -v git >/dev/null 2>&1 && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    # Tracked files that still exist (a file deleted in the work tree is left out).
+    git ls-files -z | while IFS= read -r -d '' f; do
+        [[ -e $f || -L $f ]] && printf '%s\0' "$f"
+    done | xargs -0 -r cp -P --parents -t "$out/src"
+else
+    echo "package: no git checkout here; packaging the whole tree but build*/ directories"
+    tar -C . --exclude='./build*' --exclude=./.git -cf - . | tar -C "$out/src" -xf -
+fi
+[[ -f $out/src/debian/control && -f $out/src/meson.build ]] ||
+    { echo "package: $out/src has no debian/control or meson.build: run tools/package.sh from a salve source tree"; exit 1; }
 (cd "$out/src" && dpkg-buildpackage -us -uc -b >"$out/build.log" 2>&1) ||
     { tail -n 40 "$out/build.log"; echo "package: dpkg-buildpackage failed"; exit 1; }
 deb=$(ls "$out"/salve_*.deb)
