@@ -51,7 +51,7 @@ check "installs the unit where systemd reads it" \
 
 # No test plans in /etc/salve/plans.d: salvectl must find the shipped ones.
 rig_boot "$stage" "$state"
-rig_exec systemctl start salved
+check "salved starts" rig_exec systemctl start salved
 rig_wait_for "salved to be active" 20 systemctl is-active -q salved
 
 main=$(rig_exec systemctl show -p MainPID --value salved)
