@@ -137,6 +137,15 @@ static int find_plan(Ctl *c, const char *name, PlanSet **ret_set, const Plan **r
                 diagnostics_done(&d);
                 return EXIT_NOT_FOUND;
         }
+        /* This plan's own warnings (what it relies on that does not work
+         * yet), so that show says it where a person reads the plan. */
+        diagnostics_sort(&d);
+        for (size_t i = 0; i < d.n_items; i++) {
+                const Diag *x = d.items + i;
+                if (x->file && p->path && streq(x->file, p->path))
+                        fprintf(stderr, "%s:%u:%u: %s: %s\n", x->file, x->line, x->column,
+                                diag_level_to_string(x->level), x->message);
+        }
         diagnostics_done(&d);
         *ret = p;
         *ret_set = TAKE_PTR(s);

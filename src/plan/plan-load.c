@@ -377,8 +377,12 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                         } else if (run && step_kind_is_human(k))
                                 q = error_at(l, v, "run: \"%s\" is a person's step: write \"human: %s\"", kind,
                                              kind);
-                        else
+                        else {
                                 s->kind = k;
+                                if (!step_kind_is_implemented(k))
+                                        q = warning_at(l, v, "%s steps are not implemented yet: this step fails "
+                                                       "when a run reaches it", kind);
+                        }
                 }
                 r = loader_merge(r, q);
         }
@@ -514,6 +518,13 @@ static int parse_triggers(PlanLoader *l, const YNode *n) {
                                      hint ? "\"?)" : "");
                         t->kind = TRIGGER_MANUAL;
                 }
+                }
+                if (q >= 0 && !trigger_kind_is_watched(t->kind)) {
+                        static const char *const watched[_TRIGGER_KIND_MAX] = {
+                                [TRIGGER_UNIT] = "units", [TRIGGER_RAID] = "md arrays", [TRIGGER_LINK] = "links",
+                        };
+                        q = warning_at(l, k, "trigger \"%s\": not watched yet: this plan only runs on \"salvectl "
+                                       "run\" until a later salve watches %s", k->value, watched[t->kind]);
                 }
                 p->n_triggers++;
                 r = loader_merge(r, q);

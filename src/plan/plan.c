@@ -63,6 +63,25 @@ bool step_kind_is_human(StepKind k) {
         return k == STEP_APPROVE || k == STEP_TASK;
 }
 
+bool step_kind_is_implemented(StepKind k) {
+        switch (k) {
+        case STEP_EXEC:
+        case STEP_UNIT_START:
+        case STEP_UNIT_STOP:
+        case STEP_UNIT_RESTART:
+        case STEP_WAIT:
+        case STEP_APPROVE:
+        case STEP_TASK:
+                return true;
+        default:
+                return false;
+        }
+}
+
+bool trigger_kind_is_watched(TriggerKind k) {
+        return k == TRIGGER_BOOT || k == TRIGGER_MANUAL;
+}
+
 bool step_kind_default_idempotent(StepKind k) {
         switch (k) {
         case STEP_UNIT_START:

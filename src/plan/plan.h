@@ -175,6 +175,12 @@ StepKind step_kind_from_string(const char *s);
 bool step_kind_is_human(StepKind k);
 /* Whether running the kind twice is harmless unless a plan says otherwise. */
 bool step_kind_default_idempotent(StepKind k);
+/* What this salve can do today. The executor fails the other machine kinds
+ * with "not implemented yet", and nothing watches units, md arrays or
+ * links yet, so plans triggered by them run only on "salvectl run". The
+ * validator warns about both (plan-load.c). */
+bool step_kind_is_implemented(StepKind k);
+bool trigger_kind_is_watched(TriggerKind k);
 const char *on_failure_to_string(OnFailure f);
 const char *trigger_kind_to_string(TriggerKind k);
 TriggerKind trigger_kind_from_string(const char *s);
