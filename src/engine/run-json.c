@@ -40,6 +40,8 @@ json_object *run_to_json(const Run *r, usec_t now) {
                 json_object_object_add(js, "state", json_object_new_string(run_step_state_string(r, i)));
                 json_object_object_add(js, "attempt", json_object_new_int((int) x->attempt));
                 json_object_object_add(js, "attempts", json_object_new_int((int) s->retry_attempts));
+                /* attempt past attempts: run again after a restart or a retry. */
+                json_object_object_add(js, "rerun", json_object_new_boolean(x->attempt > s->retry_attempts));
                 json_object_object_add(js, "started_usec", usec_json(x->started));
                 json_object_object_add(js, "finished_usec", usec_json(x->finished));
                 json_object_object_add(js, "not_before_usec", usec_json(x->not_before));
@@ -54,8 +56,13 @@ json_object *run_to_json(const Run *r, usec_t now) {
                 json_object_object_add(js, "message", string_json(x->message));
                 json_object_object_add(js, "actor", string_json(x->actor));
                 json_object_object_add(js, "comment", string_json(x->comment));
-                if (step_kind_is_human(s->kind))
+                if (step_kind_is_human(s->kind)) {
+                        json_object *links = json_object_new_array();
+                        STRV_FOREACH(l, s->links)
+                                json_object_array_add(links, json_object_new_string(*l));
                         json_object_object_add(js, "instructions", string_json(s->instructions));
+                        json_object_object_add(js, "links", links);
+                }
                 json_object_array_add(steps, js);
         }
         json_object_object_add(o, "steps", steps);

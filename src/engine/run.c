@@ -391,6 +391,7 @@ int run_apply(Run *r, const Transition *t) {
         case TRANSITION_STEP: {
                 const Step *s;
                 StepRun *x;
+                StepState was;
 
                 if (!t->step_id || t->state < 0 || t->state >= _STEP_STATE_MAX)
                         return -EINVAL;
@@ -402,6 +403,7 @@ int run_apply(Run *r, const Transition *t) {
                 if (replace_string(&x->message, t->message) < 0 || replace_string(&x->actor, t->actor) < 0 ||
                     replace_string(&x->comment, t->comment) < 0)
                         return -ENOMEM;
+                was = x->state;
                 r->count[x->state]--;
                 r->n_backoff -= x->state == STEP_PENDING && x->not_before > 0;
                 r->n_open -= step_is_open(r, (size_t) i);
@@ -416,7 +418,10 @@ int run_apply(Run *r, const Transition *t) {
                 if (t->state == STEP_RUNNING || t->state == STEP_WAITING) {
                         x->started = t->at;
                         x->finished = 0;
-                } else if (step_state_is_terminal(t->state))
+                } else if (t->state == STEP_INTERRUPTED ||
+                           (step_state_is_terminal(t->state) && !(was == STEP_INTERRUPTED && x->finished > 0)))
+                        /* An interrupted attempt ended when salved found it so: skipping,
+                         * aborting or cancelling it later does not lengthen it. */
                         x->finished = t->at;
                 if (t->started)
                         x->started = t->started;
@@ -635,13 +640,12 @@ int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, use
                                 k = batch_step(&b, r, i, STEP_WAITING, x->attempt + 1, now, NULL, NULL,
                                                "waiting for %s", s->owner ?: p->owner ?: "a person");
                         else if (running < p->parallel) {
+                                char a[FORMAT_ATTEMPT_MAX];
+
                                 running++;
-                                if (x->attempt < s->retry_attempts)
-                                        k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL,
-                                                       "attempt %u of %u", x->attempt + 1, s->retry_attempts);
-                                else /* run again after a restart, or by a person's retry */
-                                        k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL,
-                                                       "attempt %u", x->attempt + 1);
+                                /* Past retry_attempts: run again after a restart, or by a person's retry. */
+                                k = batch_step(&b, r, i, STEP_RUNNING, x->attempt + 1, now, NULL, NULL, "%s",
+                                               format_attempt(a, x->attempt + 1, s->retry_attempts));
                                 if (k >= 0)
                                         k = strdup_or_null(r->boot_id, &b.items[b.n - 1].boot_id);
                         }
@@ -652,6 +656,16 @@ int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, use
         if (k >= 0)
                 *ret_wake = wake;
         return batch_return(&b, k, ret, ret_n);
+}
+
+char *format_attempt(char buf[static FORMAT_ATTEMPT_MAX], unsigned attempt, unsigned attempts) {
+        attempts = MAX(attempts, 1u);
+        if (attempt <= attempts)
+                snprintf(buf, FORMAT_ATTEMPT_MAX, "attempt %u of %u", attempt, attempts);
+        else
+                snprintf(buf, FORMAT_ATTEMPT_MAX, "attempt %u (a re-run, beyond the plan's %u attempt%s)", attempt,
+                         attempts, attempts == 1 ? "" : "s");
+        return buf;
 }
 
 int run_step_result(const Run *r, size_t i, bool success, const char *message, usec_t now, double jitter,

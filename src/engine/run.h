@@ -166,6 +166,12 @@ int run_verify_caches(const Run *r);
 bool run_step_is_ready(const Run *r, size_t i);
 /* step_state_to_string(), with "ready" for such steps. */
 const char *run_step_state_string(const Run *r, size_t i);
+/* How a step's attempt reads everywhere (the journal, salvectl status and
+ * watch): "attempt 2 of 3" within what the plan's retry allows, and
+ * "attempt 2 (a re-run, beyond the plan's 1 attempt)" when the step runs
+ * again after a restart or a person's retry. */
+#define FORMAT_ATTEMPT_MAX 96
+char *format_attempt(char buf[static FORMAT_ATTEMPT_MAX], unsigned attempt, unsigned attempts);
 
 /* The run's state as derived from its steps. */
 RunState run_state(const Run *r);

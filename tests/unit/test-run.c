@@ -296,6 +296,7 @@ static void test_resume_after_crash(void **state) {
 
         settle(r, T0);
         assert_int_equal(run_count_steps(r, STEP_RUNNING), 3);
+        assert_string_equal(r->steps[1].message, "attempt 1 of 1");
 
         /* salved dies here; on restart: */
         assert_int_equal(run_resume(r, T0 + 5, &t, &n), 0);
@@ -306,9 +307,14 @@ static void test_resume_after_crash(void **state) {
         assert_int_equal(state_of(r, "unit"), STEP_PENDING); /* unit jobs are idempotent by default */
         assert_non_null(strstr(r->steps[0].message, "not idempotent"));
 
+        /* The interrupted attempt ended when salved found it so. */
+        assert_int_equal(r->steps[0].started, T0);
+        assert_int_equal(r->steps[0].finished, T0 + 5);
         settle(r, T0 + 5);
         assert_int_equal(state_of(r, "again"), STEP_RUNNING);
         assert_int_equal(r->steps[1].attempt, 2);
+        /* A re-run reads as one, the same as in salvectl status and --json. */
+        assert_string_equal(r->steps[1].message, "attempt 2 (a re-run, beyond the plan's 1 attempt)");
         assert_int_equal(state_of(r, "once"), STEP_INTERRUPTED); /* never re-run by itself */
         finish(r, "again", true, T0 + 6);
         finish(r, "unit", true, T0 + 6);
@@ -321,6 +327,8 @@ static void test_resume_after_crash(void **state) {
         settle(r, T0 + 7);
         assert_int_equal(state_of(r, "once"), STEP_RUNNING);
         assert_int_equal(r->steps[0].attempt, 2);
+        assert_string_equal(r->steps[0].message, "attempt 2 (a re-run, beyond the plan's 1 attempt)");
+        assert_int_equal(r->steps[0].finished, 0);
         finish(r, "once", true, T0 + 8);
         settle(r, T0 + 8);
         finish(r, "after", true, T0 + 9);
@@ -385,10 +393,15 @@ static void test_skip_and_abort_interrupted(void **state) {
         size_t n;
 
         settle(r1, T0);
-        assert_int_equal(run_resume(r1, T0, &t, &n), 0);
+        assert_int_equal(run_resume(r1, T0 + 3, &t, &n), 0);
         apply(r1, t, n);
-        act(r1, "once", ACTION_SKIP, 0, T0);
-        settle(r1, T0);
+        assert_int_equal(r1->steps[0].finished, T0 + 3);
+        /* Skipped an hour later: its elapsed time stays what it ran, 3 us. */
+        act(r1, "once", ACTION_SKIP, 0, T0 + USEC_PER_HOUR);
+        assert_int_equal(state_of(r1, "once"), STEP_SKIPPED);
+        assert_int_equal(r1->steps[0].started, T0);
+        assert_int_equal(r1->steps[0].finished, T0 + 3);
+        settle(r1, T0 + USEC_PER_HOUR);
         assert_int_equal(state_of(r1, "after"), STEP_RUNNING); /* skipped counts as done */
 
         settle(r2, T0);
@@ -491,6 +504,16 @@ static void test_rto_ok_and_from_trigger_time(void **state) {
         assert_int_equal(run_rto_check(r, T0, &t, &next), 0);
 }
 
+static void test_format_attempt(void **state) {
+        char a[FORMAT_ATTEMPT_MAX];
+
+        assert_string_equal(format_attempt(a, 1, 1), "attempt 1 of 1");
+        assert_string_equal(format_attempt(a, 2, 3), "attempt 2 of 3");
+        assert_string_equal(format_attempt(a, 3, 3), "attempt 3 of 3");
+        assert_string_equal(format_attempt(a, 2, 1), "attempt 2 (a re-run, beyond the plan's 1 attempt)");
+        assert_string_equal(format_attempt(a, 5, 3), "attempt 5 (a re-run, beyond the plan's 3 attempts)");
+}
+
 static void test_names(void **state) {
         for (int i = 0; i < _STEP_STATE_MAX; i++)
                 assert_int_equal(step_state_from_string(step_state_to_string(i)), i);
@@ -515,6 +538,7 @@ int main(void) {
                 cmocka_unit_test(test_when_skipped_counts_as_done),
                 cmocka_unit_test(test_rto_clock),
                 cmocka_unit_test(test_rto_ok_and_from_trigger_time),
+                cmocka_unit_test(test_format_attempt),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_step_unknown_and_boot),
         };
