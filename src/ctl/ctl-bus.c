@@ -168,7 +168,58 @@ static uint64_t jusec(json_object *o, const char *key) {
                        ? (uint64_t) json_object_get_int64(v) : 0;
 }
 
-static int get_run(Ctl *c, sd_bus *bus, const char *id, json_object **ret) {
+static unsigned juint(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
+                       ? (unsigned) json_object_get_int(v) : 0;
+}
+
+/* The step's "links" array as a NULL-terminated strv (borrowed strings). */
+static char **jlinks(json_object *s) {
+        json_object *a;
+        char **l;
+        size_t n;
+
+        if (!json_object_object_get_ex(s, "links", &a) || !json_object_is_type(a, json_type_array))
+                return NULL;
+        n = json_object_array_length(a);
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return NULL;
+        for (size_t i = 0, k = 0; i < n; i++) {
+                json_object *x = json_object_array_get_idx(a, i);
+                if (json_object_is_type(x, json_type_string))
+                        l[k++] = (char *) json_object_get_string(x);
+        }
+        return l;
+}
+
+/* What a person waiting on the step needs: its instructions and links. */
+static void print_step_help(json_object *s, const char *prefix) {
+        _cleanup_free_ char **links = NULL;
+
+        if (!streq_ptr(jstr(s, "state"), "waiting"))
+                return;
+        links = jlinks(s);
+        print_human_help(prefix, jstr(s, "instructions"), links);
+}
+
+static json_object *find_step(json_object *run, const char *id) {
+        json_object *steps;
+
+        if (!json_object_object_get_ex(run, "steps", &steps))
+                return NULL;
+        for (size_t i = 0; i < json_object_array_length(steps); i++) {
+                json_object *s = json_object_array_get_idx(steps, i);
+                if (streq_ptr(jstr(s, "id"), id))
+                        return s;
+        }
+        return NULL;
+}
+
+/* RET_COOKIE: salved's serial of the reply; its signals with a lower one
+ * were sent before it, so the run it returns already shows them. */
+static int get_run_cookie(Ctl *c, sd_bus *bus, const char *id, json_object **ret, uint64_t *ret_cookie) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *text;
@@ -177,6 +228,8 @@ static int get_run(Ctl *c, sd_bus *bus, const char *id, json_object **ret) {
         r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "GetRun", &e, &reply, "s", id);
         if (r < 0)
                 return bus_failed("get the run", &e, r);
+        if (ret_cookie && sd_bus_message_get_cookie(reply, ret_cookie) < 0)
+                *ret_cookie = 0;
         r = sd_bus_message_read(reply, "s", &text);
         if (r < 0)
                 return EXIT_FAILURE;
@@ -186,6 +239,10 @@ static int get_run(Ctl *c, sd_bus *bus, const char *id, json_object **ret) {
                 return EXIT_FAILURE;
         }
         return 0;
+}
+
+static int get_run(Ctl *c, sd_bus *bus, const char *id, json_object **ret) {
+        return get_run_cookie(c, bus, id, ret, NULL);
 }
 
 static void print_run_tree(Ctl *c, json_object *run) {
@@ -230,16 +287,25 @@ static void print_run_tree(Ctl *c, json_object *run) {
                 uint64_t st = jusec(s, "started_usec"), fi = jusec(s, "finished_usec");
                 char el[FORMAT_DURATION_MAX] = "";
 
+                unsigned attempt = juint(s, "attempt"), attempts = juint(s, "attempts");
+                char at[FORMAT_ATTEMPT_MAX] = "", pre[16];
+
                 if (st)
                         format_duration(el, (fi ?: now) - MIN(st, fi ?: now));
-                printf("  %s %s%s %-20s%s %-14s %s%-11s%s %-8s %s%s%s\n", i + 1 == n ? "`-" : "|-",
+                /* Only when it says something: a retry or a re-run. */
+                if (!json_object_get_boolean(json_object_object_get(s, "human")) && (attempt > 1 || attempts > 1) &&
+                    attempt > 0)
+                        format_attempt(at, attempt, attempts);
+                printf("  %s %s%s %-20s%s %-14s %s%-11s%s %-8s %s%s%s%s\n", i + 1 == n ? "`-" : "|-",
                        state_color(c, ss), state_mark(ss), jstr(s, "id"), ansi(c, ANSI_RESET), jstr(s, "kind"),
                        state_color(c, ss), strna(ss), ansi(c, ANSI_RESET), el, owner ? "owner " : "",
-                       strempty(owner), "");
-                if (msg)
-                        printf("  %s      %s%s%s\n", i + 1 == n ? "  " : "| ", ansi(c, ANSI_GREY), msg, ansi(c, ANSI_RESET));
+                       strempty(owner), owner && *at ? ", " : "", at);
+                snprintf(pre, sizeof(pre), "  %s      ", i + 1 == n ? "  " : "| ");
+                if (msg && !streq(msg, at))
+                        printf("%s%s%s%s\n", pre, ansi(c, ANSI_GREY), msg, ansi(c, ANSI_RESET));
                 if (jstr(s, "actor") && jstr(s, "comment"))
-                        printf("  %s      %s: \"%s\"\n", i + 1 == n ? "  " : "| ", jstr(s, "actor"), jstr(s, "comment"));
+                        printf("%s%s: \"%s\"\n", pre, jstr(s, "actor"), jstr(s, "comment"));
+                print_step_help(s, pre);
         }
 }
 
@@ -293,25 +359,73 @@ int verb_run(Ctl *c, int argc, char **argv) {
 
 /* A method that changes something and returns nothing: connect, start
  * a polkit agent on a terminal, call, and say plainly what went wrong. */
-static int call_change(Ctl *c, const char *what, const char *method, const char *types, ...) {
+static int call_change(Ctl *c, sd_bus **bus, const char *what, const char *method, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         va_list ap;
         int r;
 
-        if (bus_connect(c, &bus) < 0)
+        if (bus_connect(c, bus) < 0)
                 return EXIT_FAILURE;
         polkit_agent_open(c);
         va_start(ap, types);
-        r = sd_bus_call_methodv(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, method, &e, NULL, types, ap);
+        r = sd_bus_call_methodv(*bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, method, &e, NULL, types, ap);
         va_end(ap);
         if (r < 0)
                 return bus_failed(what, &e, r);
         return EXIT_SUCCESS;
 }
 
+/* After a change: read the run back and say where it stands, so that a
+ * person sees what the call did ("dba-approval approved by root; run
+ * continues"): the step's message, or the run's for cancel. */
+static int report_change(Ctl *c, sd_bus *bus, const char *run_id, const char *step_id) {
+        json_object *run = NULL, *s;
+        const char *state, *what;
+        int r;
+
+        r = get_run(c, bus, run_id, &run);
+        if (r != 0) {
+                /* The change was made; only reading it back failed. */
+                fprintf(stderr, "salvectl: the request was accepted, but the run could not be read back.\n");
+                return EXIT_SUCCESS;
+        }
+        if (c->json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "run", json_object_new_string(run_id));
+                json_object_object_add(o, "state", json_object_get(json_object_object_get(run, "state")));
+                if (step_id && (s = find_step(run, step_id))) {
+                        json_object_object_add(o, "step", json_object_new_string(step_id));
+                        json_object_object_add(o, "step_state", json_object_get(json_object_object_get(s, "state")));
+                        json_object_object_add(o, "message", json_object_get(json_object_object_get(s, "message")));
+                } else
+                        json_object_object_add(o, "message", json_object_get(json_object_object_get(run, "message")));
+                print_json(o);
+                json_object_put(o);
+                json_object_put(run);
+                return EXIT_SUCCESS;
+        }
+        state = jstr(run, "state");
+        s = step_id ? find_step(run, step_id) : NULL;
+        what = s ? jstr(s, "message") : jstr(run, "message");
+        if (s)
+                printf("%s %s", step_id, what ?: strna(jstr(s, "state")));
+        else
+                printf("run %s %s", run_id, what ?: strna(state));
+        if (streq_ptr(state, "running") || streq_ptr(state, "waiting") || streq_ptr(state, "queued"))
+                printf("; run continues (%s)\n", state);
+        else if (streq_ptr(state, "interrupted"))
+                printf("; run is interrupted: it waits for a person to retry, skip or abort a step\n");
+        else
+                printf("; run %s\n", strna(state));
+        json_object_put(run);
+        return EXIT_SUCCESS;
+}
+
 int verb_cancel(Ctl *c, int argc, char **argv) {
-        return call_change(c, "cancel the run", "CancelRun", "ss", argv[1], strempty(c->comment));
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r = call_change(c, &bus, "cancel the run", "CancelRun", "ss", argv[1], strempty(c->comment));
+
+        return r != EXIT_SUCCESS ? r : report_change(c, bus, argv[1], NULL);
 }
 
 /* What the verb does, as words that complete "not authorized to ..." and
@@ -331,8 +445,11 @@ static char *act_words(const char *verb, const char *run, const char *step) {
 
 int verb_act(Ctl *c, int argc, char **argv) {
         _cleanup_free_ char *what = act_words(argv[0], argv[1], argv[2]);
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r = call_change(c, &bus, what ?: argv[0], "ActOnStep", "ssss", argv[1], argv[2], argv[0],
+                            strempty(c->comment));
 
-        return call_change(c, what ?: argv[0], "ActOnStep", "ssss", argv[1], argv[2], argv[0], strempty(c->comment));
+        return r != EXIT_SUCCESS ? r : report_change(c, bus, argv[1], argv[2]);
 }
 
 /* Reload waits for salved to have read every plan, which takes a while on
@@ -362,17 +479,29 @@ int verb_reload(Ctl *c, int argc, char **argv) {
 typedef struct Watch {
         Ctl *ctl;
         const char *run;
+        uint64_t shown;         /* salved's serial of the GetRun reply the tree was drawn from */
+        char **waiting;         /* steps that started waiting: show their instructions */
         int result;
         bool done;
 } Watch;
+
+/* A signal salved sent before the reply the tree came from is in the tree
+ * already: printing it again would repeat the tree. */
+static bool watch_seen(const Watch *w, sd_bus_message *m) {
+        uint64_t cookie;
+        return w->shown > 0 && sd_bus_message_get_cookie(m, &cookie) >= 0 && cookie < w->shown;
+}
 
 static int on_step_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Watch *w = userdata;
         const char *run, *step, *state, *message;
         char t[32];
 
-        if (sd_bus_message_read(m, "ssss", &run, &step, &state, &message) < 0 || !streq(run, w->run))
+        if (watch_seen(w, m) ||
+            sd_bus_message_read(m, "ssss", &run, &step, &state, &message) < 0 || !streq(run, w->run))
                 return 0;
+        if (streq(state, "waiting"))
+                (void) strv_extend(&w->waiting, step);
         printf("%s  %s%-11s%s %s%s%s\n", format_time(t, sizeof(t), now_usec(CLOCK_REALTIME)) + 11,
                state_color(w->ctl, state), state, ansi(w->ctl, ANSI_RESET), step, *message ? ": " : "", message);
         fflush(stdout);
@@ -386,7 +515,7 @@ static int on_rto(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         char t[32], d[FORMAT_DURATION_MAX];
         bool breached = streq_ptr(sd_bus_message_get_member(m), "RtoBreached");
 
-        if (sd_bus_message_read(m, "ss", &run, &plan) < 0 || !streq(run, w->run))
+        if (watch_seen(w, m) || sd_bus_message_read(m, "ss", &run, &plan) < 0 || !streq(run, w->run))
                 return 0;
         if (breached ? sd_bus_message_read(m, "t", &a) < 0 : sd_bus_message_read(m, "tt", &a, &b) < 0)
                 return 0;
@@ -406,15 +535,33 @@ static int on_run_changed(sd_bus_message *m, void *userdata, sd_bus_error *error
         const char *run, *plan, *state;
         RunState s;
 
-        if (sd_bus_message_read(m, "sss", &run, &plan, &state) < 0 || !streq(run, w->run))
+        if (watch_seen(w, m) || sd_bus_message_read(m, "sss", &run, &plan, &state) < 0 || !streq(run, w->run))
                 return 0;
         s = run_state_from_string(state);
         if (s == RUN_SUCCEEDED || s == RUN_FAILED || s == RUN_CANCELLED) {
                 printf("run %s %s\n", run, state);
+                fflush(stdout);
                 w->done = true;
                 w->result = s == RUN_SUCCEEDED ? EXIT_SUCCESS : EXIT_FAILURE;
         }
         return 0;
+}
+
+/* The instructions of the steps that started waiting, read from salved
+ * between two rounds of signals (never from inside a callback). */
+static void watch_show_waiting(Watch *w, sd_bus *bus) {
+        _cleanup_strv_free_ char **steps = TAKE_PTR(w->waiting);
+        json_object *run = NULL;
+
+        if (!steps || get_run(w->ctl, bus, w->run, &run) != 0)
+                return;
+        STRV_FOREACH(id, steps) {
+                json_object *s = find_step(run, *id);
+                if (s)
+                        print_step_help(s, "          ");
+        }
+        json_object_put(run);
+        fflush(stdout);
 }
 
 int verb_watch(Ctl *c, int argc, char **argv) {
@@ -438,7 +585,7 @@ int verb_watch(Ctl *c, int argc, char **argv) {
                 fprintf(stderr, "salvectl: cannot subscribe to salved's signals: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
-        r = get_run(c, bus, argv[1], &run);
+        r = get_run_cookie(c, bus, argv[1], &run, &w.shown);
         if (r != 0)
                 return r;
         print_run_tree(c, run);
@@ -447,12 +594,15 @@ int verb_watch(Ctl *c, int argc, char **argv) {
         if (s == RUN_SUCCEEDED || s == RUN_FAILED || s == RUN_CANCELLED)
                 return s == RUN_SUCCEEDED ? EXIT_SUCCESS : EXIT_FAILURE;
         printf("\n");
+        fflush(stdout); /* into a pipe too, before waiting for changes */
         while (!w.done) {
                 r = sd_bus_process(bus, NULL);
                 if (r < 0) {
                         fprintf(stderr, "salvectl: lost the bus: %s\n", strerror(-r));
+                        strv_free(w.waiting);
                         return EXIT_FAILURE;
                 }
+                watch_show_waiting(&w, bus);
                 if (r > 0)
                         continue;
                 r = sd_bus_wait(bus, UINT64_MAX);
@@ -461,5 +611,6 @@ int verb_watch(Ctl *c, int argc, char **argv) {
                         return EXIT_FAILURE;
                 }
         }
+        strv_free(w.waiting);
         return w.result;
 }

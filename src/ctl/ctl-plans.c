@@ -20,6 +20,18 @@ static int load_plan_set(Ctl *c, Diagnostics *d, PlanSet **ret) {
         return plan_set_load_dirs(plan_set_default_dirs, PLAN_LOAD_SECURE, d, ret);
 }
 
+void print_human_help(const char *prefix, const char *instructions, char *const *links) {
+        for (const char *l = instructions; l && *l;) {
+                size_t n = strcspn(l, "\n");
+                printf("%s%.*s\n", prefix, (int) n, l);
+                l += n;
+                if (*l == '\n')
+                        l++;
+        }
+        for (size_t i = 0; links && links[i]; i++)
+                printf("%ssee: %s\n", prefix, links[i]);
+}
+
 int verb_verify(Ctl *c, int argc, char **argv) {
         _cleanup_(plan_set_freep) PlanSet *s = NULL;
         Diagnostics d = {};
@@ -172,7 +184,7 @@ int verb_show(Ctl *c, int argc, char **argv) {
         critical = calloc(p->n_steps, sizeof(bool));
         if (!critical)
                 return EXIT_FAILURE;
-        for (size_t i = 0; i < p->n_critical; i++)
+        for (size_t i = 0; i < p->n_critical && p->critical_usec > 0; i++)
                 critical[p->critical[i]] = true;
 
         printf("%s%s%s%s%s\n", ansi(c, ANSI_BOLD), p->name, ansi(c, ANSI_RESET), p->description ? " - " : "",
@@ -190,12 +202,17 @@ int verb_show(Ctl *c, int argc, char **argv) {
         }
         if (p->owner)
                 printf("  owner:    %s\n", p->owner);
-        printf("  rto:      %s, critical path %s%s%s%s\n",
-               p->rto == USEC_INFINITY ? "none" : format_duration(a, p->rto),
-               format_duration(b, p->critical_usec),
-               p->rto != USEC_INFINITY && p->critical_usec > p->rto ? ansi(c, ANSI_RED) : "",
-               p->rto != USEC_INFINITY && p->critical_usec > p->rto ? " (OVER the RTO)" : "",
-               ansi(c, ANSI_RESET));
+        if (p->critical_usec == 0)
+                /* Without estimates there is no critical path to compare. */
+                printf("  rto:      %s; the plan gives no estimates, so no critical path\n",
+                       p->rto == USEC_INFINITY ? "none" : format_duration(a, p->rto));
+        else
+                printf("  rto:      %s, critical path %s%s%s%s\n",
+                       p->rto == USEC_INFINITY ? "none" : format_duration(a, p->rto),
+                       format_duration(b, p->critical_usec),
+                       p->rto != USEC_INFINITY && p->critical_usec > p->rto ? ansi(c, ANSI_RED) : "",
+                       p->rto != USEC_INFINITY && p->critical_usec > p->rto ? " (OVER the RTO)" : "",
+                       ansi(c, ANSI_RESET));
         printf("  parallel: %u, concurrency: %s\n\n", p->parallel, concurrency_to_string(p->concurrency));
 
         if (c->legend)
@@ -226,9 +243,12 @@ int verb_show(Ctl *c, int argc, char **argv) {
                         printf(" done-if");
                 if (st->when.present)
                         printf(" conditional");
+                if (!step_kind_is_implemented(st->kind))
+                        printf(" not-implemented-yet");
                 printf("%s\n", critical[p->order[o]] ? ansi(c, ANSI_RESET) : "");
+                print_human_help("        ", st->instructions, st->links);
         }
-        if (p->n_critical > 0) {
+        if (p->n_critical > 0 && p->critical_usec > 0) {
                 printf("\n  critical path: ");
                 for (size_t i = 0; i < p->n_critical; i++)
                         printf("%s%s", i > 0 ? " -> " : "", p->steps[p->critical[i]].id);

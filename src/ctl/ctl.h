@@ -40,6 +40,10 @@ void polkit_agent_close(void);
 typedef struct json_object json_object;
 void print_json(json_object *o);
 
+/* A human step's instructions (each line indented by PREFIX) and links,
+ * so the person acting on it reads what to do where salvectl shows it. */
+void print_human_help(const char *prefix, const char *instructions, char *const *links);
+
 /* Colours only on a terminal, and never with NO_COLOR set. */
 const char *ansi(const Ctl *c, const char *code);
 #define ANSI_RED "\033[31m"

@@ -96,8 +96,8 @@ int manager_open_journal(Manager *m) {
         if (stats.bad_records > 0 || stats.orphans > 0)
                 log_warning("Run journal %s: skipped %" PRIu64 " unreadable and %" PRIu64 " orphaned records.",
                             journal, stats.bad_records, stats.orphans);
-        log_info("Run journal %s: replayed %" PRIu64 " records, %zu runs.", journal, stats.records,
-                 m->store->n_runs);
+        log_info("Run journal %s: replayed %" PRIu64 " record%s, %zu run%s.", journal, stats.records,
+                 stats.records == 1 ? "" : "s", m->store->n_runs, m->store->n_runs == 1 ? "" : "s");
         if (m->crash_at_record > 0)
                 journal_file_set_crash_point(m->store->journal, m->crash_at_record, m->crash_torn_bytes);
         return 0;

@@ -1091,7 +1091,7 @@ int manager_startup(Manager *m) {
                         return log_oom();
                 n = run_count_steps(r, STEP_RUNNING);
                 log_struct_internal(LOG_NOTICE, 0, NULL, r->id, r->plan->name, NULL,
-                                    "Resuming run %s (%zu step%s were running).", r->id, n, n == 1 ? "" : "s");
+                                    "Resuming run %s (%zu step%s running).", r->id, n, n == 1 ? " was" : "s were");
                 for (size_t s = 0; s < r->plan->n_steps; s++) {
                         if (r->steps[s].state == STEP_RUNNING)
                                 resume_step(m, c, r, s);
