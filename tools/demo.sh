@@ -23,7 +23,7 @@ echo "built $(./build-demo/src/ctl/salvectl --version)"
 
 say "Checking the shipped plans"
 ./build-demo/src/ctl/salvectl verify plans/ tools/demo/
-./build-demo/src/ctl/salvectl -d plans plans
+./build-demo/src/ctl/salvectl -d plans plans 2>/dev/null # the same warnings again
 ./build-demo/src/ctl/salvectl -d tools/demo show orders-demo
 
 export SALVE_BUILD_ROOT=$root/build-demo SALVE_SOURCE_ROOT=$root
@@ -43,9 +43,15 @@ rig_exec systemctl status salved --no-pager --lines=0 | sed -n '1,8p'
 rig_exec salvectl plans
 
 say "salvectl run orders-demo"
+echo "The raid-sync, fsck and verify-backup steps are stand-ins: exec steps that echo and sleep"
+echo "in place of raid.wait-sync, fs.check and backup.verify, which salve does not implement yet."
 run=$(rig_exec salvectl run orders-demo --reason "demo: recovery after an unclean shutdown")
 echo "started run $run"
 salve_wait_step "$run" dba-approval waiting 60
+rig_exec journalctl -b -o cat --no-pager _SYSTEMD_UNIT="salve-$run-raid-sync-1.service" \
+    _SYSTEMD_UNIT="salve-$run-fsck-1.service" _SYSTEMD_UNIT="salve-$run-verify-backup-1.service" 2>/dev/null |
+    grep '^stand-in' | sed 's/^/  /' || true
+echo "The plan now waits for the DBA; salvectl status shows what the DBA is asked to do:"
 rig_exec salvectl status "$run"
 
 say "Power cut while the plan waits for the DBA"

@@ -293,8 +293,7 @@ static void print_run_tree(Ctl *c, json_object *run) {
                 if (st)
                         format_duration(el, (fi ?: now) - MIN(st, fi ?: now));
                 /* Only when it says something: a retry or a re-run. */
-                if (!json_object_get_boolean(json_object_object_get(s, "human")) && (attempt > 1 || attempts > 1) &&
-                    attempt > 0)
+                if (!json_object_get_boolean(json_object_object_get(s, "human")) && attempt > 1)
                         format_attempt(at, attempt, attempts);
                 printf("  %s %s%s %-20s%s %-14s %s%-11s%s %-8s %s%s%s%s\n", i + 1 == n ? "`-" : "|-",
                        state_color(c, ss), state_mark(ss), jstr(s, "id"), ansi(c, ANSI_RESET), jstr(s, "kind"),
