@@ -545,20 +545,13 @@ static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata) {
                         }
                         return;
                 }
-                /* The condition does not hold: the step is skipped, which
-                 * lets what needs it go ahead. */
-                Transition t = {
-                        .kind = TRANSITION_STEP,
-                        .run_id = r->id,
-                        .at = now_usec(CLOCK_REALTIME),
-                        .step_id = r->plan->steps[i].id,
-                        .state = STEP_SKIPPED,
-                        .attempt = r->steps[i].attempt,
-                };
-                if (asprintf(&t.message, "condition not met: %s", strna(res->message)) < 0)
-                        t.message = NULL;
-                (void) manager_commit(m, &t);
-                free(t.message);
+                /* The condition does not hold: the engine skips the step,
+                 * which lets what needs it go ahead. */
+                Transition t;
+                if (run_step_condition_failed(r, i, res->message, now_usec(CLOCK_REALTIME), &t) >= 0) {
+                        (void) manager_commit_result(m, &t, NULL);
+                        transition_done(&t);
+                }
                 manager_schedule(m);
                 return;
 

@@ -706,6 +706,23 @@ int run_step_result(const Run *r, size_t i, bool success, const char *message, u
         return 0;
 }
 
+int run_step_condition_failed(const Run *r, size_t i, const char *why, usec_t now, Transition *ret) {
+        Batch b = {};
+        int k;
+
+        if (i >= r->plan->n_steps || r->steps[i].state != STEP_RUNNING)
+                return -ESTALE;
+        k = batch_step(&b, r, i, STEP_SKIPPED, r->steps[i].attempt, now, NULL, NULL, "condition not met: %s",
+                       strna(why));
+        if (k < 0) {
+                transitions_free(b.items, b.n);
+                return k;
+        }
+        *ret = b.items[0];
+        free(b.items);
+        return 0;
+}
+
 int run_act(const Run *r, const char *step_id, StepAction action, const char *actor, const char *comment,
             usec_t now, Transition **ret, size_t *ret_n) {
         const Step *s;

@@ -193,6 +193,11 @@ int run_plan_next(const Run *r, usec_t now, Transition **ret, size_t *ret_n, use
 int run_step_result(const Run *r, size_t step, bool success, const char *message, usec_t now, double jitter,
                     Transition *ret);
 
+/* A machine step's `when:` does not hold (why names the condition): it
+ * is skipped, which lets what needs it go ahead. -ESTALE when the step is
+ * not RUNNING. */
+int run_step_condition_failed(const Run *r, size_t step, const char *why, usec_t now, Transition *ret);
+
 /* A person acted. Returns -ENOENT for no such step, -EINPROGRESS for a
  * retry of a step whose attempt still runs, -EBUSY when the step
  * is not in a state that takes this action, -EOPNOTSUPP when the action

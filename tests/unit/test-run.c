@@ -372,6 +372,9 @@ static void test_step_unknown_and_boot(void **state) {
         assert_int_equal(apply_checked(r, &t), 0);
         transition_done(&t);
 
+        /* A `when:` that does not hold: the engine proposes the skip. */
+        assert_int_equal(run_step_condition_failed(r, 0, "when.path-exists: /x: No such file", T0 + 2, &t), -ESTALE);
+
         /* done-if said "not in place" (exit 1): it runs again though not idempotent. */
         assert_int_equal(run_step_unknown(r, 2, "salved stopped", true, T0 + 2, &t), 0);
         assert_int_equal(t.state, STEP_PENDING);
@@ -428,13 +431,21 @@ static void test_cancel(void **state) {
 }
 
 static void test_when_skipped_counts_as_done(void **state) {
-        /* The engine treats SKIPPED like success for what needs it; the
-         * manager decides when a `when:` is false. */
+        /* A `when:` that does not hold: the engine proposes the skip for
+         * the running step, and treats SKIPPED like success for what needs
+         * it. */
         _cleanup_(run_freep) Run *r = new_run("linear", linear, T0);
-        Transition t = { .kind = TRANSITION_STEP, .run_id = (char *) "run-1", .step_id = (char *) "a",
-                         .state = STEP_SKIPPED, .at = T0 };
+        Transition p, t = { .kind = TRANSITION_STEP, .run_id = (char *) "run-1", .step_id = (char *) "a",
+                            .state = STEP_SKIPPED, .at = T0 };
 
-        assert_int_equal(apply_checked(r, &t), 0);
+        settle(r, T0);
+        assert_int_equal(state_of(r, "a"), STEP_RUNNING);
+        assert_int_equal(run_step_condition_failed(r, 0, "when.unit-active: x.service is inactive, not active", T0,
+                                                   &p), 0);
+        assert_int_equal(p.state, STEP_SKIPPED);
+        assert_string_equal(p.message, "condition not met: when.unit-active: x.service is inactive, not active");
+        assert_int_equal(apply_checked(r, &p), 0);
+        transition_done(&p);
         settle(r, T0);
         assert_int_equal(state_of(r, "b"), STEP_RUNNING);
         /* A transition for an unknown step or with a bad state is refused. */
