@@ -273,7 +273,19 @@ static void manager_arm_journal_retry(Manager *m) {
                 (void) sd_event_source_set_description(m->journal_retry, "journal-retry");
 }
 
-static int manager_hold_result(Manager *m, const Transition *t, const char *unit, int error) {
+/* The journal refused an append with an I/O error: say so once, and try
+ * again on the backoff. */
+static void manager_journal_failed(Manager *m, const Transition *t, int error) {
+        if (m->journal_error == 0)
+                log_struct_internal(LOG_CRIT, error, SALVE_MESSAGE_JOURNAL_FULL, t->run_id, NULL, t->step_id,
+                                    "The run journal cannot be written (%m): holding step results in memory and "
+                                    "taking no new work until it can.");
+        m->journal_error = error;
+        manager_arm_journal_retry(m);
+        manager_update_status(m);
+}
+
+static int manager_hold_result(Manager *m, const Transition *t, const char *unit) {
         Unjournaled *n, *u;
 
         n = realloc(m->unjournaled, sizeof(Unjournaled) * (m->n_unjournaled + 1));
@@ -287,12 +299,6 @@ static int manager_hold_result(Manager *m, const Transition *t, const char *unit
                 return log_oom();
         }
         m->n_unjournaled++;
-        if (m->journal_error == 0)
-                log_struct_internal(LOG_CRIT, error, SALVE_MESSAGE_JOURNAL_FULL, t->run_id, NULL, t->step_id,
-                                    "The run journal cannot be written (%m): holding step results in memory and "
-                                    "taking no new work until it can.");
-        m->journal_error = error;
-        manager_arm_journal_retry(m);
         manager_update_status(m);
         return -EAGAIN;
 }
@@ -324,10 +330,9 @@ static void manager_flush_unjournaled(Manager *m) {
         }
         memmove(m->unjournaled, m->unjournaled + done, sizeof(Unjournaled) * (m->n_unjournaled - done));
         m->n_unjournaled -= done;
-        if (m->n_unjournaled > 0) {
-                m->journal_error = k;
-                manager_arm_journal_retry(m);
-        } else {
+        if (m->n_unjournaled > 0)
+                manager_journal_failed(m, &m->unjournaled[0].t, k);
+        else {
                 if (done > 0) {
                         log_info("Journaled %zu step result%s held in memory.", done, done == 1 ? "" : "s");
                         manager_journal_ok(m);
@@ -342,26 +347,32 @@ static bool journal_error_is_io(int k) {
         return k < 0 && k != -ENOMEM && k != -EINVAL && k != -E2BIG && k != -ENOENT;
 }
 
-int manager_commit(Manager *m, const Transition *t) {
-        int k;
+/* Journals t. An I/O error (a full disk) is said once and retried on the
+ * backoff; whatever failed, nothing may act on t. */
+static int manager_journal(Manager *m, const Transition *t) {
+        int k = run_store_commit(m->store, t, NULL);
 
-        k = run_store_commit(m->store, t, NULL);
-        if (k < 0) {
-                if (journal_error_is_io(k)) {
-                        /* Nothing acts on it; what proposed it proposes it
-                         * again when the retry finds the journal writable. */
-                        if (m->journal_error == 0)
-                                log_struct_internal(LOG_CRIT, k, SALVE_MESSAGE_JOURNAL_FULL, t->run_id, NULL,
-                                                    t->step_id, "The run journal cannot be written: %m");
-                        m->journal_error = k;
-                        manager_arm_journal_retry(m);
-                        manager_update_status(m);
-                }
-                return log_struct_internal(LOG_ERR, k, NULL, t->run_id, NULL, t->step_id,
-                                           "Failed to journal a %s transition, not acting on it: %m",
-                                           transition_kind_to_string(t->kind));
+        if (k >= 0) {
+                manager_journal_ok(m);
+                return 0;
         }
-        manager_journal_ok(m);
+        if (journal_error_is_io(k))
+                manager_journal_failed(m, t, k);
+        return k;
+}
+
+static int log_not_journaled(const Transition *t, int k) {
+        return log_struct_internal(LOG_ERR, k, NULL, t->run_id, NULL, t->step_id,
+                                   "Failed to journal a %s transition, not acting on it: %m",
+                                   transition_kind_to_string(t->kind));
+}
+
+int manager_commit(Manager *m, const Transition *t) {
+        /* A proposal that is not journaled is made again once the retry
+         * finds the journal writable. */
+        int k = manager_journal(m, t);
+        if (k < 0)
+                return log_not_journaled(t, k);
         return manager_after_commit(m, t);
 }
 
@@ -370,15 +381,12 @@ int manager_commit_result(Manager *m, const Transition *t, const char *unit) {
 
         /* Behind results already waiting: order is kept. */
         if (m->n_unjournaled > 0)
-                return manager_hold_result(m, t, unit, m->journal_error);
-        k = run_store_commit(m->store, t, NULL);
+                return manager_hold_result(m, t, unit);
+        k = manager_journal(m, t);
         if (journal_error_is_io(k))
-                return manager_hold_result(m, t, unit, k);
+                return manager_hold_result(m, t, unit);
         if (k < 0)
-                return log_struct_internal(LOG_ERR, k, NULL, t->run_id, NULL, t->step_id,
-                                           "Failed to journal a %s transition, not acting on it: %m",
-                                           transition_kind_to_string(t->kind));
-        manager_journal_ok(m);
+                return log_not_journaled(t, k);
         (void) manager_after_commit(m, t);
         executor_release_unit(m->executor, unit);
         return 0;
@@ -1003,11 +1011,10 @@ static void on_sweep_units(int k, char **units, void *userdata) {
                         if (!string_has_prefix(name, prefix))
                                 continue;
                         known = true;
-                        for (size_t s = 0; s < r->plan->n_steps && !owned; s++) {
-                                RunContext *c = manager_find_context(m, r->id);
-                                owned = c && c->jobs[s] && r->steps[s].state == STEP_RUNNING &&
+                        RunContext *c = manager_find_context(m, r->id);
+                        for (size_t s = 0; c && s < r->plan->n_steps && !owned; s++)
+                                owned = c->jobs[s] && r->steps[s].state == STEP_RUNNING &&
                                         exec_job_owns_unit(c->jobs[s], name);
-                        }
                 }
                 for (size_t i = 0; i < m->n_unjournaled && !owned; i++)
                         owned = streq_ptr(m->unjournaled[i].unit, name);       /* it holds a result */

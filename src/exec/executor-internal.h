@@ -101,7 +101,6 @@ struct ExecJob {
         bool resumed;                   /* picked up after salved restarted, not started by us */
         bool holds_result;              /* exec: the unit ran and keeps its outcome until released */
         unsigned query_failures;        /* exec: reads of the unit's state that failed in a row */
-        usec_t elapsed;                 /* resumed: how long ago the step started */
         char *start_job_result;
 
         /* wait steps */
