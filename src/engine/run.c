@@ -841,18 +841,6 @@ int run_step_unknown(const Run *r, size_t i, const char *why, bool rerun, usec_t
         return 0;
 }
 
-int run_resume(const Run *r, usec_t now, Transition **ret, size_t *ret_n) {
-        Batch b = {};
-        int k = 0;
-
-        if (run_is_finished(r))
-                return batch_return(&b, 0, ret, ret_n);
-        for (size_t i = 0; i < r->plan->n_steps && k >= 0; i++)
-                if (r->steps[i].state == STEP_RUNNING)
-                        k = batch_unknown(&b, r, i, "salved stopped while this step ran", false, now);
-        return batch_return(&b, k, ret, ret_n);
-}
-
 usec_t run_deadline(const Run *r) {
         if (r->plan->rto == USEC_INFINITY)
                 return USEC_INFINITY;

@@ -4,7 +4,7 @@
 /* A run: one execution of a plan, and the pure state machine that moves
  * it. Nothing here does I/O. Every change to a run is a Transition: the
  * engine proposes transitions (run_plan_next(), run_step_result(),
- * run_act(), run_cancel(), run_resume(), run_rto_check()), the manager
+ * run_act(), run_cancel(), run_step_unknown(), run_rto_check()), the manager
  * writes each to the durable journal and only then applies it with
  * run_apply() and performs its side effect. Replaying the journal calls
  * the same run_apply(), so a run rebuilt after a crash is exactly the run
@@ -14,7 +14,9 @@
  * when it was created, so reloading plans never changes a run in flight.
  * A step moves to "running" in the journal before it is started, so after
  * a crash a non-idempotent step found "running" is never silently run
- * again: it becomes "interrupted" and waits for a person. */
+ * again: the manager learns its outcome from systemd, and only when that
+ * cannot be known does run_step_unknown() make it "interrupted", waiting
+ * for a person. */
 
 #include "plan.h"
 
@@ -220,8 +222,6 @@ int run_set_boot_id(Run *r, const char *boot_id);
  * is not RUNNING. */
 int run_step_unknown(const Run *r, size_t step, const char *why, bool rerun, usec_t now, Transition *ret);
 
-/* The same for every step journaled RUNNING, with a generic reason. */
-int run_resume(const Run *r, usec_t now, Transition **ret, size_t *ret_n);
 
 /* Projected finish from the remaining critical path of estimates, and the
  * RTO transition due now, if any (at risk, then breached; each once).
