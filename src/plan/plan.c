@@ -32,6 +32,7 @@ static const char *const trigger_kind_table[_TRIGGER_KIND_MAX] = {
         [TRIGGER_UNIT] = "unit",
         [TRIGGER_RAID] = "raid",
         [TRIGGER_LINK] = "link",
+        [TRIGGER_DEVICE] = "device",
         [TRIGGER_MANUAL] = "manual",
 };
 

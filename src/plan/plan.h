@@ -42,7 +42,8 @@ typedef enum TriggerKind {
         TRIGGER_BOOT,           /* event: unclean | any */
         TRIGGER_UNIT,           /* name, state: failed | inactive | active */
         TRIGGER_RAID,           /* array, event: degraded | failed | resync */
-        TRIGGER_LINK,           /* name, state: down | up */
+        TRIGGER_LINK,           /* name, state: down | up | lower-layer-down | removed */
+        TRIGGER_DEVICE,         /* match, event: added | removed */
         TRIGGER_MANUAL,
         _TRIGGER_KIND_MAX,
         _TRIGGER_KIND_INVALID = -EINVAL,
