@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "engine/journal-file.h"
+#include "shared/journal-file.h"
 #include "macro.h"
 
 typedef struct Options {

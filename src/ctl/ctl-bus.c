@@ -9,12 +9,10 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "bus-names.h"
 #include "ctl.h"
 #include "run.h"
 
-#define BUS_NAME "org.salve.Manager1"
-#define BUS_PATH "/org/salve/manager"
-#define BUS_INTERFACE "org.salve.Manager1"
 
 static int bus_connect(Ctl *c, sd_bus **ret) {
         int r = sd_bus_open_system(ret);
@@ -38,8 +36,8 @@ static int bus_failed(const char *what, const sd_bus_error *e, int r) {
                 return EXIT_FAILURE;
         }
         fprintf(stderr, "salvectl: failed to %s: %s\n", what, e && e->message ? e->message : strerror(-r));
-        if (sd_bus_error_has_names(e, "org.salve.Error.NoSuchPlan", "org.salve.Error.NoSuchRun",
-                                   "org.salve.Error.NoSuchStep"))
+        if (sd_bus_error_has_names(e, SALVE_ERROR_NO_SUCH_PLAN, SALVE_ERROR_NO_SUCH_RUN,
+                                   SALVE_ERROR_NO_SUCH_STEP))
                 return EXIT_NOT_FOUND;
         return EXIT_FAILURE;
 }
@@ -89,7 +87,7 @@ static void print_journal_recovery(Ctl *c, sd_bus *bus) {
         uint64_t at, records, lost, gaps;
         char t[32];
 
-        if (sd_bus_get_property(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "JournalRecovery", &e, &reply,
+        if (sd_bus_get_property(bus, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "JournalRecovery", &e, &reply,
                                 "(ssstttt)") < 0 ||
             sd_bus_message_read(reply, "(ssstttt)", &damage, &reason, &aside, &at, &records, &lost, &gaps) < 0 ||
             streq(damage, "none"))
@@ -117,7 +115,7 @@ static int list_runs(Ctl *c, bool all) {
 
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "ListRuns", &e, &reply, "b", all);
+        r = sd_bus_call_method(bus, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "ListRuns", &e, &reply, "b", all);
         if (r < 0)
                 return bus_failed("list runs", &e, r);
         r = sd_bus_message_enter_container(reply, 'a', "(sssstt)");
@@ -225,7 +223,7 @@ static int get_run_cookie(Ctl *c, sd_bus *bus, const char *id, json_object **ret
         const char *text;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "GetRun", &e, &reply, "s", id);
+        r = sd_bus_call_method(bus, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "GetRun", &e, &reply, "s", id);
         if (r < 0)
                 return bus_failed("get the run", &e, r);
         if (ret_cookie && sd_bus_message_get_cookie(reply, ret_cookie) < 0)
@@ -342,7 +340,7 @@ int verb_run(Ctl *c, int argc, char **argv) {
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
         polkit_agent_open(c);
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "StartRun", &e, &reply, "ss", argv[1],
+        r = sd_bus_call_method(bus, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "StartRun", &e, &reply, "ss", argv[1],
                                c->reason ?: "salvectl run");
         if (r < 0)
                 return bus_failed("start the run", &e, r);
@@ -367,7 +365,7 @@ static int call_change(Ctl *c, sd_bus **bus, const char *what, const char *metho
                 return EXIT_FAILURE;
         polkit_agent_open(c);
         va_start(ap, types);
-        r = sd_bus_call_methodv(*bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, method, &e, NULL, types, ap);
+        r = sd_bus_call_methodv(*bus, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, method, &e, NULL, types, ap);
         va_end(ap);
         if (r < 0)
                 return bus_failed(what, &e, r);
@@ -464,7 +462,7 @@ int verb_reload(Ctl *c, int argc, char **argv) {
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
         polkit_agent_open(c);
-        r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Reload");
+        r = sd_bus_message_new_method_call(bus, &call, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "Reload");
         if (r >= 0)
                 r = sd_bus_message_set_allow_interactive_authorization(call, c->ask_password && isatty(STDIN_FILENO));
         if (r >= 0)
@@ -573,13 +571,13 @@ int verb_watch(Ctl *c, int argc, char **argv) {
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
         /* Subscribe first, then read the state, so nothing falls in between. */
-        r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "StepChanged", on_step_changed, &w);
+        r = sd_bus_match_signal(bus, NULL, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "StepChanged", on_step_changed, &w);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "RunChanged", on_run_changed, &w);
+                r = sd_bus_match_signal(bus, NULL, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "RunChanged", on_run_changed, &w);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "RtoAtRisk", on_rto, &w);
+                r = sd_bus_match_signal(bus, NULL, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "RtoAtRisk", on_rto, &w);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, "RtoBreached", on_rto, &w);
+                r = sd_bus_match_signal(bus, NULL, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "RtoBreached", on_rto, &w);
         if (r < 0) {
                 fprintf(stderr, "salvectl: cannot subscribe to salved's signals: %s\n", strerror(-r));
                 return EXIT_FAILURE;

@@ -342,7 +342,7 @@ static int method_start_run(sd_bus_message *call, void *userdata, sd_bus_error *
                 pending_free(p);
                 return -ENOMEM;
         }
-        return authorize(m, call, "org.salve.run", p, STRV_MAKE_CONST("plan", plan));
+        return authorize(m, call, SALVE_ACTION_RUN, p, STRV_MAKE_CONST("plan", plan));
 }
 
 static int method_cancel_run(sd_bus_message *call, void *userdata, sd_bus_error *error) {
@@ -366,7 +366,7 @@ static int method_cancel_run(sd_bus_message *call, void *userdata, sd_bus_error 
                 pending_free(p);
                 return -ENOMEM;
         }
-        return authorize(m, call, "org.salve.cancel", p, STRV_MAKE_CONST("plan", x->plan->name, "run", id));
+        return authorize(m, call, SALVE_ACTION_CANCEL, p, STRV_MAKE_CONST("plan", x->plan->name, "run", id));
 }
 
 static int method_act_on_step(sd_bus_message *call, void *userdata, sd_bus_error *error) {
@@ -405,7 +405,7 @@ static int method_act_on_step(sd_bus_message *call, void *userdata, sd_bus_error
                 return -ENOMEM;
         }
         p->action = a;
-        return authorize(m, call, a <= ACTION_FAIL ? "org.salve.approve" : "org.salve.manage", p,
+        return authorize(m, call, a <= ACTION_FAIL ? SALVE_ACTION_APPROVE : SALVE_ACTION_MANAGE, p,
                          STRV_MAKE_CONST("plan", x->plan->name, "run", id, "step", step, "action", action, "owner", owner));
 }
 
@@ -415,7 +415,7 @@ static int method_reload(sd_bus_message *call, void *userdata, sd_bus_error *err
 
         if (!p)
                 return -ENOMEM;
-        return authorize(m, call, "org.salve.reload", p, NULL);
+        return authorize(m, call, SALVE_ACTION_RELOAD, p, NULL);
 }
 
 /* ---- properties ---- */

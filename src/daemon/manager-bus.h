@@ -5,18 +5,9 @@
  * /org/salve/manager. Reading is open; changing anything goes through
  * polkit. Every argument is checked before use. */
 
+#include "bus-names.h"
 #include "manager.h"
 
-#define SALVE_BUS_NAME "org.salve.Manager1"
-#define SALVE_BUS_PATH "/org/salve/manager"
-#define SALVE_BUS_INTERFACE "org.salve.Manager1"
-
-#define SALVE_ERROR_NO_SUCH_PLAN "org.salve.Error.NoSuchPlan"
-#define SALVE_ERROR_NO_SUCH_RUN "org.salve.Error.NoSuchRun"
-#define SALVE_ERROR_NO_SUCH_STEP "org.salve.Error.NoSuchStep"
-#define SALVE_ERROR_INVALID_STATE "org.salve.Error.InvalidState"
-#define SALVE_ERROR_JOURNAL "org.salve.Error.JournalUnwritable"
-#define SALVE_ERROR_PLAN_ERRORS "org.salve.Error.PlanErrors"
 
 #define SALVE_COMMENT_MAX 4096
 

@@ -22,14 +22,13 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-names.h"
 #include "macro.h"
 
 #define POLKIT_MAX_IN_FLIGHT 16U
 #define POLKIT_MAX_IN_FLIGHT_PER_USER 4U
 #define POLKIT_MAX_PENDING_PER_USER 32U
 #define POLKIT_MAX_PENDING 512U
-
-#define SALVE_ERROR_TOO_MANY_REQUESTS "org.salve.Error.TooManyRequests"
 
 typedef struct PolkitAuthority PolkitAuthority;
 

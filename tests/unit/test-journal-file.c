@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "engine/journal-file.h"
+#include "shared/journal-file.h"
 #include "macro.h"
 
 typedef struct Fixture {

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The names of salve's D-Bus API (docs/dbus-api.md), shared by salved and
+ * salvectl so the two cannot drift apart: the bus name, object and
+ * interface, the errors salved returns, and the polkit actions that
+ * guard each change (policy/org.salve.policy). */
+
+#define SALVE_BUS_NAME "org.salve.Manager1"
+#define SALVE_BUS_PATH "/org/salve/manager"
+#define SALVE_BUS_INTERFACE "org.salve.Manager1"
+
+#define SALVE_ERROR_NO_SUCH_PLAN "org.salve.Error.NoSuchPlan"
+#define SALVE_ERROR_NO_SUCH_RUN "org.salve.Error.NoSuchRun"
+#define SALVE_ERROR_NO_SUCH_STEP "org.salve.Error.NoSuchStep"
+#define SALVE_ERROR_INVALID_STATE "org.salve.Error.InvalidState"
+#define SALVE_ERROR_JOURNAL "org.salve.Error.JournalUnwritable"
+#define SALVE_ERROR_PLAN_ERRORS "org.salve.Error.PlanErrors"
+#define SALVE_ERROR_TOO_MANY_REQUESTS "org.salve.Error.TooManyRequests"
+
+#define SALVE_ACTION_RUN "org.salve.run"
+#define SALVE_ACTION_CANCEL "org.salve.cancel"
+#define SALVE_ACTION_APPROVE "org.salve.approve"
+#define SALVE_ACTION_MANAGE "org.salve.manage"
+#define SALVE_ACTION_RELOAD "org.salve.reload"
