@@ -56,24 +56,10 @@ static int manager_check_boot(Manager *m, bool *ret_new_boot, bool *ret_unclean)
         return 0;
 }
 
-void manager_mark_clean_shutdown(Manager *m) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *state = NULL, *path = NULL;
+static void manager_record_clean_stop(Manager *m) {
+        _cleanup_free_ char *path = NULL;
         FILE *f;
-        int k;
 
-        if (!m->bus)
-                return;
-        /* Only a system shutdown counts; a "systemctl stop salved" does not. */
-        k = sd_bus_get_property_string(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                       "org.freedesktop.systemd1.Manager", "SystemState", &error, &state);
-        if (k < 0) {
-                log_warning_errno(k, "Cannot ask systemd whether the system is shutting down, assuming not: %s",
-                                  error.message ?: strerror(-k));
-                return;
-        }
-        if (!streq(state, "stopping"))
-                return;
         if (asprintf(&path, "%s/boot-state", m->state_dir) < 0)
                 return;
         f = fopen(path, "we");
@@ -84,6 +70,51 @@ void manager_mark_clean_shutdown(Manager *m) {
         (void) fsync(fileno(f));
         fclose(f);
         log_info("System shutdown: recorded a clean stop.");
+}
+
+static int on_system_state(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *state = NULL;
+        int k;
+
+        m->stop_slot = sd_bus_slot_unref(m->stop_slot);
+        if (e)
+                log_warning("Cannot ask systemd whether the system is shutting down, assuming not: %s",
+                            e->message ?: e->name);
+        else {
+                k = sd_bus_message_read(reply, "v", "s", &state);
+                if (k < 0)
+                        log_warning_errno(k, "Cannot read systemd's SystemState, assuming no shutdown: %m");
+                /* Only a system shutdown counts; a "systemctl stop salved" does not. */
+                else if (streq(state, "stopping"))
+                        manager_record_clean_stop(m);
+        }
+        return sd_event_exit(m->event, 0);
+}
+
+/* The signal handler's part of stopping: one owned async call, bounded by
+ * a short timeout (a shutdown must not wait on salved), then exit. */
+int manager_stop(Manager *m) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int k;
+
+        if (m->stopping)
+                return 0;
+        m->stopping = true;
+        if (!m->bus)
+                return sd_event_exit(m->event, 0);
+        k = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.DBus.Properties", "Get");
+        if (k >= 0)
+                k = sd_bus_message_append(call, "ss", "org.freedesktop.systemd1.Manager", "SystemState");
+        if (k >= 0)
+                k = sd_bus_call_async(m->bus, &m->stop_slot, call, on_system_state, m, 5 * USEC_PER_SEC);
+        if (k < 0) {
+                log_warning_errno(k, "Cannot ask systemd whether the system is shutting down, assuming not: %m");
+                return sd_event_exit(m->event, 0);
+        }
+        return 0;
 }
 
 /* When this boot began, for the RTO clock of boot triggers: when systemd

@@ -491,7 +491,7 @@ static const sd_bus_vtable manager_vtable[] = {
 int manager_bus_setup(Manager *m) {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, manager_vtable, m);
+        r = sd_bus_add_object_vtable(m->bus, &m->object_slot, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register %s: %m", SALVE_BUS_PATH);
         /* The name last, so that nobody calls before the object exists. */
@@ -502,6 +502,27 @@ int manager_bus_setup(Manager *m) {
 }
 
 /* ---- signals ---- */
+
+/* The "bus" listener: the signals of each transition. */
+void manager_bus_on_transition(Manager *m, const Run *r, const Transition *t, void *userdata) {
+        switch (t->kind) {
+        case TRANSITION_RUN_CREATED:
+        case TRANSITION_RUN_FINISHED:
+                manager_bus_emit_run_changed(m, r);
+                break;
+        case TRANSITION_STEP:
+                manager_bus_emit_step_changed(m, r, t);
+                if (t->state == STEP_WAITING)
+                        manager_bus_emit_human_waiting(m, r, plan_find_step(r->plan, t->step_id));
+                manager_bus_emit_run_changed(m, r);
+                break;
+        case TRANSITION_RTO:
+                manager_bus_emit_rto(m, r, t);
+                break;
+        default:
+                break;
+        }
+}
 
 void manager_bus_emit_run_changed(Manager *m, const Run *r) {
         if (m->bus)

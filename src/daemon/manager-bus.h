@@ -12,6 +12,7 @@
 #define SALVE_COMMENT_MAX 4096
 
 int manager_bus_setup(Manager *m);
+void manager_bus_on_transition(Manager *m, const Run *r, const Transition *t, void *userdata);
 
 void manager_bus_emit_run_changed(Manager *m, const Run *r);
 void manager_bus_emit_step_changed(Manager *m, const Run *r, const Transition *t);

@@ -44,7 +44,7 @@ static RunContext *run_context_free(RunContext *c, size_t n_steps) {
                 return NULL;
         for (size_t i = 0; c->jobs && i < n_steps; i++) {
                 if (c->jobs[i])
-                        exec_job_cancel(c->jobs[i]);
+                        c->manager->exec_ops->job_cancel(c->jobs[i]);
                 step_call_free(c->calls[i]);
         }
         free(c->jobs);
@@ -104,6 +104,7 @@ Manager *manager_free(Manager *m) {
                 run_context_free(m->contexts[i], r ? r->plan->n_steps : 0);
         }
         free(m->contexts);
+        free(m->listeners);
         for (size_t i = 0; i < m->n_unjournaled; i++) {
                 transition_done(&m->unjournaled[i].t);
                 free(m->unjournaled[i].unit);
@@ -112,15 +113,15 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->journal_retry);
         manager_reload_free(m->reload);
         sd_event_source_disable_unref(m->schedule);
-        sd_event_source_disable_unref(m->sigterm);
-        sd_event_source_disable_unref(m->sigint);
-        sd_event_source_disable_unref(m->sighup);
-        executor_free(m->executor);
+        sd_bus_slot_unref(m->stop_slot);
+        if (m->executor)
+                m->exec_ops->free(m->executor);
         polkit_authority_free(m->authority);
         bus_queue_free(m->systemd_calls);
         run_store_free(m->store);
         plan_set_free(m->plans);
-        sd_bus_flush_close_unref(m->bus);
+        sd_bus_slot_unref(m->object_slot);
+        sd_bus_unref(m->bus);
         sd_event_unref(m->event);
         free(m->state_dir);
         free(m->runtime_dir);
@@ -161,54 +162,22 @@ static void manager_update_status(Manager *m) {
 
 /* ---- committing and announcing ---- */
 
+int manager_add_listener(Manager *m, const ManagerListener *l) {
+        ManagerListener *n;
+
+        if (!l || !l->on_transition)
+                return -EINVAL;
+        n = realloc(m->listeners, sizeof(ManagerListener) * (m->n_listeners + 1));
+        if (!n)
+                return -ENOMEM;
+        m->listeners = n;
+        m->listeners[m->n_listeners++] = *l;
+        return 0;
+}
+
 static void announce(Manager *m, const Run *r, const Transition *t) {
-        const char *plan = r->plan->name;
-
-        switch (t->kind) {
-        case TRANSITION_RUN_CREATED:
-                log_struct_internal(LOG_NOTICE, 0, SALVE_MESSAGE_RUN_STARTED, r->id, plan, NULL,
-                                    "Run %s of plan %s started (trigger: %s%s%s).", r->id, plan, r->trigger,
-                                    r->reason ? ", " : "", strempty(r->reason));
-                manager_bus_emit_run_changed(m, r);
-                break;
-
-        case TRANSITION_STEP: {
-                int prio = t->state == STEP_FAILED || t->state == STEP_INTERRUPTED ? LOG_WARNING : LOG_INFO;
-                log_struct_internal(prio, 0, t->state == STEP_FAILED ? SALVE_MESSAGE_STEP_FAILED : NULL, r->id,
-                                    plan, t->step_id, "Step %s %s%s%s.", t->step_id,
-                                    step_state_to_string(t->state), t->message ? ": " : "",
-                                    strempty(t->message));
-                manager_bus_emit_step_changed(m, r, t);
-                if (t->state == STEP_WAITING)
-                        manager_bus_emit_human_waiting(m, r, plan_find_step(r->plan, t->step_id));
-                manager_bus_emit_run_changed(m, r);
-                break;
-        }
-
-        case TRANSITION_RUN_FINISHED:
-                log_struct_internal(t->run_state == RUN_SUCCEEDED ? LOG_NOTICE : LOG_WARNING, 0,
-                                    SALVE_MESSAGE_RUN_FINISHED, r->id, plan, NULL, "Run %s %s: %s.", r->id,
-                                    run_state_to_string(t->run_state), strna(t->message));
-                manager_bus_emit_run_changed(m, r);
-                break;
-
-        case TRANSITION_RTO: {
-                char a[FORMAT_DURATION_MAX];
-                usec_t deadline = run_deadline(r);
-                if (t->rto_state == RTO_BREACHED)
-                        log_struct_internal(LOG_ERR, 0, SALVE_MESSAGE_RTO_BREACHED, r->id, plan, NULL,
-                                            "Run %s breached its recovery time objective of %s.", r->id,
-                                            format_duration(a, r->plan->rto));
-                else
-                        log_struct_internal(LOG_WARNING, 0, SALVE_MESSAGE_RTO_AT_RISK, r->id, plan, NULL,
-                                            "Run %s is at risk: projected to finish %s after its RTO deadline.",
-                                            r->id, format_duration(a, t->projected > deadline ? t->projected - deadline : 0));
-                manager_bus_emit_rto(m, r, t);
-                break;
-        }
-        default:
-                break;
-        }
+        for (size_t i = 0; i < m->n_listeners; i++)
+                m->listeners[i].on_transition(m, r, t, m->listeners[i].userdata);
 }
 
 /* What follows a transition once it is journaled and applied. */
@@ -232,7 +201,7 @@ static int manager_after_commit(Manager *m, const Transition *t) {
         if (c && t->kind == TRANSITION_STEP && t->state != STEP_RUNNING) {
                 ssize_t i = plan_find_step(r->plan, t->step_id);
                 if (i >= 0 && c->jobs[i]) {
-                        exec_job_cancel(c->jobs[i]);
+                        c->manager->exec_ops->job_cancel(c->jobs[i]);
                         c->jobs[i] = NULL;
                         c->calls[i] = step_call_free(c->calls[i]);
                 }
@@ -323,7 +292,7 @@ static void manager_flush_unjournaled(Manager *m) {
                 if (k < 0)
                         break;
                 (void) manager_after_commit(m, &u->t);
-                executor_release_unit(m->executor, u->unit);
+                m->exec_ops->release_unit(m->executor, u->unit);
                 transition_done(&u->t);
                 u->unit = mfree(u->unit);
                 done++;
@@ -388,7 +357,7 @@ int manager_commit_result(Manager *m, const Transition *t, const char *unit) {
         if (k < 0)
                 return log_not_journaled(t, k);
         (void) manager_after_commit(m, t);
-        executor_release_unit(m->executor, unit);
+        m->exec_ops->release_unit(m->executor, unit);
         return 0;
 }
 
@@ -462,17 +431,17 @@ static int start_step_job(Manager *m, RunContext *c, const Run *r, size_t i, Cal
         }
         switch (phase) {
         case CALL_CONDITION:
-                k = executor_check_condition(m->executor, &s->when, r->trigger, on_step_done, call, &c->jobs[i]);
+                k = m->exec_ops->check_condition(m->executor, &s->when, r->trigger, on_step_done, call, &c->jobs[i]);
                 break;
         case CALL_STEP:
-                k = executor_start(m->executor, r->id, s, x->attempt, s->timeout, on_step_done, call, &c->jobs[i]);
+                k = m->exec_ops->start(m->executor, r->id, s, x->attempt, s->timeout, on_step_done, call, &c->jobs[i]);
                 break;
         case CALL_RESUMED:
-                k = executor_resume(m->executor, r->id, s, x->attempt, s->timeout, x->started, on_step_done, call,
+                k = m->exec_ops->resume(m->executor, r->id, s, x->attempt, s->timeout, x->started, on_step_done, call,
                                     &c->jobs[i]);
                 break;
         case CALL_DONE_IF:
-                k = executor_start_check(m->executor, r->id, s, x->attempt, on_step_done, call, &c->jobs[i]);
+                k = m->exec_ops->start_check(m->executor, r->id, s, x->attempt, on_step_done, call, &c->jobs[i]);
                 break;
         default:
                 k = -EINVAL;
@@ -516,13 +485,13 @@ static void on_done_if(Manager *m, RunContext *c, size_t i, const char *why, con
         }
         if (res->outcome == EXEC_FAILED && res->exit_status == 1) {
                 step_unknown(m, c, i, why, true);
-                executor_release_unit(m->executor, res->unit);
+                m->exec_ops->release_unit(m->executor, res->unit);
                 return;
         }
         if (asprintf(&msg, "%s; its done-if check did not tell (%s)", why, strna(res->message)) < 0)
                 msg = NULL;
         step_unknown(m, c, i, msg ?: why, false);
-        executor_release_unit(m->executor, res->unit);
+        m->exec_ops->release_unit(m->executor, res->unit);
 }
 
 static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata) {
@@ -570,7 +539,7 @@ static void on_step_done(ExecJob *job, const ExecResult *res, void *userdata) {
         case CALL_RESUMED:
                 if (res->outcome == EXEC_UNKNOWN) {
                         step_outcome_unknown(m, c, r, i, res->message);
-                        executor_release_unit(m->executor, res->unit);
+                        m->exec_ops->release_unit(m->executor, res->unit);
                         return;
                 }
                 break;
@@ -745,8 +714,7 @@ int manager_start_run(Manager *m, const char *plan_name, const char *trigger, co
                       char **ret_run_id) {
         _cleanup_free_ char *id = NULL;
         const Plan *p = plan_set_find(m->plans, plan_name);
-        Run *active = NULL;
-        size_t queued = 0;
+        Run *join;
         Transition t;
         usec_t now = now_usec(CLOCK_REALTIME);
         int k;
@@ -757,25 +725,13 @@ int manager_start_run(Manager *m, const char *plan_name, const char *trigger, co
         if (k < 0)
                 return k;
 
-        for (size_t i = 0; i < m->store->n_runs; i++) {
-                Run *r = m->store->runs[i];
-                if (run_is_finished(r) || !streq(r->plan->name, plan_name))
-                        continue;
-                if (!active)
-                        active = r;
-                else
-                        queued++;
-        }
         /* The same plan never runs twice at once: a new trigger joins the
          * active run, or (concurrency: queue) waits behind it, once. */
-        if (active && (p->concurrency == CONCURRENCY_JOIN || queued > 0)) {
-                Run *join = active;
-                for (size_t i = 0; p->concurrency == CONCURRENCY_QUEUE && i < m->store->n_runs; i++)
-                        if (!run_is_finished(m->store->runs[i]) && streq(m->store->runs[i]->plan->name, plan_name))
-                                join = m->store->runs[i];
+        join = run_store_join_target(m->store, plan_name, p->concurrency);
+        if (join) {
                 log_struct_internal(LOG_INFO, 0, NULL, join->id, plan_name, NULL,
                                     "Trigger %s joins run %s, which is already %s.", trigger, join->id,
-                                    join == active ? "running" : "queued");
+                                    run_store_is_queued(m->store, join) ? "queued" : "running");
                 if (ret_run_id) {
                         *ret_run_id = strdup(join->id);
                         if (!*ret_run_id)
@@ -884,29 +840,18 @@ int manager_reload(Manager *m, PlanSet *s, size_t n_errors, PlanSet **ret_old) {
 
 /* ---- life cycle ---- */
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Manager *m = userdata;
-
-        if (si->ssi_signo == SIGHUP) {
-                int k = manager_reload_request(m, NULL);
-                if (k < 0)
-                        log_error_errno(k, "Failed to start a reload: %m");
-                return 0;
-        }
-        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
-        manager_mark_clean_shutdown(m);
-        return sd_event_exit(m->event, 0);
-}
-
-int manager_new(Manager **ret) {
+int manager_new(sd_event *event, sd_bus *bus, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         unsigned seed = 0;
-        sigset_t mask;
         int k;
 
+        if (!event || !ret)
+                return -EINVAL;
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return -ENOMEM;
+        m->event = sd_event_ref(event);
+        m->bus = bus ? sd_bus_ref(bus) : NULL;
         m->polkit = true;
         if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
                 seed = (unsigned) now_usec(CLOCK_MONOTONIC);
@@ -916,25 +861,9 @@ int manager_new(Manager **ret) {
         if (!m->state_dir || !m->runtime_dir)
                 return -ENOMEM;
 
-        k = sd_event_default(&m->event);
+        k = manager_add_listener(m, &(const ManagerListener) { "log", manager_log_transition, NULL });
         if (k < 0)
                 return k;
-        (void) sd_event_set_watchdog(m->event, true);
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return negative_errno();
-        if ((k = sd_event_add_signal(m->event, &m->sigterm, SIGTERM, on_signal, m)) < 0 ||
-            (k = sd_event_add_signal(m->event, &m->sigint, SIGINT, on_signal, m)) < 0 ||
-            (k = sd_event_add_signal(m->event, &m->sighup, SIGHUP, on_signal, m)) < 0)
-                return k;
-        (void) sd_event_source_set_description(m->sigterm, "signal-term");
-        (void) sd_event_source_set_description(m->sigint, "signal-int");
-        (void) sd_event_source_set_description(m->sighup, "signal-hup");
-
         k = sd_event_add_defer(m->event, &m->schedule, on_schedule, m);
         if (k < 0)
                 return k;
@@ -943,6 +872,13 @@ int manager_new(Manager **ret) {
 
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+void manager_set_executor(Manager *m, const ExecutorOps *ops, Executor *e) {
+        if (m->executor)
+                m->exec_ops->free(m->executor);
+        m->exec_ops = ops;
+        m->executor = e;
 }
 
 /* Which boot this is, for "the host rebooted while it ran": a random id
@@ -1014,7 +950,7 @@ static void on_sweep_units(int k, char **units, void *userdata) {
                         RunContext *c = manager_find_context(m, r->id);
                         for (size_t s = 0; c && s < r->plan->n_steps && !owned; s++)
                                 owned = c->jobs[s] && r->steps[s].state == STEP_RUNNING &&
-                                        exec_job_owns_unit(c->jobs[s], name);
+                                        m->exec_ops->job_owns_unit(c->jobs[s], name);
                 }
                 for (size_t i = 0; i < m->n_unjournaled && !owned; i++)
                         owned = streq_ptr(m->unjournaled[i].unit, name);       /* it holds a result */
@@ -1024,14 +960,14 @@ static void on_sweep_units(int k, char **units, void *userdata) {
                         (streq(active, "active") && streq(sub, "exited"));
                 if (ended || known) {
                         log_info("Releasing %s (%s/%s): no running step owns it.", name, active, sub);
-                        executor_release_unit(m->executor, name);
+                        m->exec_ops->release_unit(m->executor, name);
                 } else
                         log_warning("%s (%s/%s) belongs to no run salved knows; leaving it alone.", name, active, sub);
         }
 }
 
 static void manager_sweep_units(Manager *m) {
-        int k = executor_list_units(m->executor, "salve-*.service", on_sweep_units, m);
+        int k = m->exec_ops->list_units(m->executor, "salve-*.service", on_sweep_units, m);
         if (k < 0)
                 log_warning_errno(k, "Failed to list salve's transient units, ignoring: %m");
 }
@@ -1055,23 +991,29 @@ int manager_startup(Manager *m) {
                 return log_error_errno(k, "Failed to load plans: %m");
         log_info("Loaded %zu plans%s.", m->plans->n_plans, errors > 0 ? " (some files have errors, see above)" : "");
 
-        k = sd_bus_open_system(&m->bus);
-        if (k < 0)
-                return log_error_errno(k, "Failed to connect to the system bus: %m");
-        k = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-        if (k < 0)
-                return log_error_errno(k, "Failed to attach the bus to the event loop: %m");
-        k = bus_queue_new(m->bus, MANAGER_SYSTEMD_CALLS_MAX, &m->systemd_calls);
-        if (k >= 0)
-                k = polkit_authority_new(m->bus, &m->authority);
-        if (k < 0)
-                return log_error_errno(k, "Failed to set up the bounded bus call queues: %m");
-        k = executor_new(m->event, m->bus, m->systemd_calls, &m->executor);
-        if (k < 0)
-                return log_error_errno(k, "Failed to set up the executor: %m");
-        k = manager_bus_setup(m);
-        if (k < 0)
-                return k;
+        if (m->bus) {
+                k = bus_queue_new(m->bus, MANAGER_SYSTEMD_CALLS_MAX, &m->systemd_calls);
+                if (k >= 0)
+                        k = polkit_authority_new(m->bus, &m->authority);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to set up the bounded bus call queues: %m");
+        }
+        if (!m->executor) {
+                if (!m->bus)
+                        return log_error_errno(-EINVAL, "No bus and no executor: nothing can run steps.");
+                k = executor_new(m->event, m->bus, m->systemd_calls, &m->executor);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to set up the executor: %m");
+                m->exec_ops = &executor_systemd_ops;
+        }
+        if (m->bus) {
+                k = manager_add_listener(m, &(const ManagerListener) { "bus", manager_bus_on_transition, NULL });
+                if (k < 0)
+                        return log_oom();
+                k = manager_bus_setup(m);
+                if (k < 0)
+                        return k;
+        }
 
         /* Resume what was in flight: the only place where "running" in the
          * journal is reconciled with what systemd knows. Nothing of a run

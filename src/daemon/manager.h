@@ -17,6 +17,16 @@
 
 typedef struct Manager Manager;
 
+/* Who hears of each transition once it is journaled and applied, in the
+ * order added: the log, the bus signals, and later the relay and the
+ * metrics. A listener sees the run as it is after the transition; it must
+ * not commit transitions itself (it may schedule work). */
+typedef struct ManagerListener {
+        const char *name;
+        void (*on_transition)(Manager *m, const Run *r, const Transition *t, void *userdata);
+        void *userdata;
+} ManagerListener;
+
 /* salved's calls to systemd on the wire at once. With polkit's share
  * (POLKIT_MAX_IN_FLIGHT) this stays well under dbus-daemon's limit of
  * calls awaiting a reply per connection (128 on the system bus), which
@@ -49,7 +59,10 @@ struct Manager {
         RunContext **contexts;
         size_t n_contexts;
         sd_event_source *schedule;
-        sd_event_source *sigterm, *sigint, *sighup;
+        sd_bus_slot *object_slot;       /* the D-Bus API (manager-bus.c) */
+        sd_bus_slot *stop_slot;         /* manager_stop(): is the system shutting down? */
+        bool stopping;
+        const ExecutorOps *exec_ops;
         char *state_dir;
         char *runtime_dir;
         char **plan_dirs;               /* NULL: the system directories */
@@ -63,6 +76,9 @@ struct Manager {
         struct ManagerReload *reload;   /* manager-reload.c; NULL until the first reload */
         char boot_id[33];               /* this boot, as 32 hex digits */
 
+        ManagerListener *listeners;
+        size_t n_listeners;
+
         Unjournaled *unjournaled;       /* oldest first */
         size_t n_unjournaled;
         int journal_error;              /* why the last append failed, while results wait; else 0 */
@@ -70,11 +86,18 @@ struct Manager {
         sd_event_source *journal_retry;
 };
 
-int manager_new(Manager **ret);
+/* event: the loop the Manager runs on. bus: the system bus, attached to
+ * that loop, or NULL (tests: then no D-Bus API, no polkit, and the
+ * executor must be given with manager_set_executor()). salved's main owns
+ * both, and the signals. */
+int manager_new(sd_event *event, sd_bus *bus, Manager **ret);
+/* Before manager_startup(): run steps with this executor instead of
+ * systemd's (tests); the Manager frees it with ops->free. */
+void manager_set_executor(Manager *m, const ExecutorOps *ops, Executor *e);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Loads plans and the journal, resumes runs, connects the bus. */
+/* Loads plans and the journal, resumes runs, exports the bus API. */
 int manager_startup(Manager *m);
 /* manager-journal.c: opens the run journal whatever is in its place
  * (damage is set aside and said, never fatal) into m->store. */
@@ -96,10 +119,16 @@ int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction 
                 const char *comment);
 
 /* manager-boot.c: start the plans with boot triggers if this is the first
- * start of salved in a boot; and, on SIGTERM during a system shutdown,
- * record that this boot ends cleanly. */
+ * start of salved in a boot. */
 void manager_boot_triggers(Manager *m);
-void manager_mark_clean_shutdown(Manager *m);
+/* manager-boot.c: stop (SIGTERM). Asks systemd, asynchronously, whether
+ * the system is shutting down, records a clean end of this boot if so,
+ * then leaves the event loop. */
+int manager_stop(Manager *m);
+
+int manager_add_listener(Manager *m, const ManagerListener *l);
+/* manager-log.c: the "log" listener, salved's journal entries. */
+void manager_log_transition(Manager *m, const Run *r, const Transition *t, void *userdata);
 
 /* Journals and applies one transition, then announces it. */
 int manager_commit(Manager *m, const Transition *t);

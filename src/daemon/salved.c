@@ -3,11 +3,13 @@
 /* salved: parse the command line, build the Manager, run its loop. */
 
 #include <getopt.h>
+#include <signal.h>
 
 #include "config.h"
 #include "log.h"
 #include <systemd/sd-daemon.h>
 
+#include "manager-reload.h"
 #include "manager.h"
 
 static void help(void) {
@@ -32,6 +34,42 @@ static int parse_level(const char *s) {
         return -EINVAL;
 }
 
+typedef struct Options {
+        char **plan_dirs;
+        const char *state_dir;
+        const char *runtime_dir;
+        bool no_polkit;
+} Options;
+
+/* SIGTERM, SIGINT: stop (manager_stop asks systemd, without blocking,
+ * whether the system is going down). SIGHUP: reload the plans. */
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        int k;
+
+        if (si->ssi_signo == SIGHUP) {
+                k = manager_reload_request(m, NULL);
+                if (k < 0)
+                        log_error_errno(k, "Failed to start a reload: %m");
+                return 0;
+        }
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
+        return manager_stop(m);
+}
+
+static int set_string(char **field, const char *value) {
+        char *c;
+
+        if (!value)
+                return 0;
+        c = strdup(value);
+        if (!c)
+                return -ENOMEM;
+        free(*field);
+        *field = c;
+        return 0;
+}
+
 int main(int argc, char **argv) {
         enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_RUNTIME_DIR, ARG_NO_POLKIT, ARG_LOG_LEVEL };
         static const struct option options[] = {
@@ -44,15 +82,14 @@ int main(int argc, char **argv) {
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 {}
         };
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(strv_freep) char **plan_dirs = NULL;
+        Options o = {};
         const char *crash;
+        sigset_t mask;
         int opt, r;
-
-        r = manager_new(&m);
-        if (r < 0) {
-                log_error_errno(r, "Failed to set up: %m");
-                return EXIT_FAILURE;
-        }
 
         while ((opt = getopt_long(argc, argv, "hd:", options, NULL)) >= 0)
                 switch (opt) {
@@ -63,23 +100,17 @@ int main(int argc, char **argv) {
                         printf("salved %s\n", SALVE_VERSION);
                         return EXIT_SUCCESS;
                 case 'd':
-                        if (strv_extend(&m->plan_dirs, optarg) < 0)
+                        if (strv_extend(&plan_dirs, optarg) < 0)
                                 return EXIT_FAILURE;
                         break;
                 case ARG_STATE_DIR:
-                        free(m->state_dir);
-                        m->state_dir = strdup(optarg);
-                        if (!m->state_dir)
-                                return EXIT_FAILURE;
+                        o.state_dir = optarg;
                         break;
                 case ARG_RUNTIME_DIR:
-                        free(m->runtime_dir);
-                        m->runtime_dir = strdup(optarg);
-                        if (!m->runtime_dir)
-                                return EXIT_FAILURE;
+                        o.runtime_dir = optarg;
                         break;
                 case ARG_NO_POLKIT:
-                        m->polkit = false;
+                        o.no_polkit = true;
                         break;
                 case ARG_LOG_LEVEL:
                         r = parse_level(optarg);
@@ -95,6 +126,43 @@ int main(int argc, char **argv) {
         if (optind < argc) {
                 fprintf(stderr, "salved: takes no arguments\n");
                 return 2;
+        }
+
+        r = sd_event_default(&event);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up the event loop: %m");
+                return EXIT_FAILURE;
+        }
+        (void) sd_event_set_watchdog(event, true);
+        r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                log_error_errno(r, "Failed to connect to the system bus: %m");
+                return EXIT_FAILURE;
+        }
+        r = manager_new(event, bus, &m);
+        if (r >= 0)
+                r = set_string(&m->state_dir, o.state_dir);
+        if (r >= 0)
+                r = set_string(&m->runtime_dir, o.runtime_dir);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up: %m");
+                return EXIT_FAILURE;
+        }
+        m->plan_dirs = TAKE_PTR(plan_dirs);
+        m->polkit = !o.no_polkit;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+            sd_event_add_signal(event, NULL, SIGTERM, on_signal, m) < 0 ||
+            sd_event_add_signal(event, NULL, SIGINT, on_signal, m) < 0 ||
+            sd_event_add_signal(event, NULL, SIGHUP, on_signal, m) < 0) {
+                log_error("Failed to set up signal handling.");
+                return EXIT_FAILURE;
         }
 
         /* For the crash tests only: die by SIGKILL at the N-th journal append
@@ -119,5 +187,7 @@ int main(int argc, char **argv) {
                 log_error_errno(r, "Event loop failed: %m");
                 return EXIT_FAILURE;
         }
+        /* The Manager goes first: it holds references to the loop and the bus. */
+        m = manager_free(m);
         return EXIT_SUCCESS;
 }

@@ -30,6 +30,22 @@ Run *run_store_active_for_plan(const RunStore *s, const char *plan) {
         return NULL;
 }
 
+Run *run_store_join_target(const RunStore *s, const char *plan, Concurrency concurrency) {
+        Run *active = run_store_active_for_plan(s, plan), *last = NULL;
+        size_t n = 0;
+
+        if (!active)
+                return NULL;
+        for (size_t i = 0; i < s->n_runs; i++)
+                if (!run_is_finished(s->runs[i]) && streq(s->runs[i]->plan->name, plan)) {
+                        last = s->runs[i];
+                        n++;
+                }
+        if (concurrency == CONCURRENCY_JOIN)
+                return active;
+        return n > 1 ? last : NULL;
+}
+
 bool run_store_is_queued(const RunStore *s, const Run *r) {
         if (run_is_finished(r))
                 return false;

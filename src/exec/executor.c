@@ -820,3 +820,15 @@ int executor_check_condition(Executor *e, const Condition *c, const char *trigge
         *ret_job = TAKE_PTR(job);
         return 0;
 }
+
+const ExecutorOps executor_systemd_ops = {
+        .start = executor_start,
+        .resume = executor_resume,
+        .start_check = executor_start_check,
+        .check_condition = executor_check_condition,
+        .release_unit = executor_release_unit,
+        .list_units = executor_list_units,
+        .job_cancel = exec_job_cancel,
+        .job_owns_unit = exec_job_owns_unit,
+        .free = executor_free,
+};

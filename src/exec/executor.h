@@ -118,3 +118,25 @@ bool exec_job_owns_unit(const ExecJob *job, const char *unit);
  * none) tells units of the same attempt apart ("done-if"). */
 int exec_unit_name(const char *run_id, const char *step_id, unsigned attempt, char **ret);
 int exec_unit_name_full(const char *run_id, const char *step_id, unsigned attempt, const char *suffix, char **ret);
+
+/* What the Manager needs of an executor, as one table, so a test can drive
+ * a Manager on a private event loop with a fake executor
+ * (tests/unit/test-manager.c). executor_systemd_ops is the real one: the
+ * functions above. */
+typedef struct ExecutorOps {
+        int (*start)(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
+                     exec_done_cb cb, void *userdata, ExecJob **ret_job);
+        int (*resume)(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
+                      usec_t started, exec_done_cb cb, void *userdata, ExecJob **ret_job);
+        int (*start_check)(Executor *e, const char *run_id, const Step *step, unsigned attempt, exec_done_cb cb,
+                           void *userdata, ExecJob **ret_job);
+        int (*check_condition)(Executor *e, const Condition *c, const char *trigger, exec_done_cb cb,
+                               void *userdata, ExecJob **ret_job);
+        void (*release_unit)(Executor *e, const char *unit);
+        int (*list_units)(Executor *e, const char *pattern, exec_units_cb cb, void *userdata);
+        void (*job_cancel)(ExecJob *job);
+        bool (*job_owns_unit)(const ExecJob *job, const char *unit);
+        Executor *(*free)(Executor *e);
+} ExecutorOps;
+
+extern const ExecutorOps executor_systemd_ops;

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The "log" listener: one structured journal entry per transition, with
+ * SALVE_RUN=/SALVE_PLAN=/SALVE_STEP= fields and, for what an operator
+ * alerts on, a MESSAGE_ID (log.h). */
+
+#include "log.h"
+#include "manager.h"
+
+void manager_log_transition(Manager *m, const Run *r, const Transition *t, void *userdata) {
+        const char *plan = r->plan->name;
+
+        switch (t->kind) {
+        case TRANSITION_RUN_CREATED:
+                log_struct_internal(LOG_NOTICE, 0, SALVE_MESSAGE_RUN_STARTED, r->id, plan, NULL,
+                                    "Run %s of plan %s started (trigger: %s%s%s).", r->id, plan, r->trigger,
+                                    r->reason ? ", " : "", strempty(r->reason));
+                break;
+
+        case TRANSITION_STEP: {
+                int prio = t->state == STEP_FAILED || t->state == STEP_INTERRUPTED ? LOG_WARNING : LOG_INFO;
+                log_struct_internal(prio, 0, t->state == STEP_FAILED ? SALVE_MESSAGE_STEP_FAILED : NULL, r->id,
+                                    plan, t->step_id, "Step %s %s%s%s.", t->step_id,
+                                    step_state_to_string(t->state), t->message ? ": " : "",
+                                    strempty(t->message));
+                break;
+        }
+
+        case TRANSITION_RUN_FINISHED:
+                log_struct_internal(t->run_state == RUN_SUCCEEDED ? LOG_NOTICE : LOG_WARNING, 0,
+                                    SALVE_MESSAGE_RUN_FINISHED, r->id, plan, NULL, "Run %s %s: %s.", r->id,
+                                    run_state_to_string(t->run_state), strna(t->message));
+                break;
+
+        case TRANSITION_RTO: {
+                char a[FORMAT_DURATION_MAX];
+                usec_t deadline = run_deadline(r);
+                if (t->rto_state == RTO_BREACHED)
+                        log_struct_internal(LOG_ERR, 0, SALVE_MESSAGE_RTO_BREACHED, r->id, plan, NULL,
+                                            "Run %s breached its recovery time objective of %s.", r->id,
+                                            format_duration(a, r->plan->rto));
+                else
+                        log_struct_internal(LOG_WARNING, 0, SALVE_MESSAGE_RTO_AT_RISK, r->id, plan, NULL,
+                                            "Run %s is at risk: projected to finish %s after its RTO deadline.",
+                                            r->id, format_duration(a, t->projected > deadline ? t->projected - deadline : 0));
+                break;
+        }
+        default:
+                break;
+        }
+}
