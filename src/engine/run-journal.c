@@ -10,6 +10,17 @@ static void add_string(json_object *o, const char *key, const char *value) {
                 json_object_object_add(o, key, json_object_new_string(value));
 }
 
+static void add_strv(json_object *o, const char *key, char * const *l) {
+        json_object *a;
+
+        if (!l)
+                return;
+        a = json_object_new_array();
+        STRV_FOREACH(s, l)
+                json_object_array_add(a, json_object_new_string(*s));
+        json_object_object_add(o, key, a);
+}
+
 static void add_usec(json_object *o, const char *key, usec_t value) {
         if (value != 0)
                 json_object_object_add(o, key, json_object_new_int64((int64_t) MIN(value, (usec_t) INT64_MAX)));
@@ -35,6 +46,7 @@ int transition_to_json(const Transition *t, char **ret) {
                 add_string(o, "trigger", t->trigger);
                 add_string(o, "reason", t->reason);
                 add_usec(o, "trigger_time", t->trigger_time);
+                add_strv(o, "context", t->trigger_context);
                 break;
         case TRANSITION_STEP:
                 add_string(o, "step", t->step_id);
@@ -82,6 +94,28 @@ static int get_string(json_object *o, const char *key, bool required, char **ret
         return *ret ? 0 : -ENOMEM;
 }
 
+#define CONTEXT_MAX 64
+
+static int get_strv(json_object *o, const char *key, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        json_object *v;
+        size_t n;
+
+        if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_array) || (n = json_object_array_length(v)) > CONTEXT_MAX)
+                return -EBADMSG;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                if (!json_object_is_type(e, json_type_string) || !strchr(json_object_get_string(e), '='))
+                        return -EBADMSG;
+                if (strv_extend(&l, json_object_get_string(e)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int get_u64(json_object *o, const char *key, bool required, uint64_t max, uint64_t *ret) {
         json_object *v;
         int64_t n;
@@ -122,7 +156,8 @@ static int parse_object(json_object *o, Transition *t) {
                     (r = get_string(o, "source", true, &t->plan_source)) < 0 ||
                     (r = get_string(o, "trigger", false, &t->trigger)) < 0 ||
                     (r = get_string(o, "reason", false, &t->reason)) < 0 ||
-                    (r = get_u64(o, "trigger_time", false, INT64_MAX, &t->trigger_time)) < 0)
+                    (r = get_u64(o, "trigger_time", false, INT64_MAX, &t->trigger_time)) < 0 ||
+                    (r = get_strv(o, "context", &t->trigger_context)) < 0)
                         return r;
                 return 0;
         case TRANSITION_STEP:

@@ -204,6 +204,7 @@ static int emit_run(JournalFile *j, const Run *run) {
                 .trigger = run->trigger,
                 .reason = run->reason,
                 .trigger_time = run->trigger_time,
+                .trigger_context = run->trigger_context,
         };
         r = emit_json(j, &t);
         if (r < 0)

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "plan-load.h"
+#include "trigger-vars.h"
 #include "run.h"
 #include "string-table.h"
 
@@ -62,6 +63,7 @@ void transition_done(Transition *t) {
         free(t->plan_source);
         free(t->trigger);
         free(t->reason);
+        strv_free(t->trigger_context);
         free(t->step_id);
         free(t->boot_id);
         free(t->message);
@@ -83,6 +85,9 @@ int transition_copy(const Transition *t, Transition *ret) {
 
         c.run_id = c.plan_name = c.plan_path = c.plan_source = c.trigger = c.reason = NULL;
         c.step_id = c.boot_id = c.message = c.actor = c.comment = NULL;
+        c.trigger_context = NULL;
+        if (t->trigger_context && !(c.trigger_context = strv_copy(t->trigger_context)))
+                return -ENOMEM;
         if (strdup_or_null(t->run_id, &c.run_id) < 0 || strdup_or_null(t->plan_name, &c.plan_name) < 0 ||
             strdup_or_null(t->plan_path, &c.plan_path) < 0 || strdup_or_null(t->plan_source, &c.plan_source) < 0 ||
             strdup_or_null(t->trigger, &c.trigger) < 0 || strdup_or_null(t->reason, &c.reason) < 0 ||
@@ -336,10 +341,21 @@ int run_new(const Transition *c, Run **ret) {
                 plan_free(plan);
                 return -EBADMSG;
         }
+        if (c->trigger_context) {
+                _cleanup_free_ char *error = NULL;
+                /* Checked before the run was journaled: failing here means the record is not salve's. */
+                k = plan_expand_trigger_vars(plan, c->trigger_context, &error);
+                if (k < 0) {
+                        plan_free(plan);
+                        return k == -ENOMEM ? k : -EBADMSG;
+                }
+        }
         k = run_new_from_plan(plan, c->run_id, c->trigger, c->at, &r);
         if (k < 0)
                 return k;
         if (strdup_or_null(c->plan_source, &r->plan_source) < 0 || strdup_or_null(c->reason, &r->reason) < 0)
+                return -ENOMEM;
+        if (c->trigger_context && !(r->trigger_context = strv_copy(c->trigger_context)))
                 return -ENOMEM;
         r->trigger_time = c->trigger_time ?: c->at;
         *ret = TAKE_PTR(r);
@@ -357,6 +373,7 @@ Run *run_free(Run *r) {
         }
         free(r->steps);
         free(r->boot_id);
+        strv_free(r->trigger_context);
         free(r->need);
         free(r->fatal);
         free(r->unmet);

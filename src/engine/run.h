@@ -82,6 +82,7 @@ typedef struct Transition {
         /* RUN_CREATED */
         char *plan_name, *plan_path, *plan_source, *trigger, *reason;
         usec_t trigger_time;            /* CLOCK_REALTIME: the RTO clock counts from here */
+        char **trigger_context;         /* "name=value": what the trigger saw (trigger-vars.h) */
 
         /* STEP */
         char *step_id;
@@ -115,6 +116,7 @@ typedef struct Run {
         Plan *plan;
         char *plan_source;
         char *trigger, *reason;
+        char **trigger_context;         /* "name=value", expanded into the plan's ${trigger.NAME} */
         usec_t created, trigger_time, finished;
         RunState final_state;           /* valid when finished != 0 */
         char *final_message;

@@ -8,7 +8,25 @@
 #include "plan-graph.h"
 #include "plan-load.h"
 #include "string-util.h"
+#include "trigger-vars.h"
 #include "yaml-tree.h"
+
+static const YNode *ynode_get(const YNode *map, const char *key) {
+        if (!map || map->type != YNODE_MAPPING)
+                return NULL;
+        for (size_t i = 0; i < ynode_n_pairs(map); i++) {
+                const YNode *k = ynode_key(map, i);
+                if (k->type == YNODE_SCALAR && streq_ptr(k->value, key))
+                        return ynode_value(map, i);
+        }
+        return NULL;
+}
+
+/* A ${trigger.NAME} value is checked for its type once expanded, when a
+ * run is created (trigger-vars.c); here only as a string. */
+static bool value_is_deferred(const YNode *v) {
+        return v->type == YNODE_SCALAR && !ynode_is_null(v) && string_has_trigger_vars(v->value);
+}
 
 /* ---- step `with:` ---- */
 
@@ -63,7 +81,9 @@ static int parse_with(PlanLoader *l, Step *s, const YNode *step, const YNode *wi
                 arg = s->args + s->n_args;
                 *arg = (StepArg) { .key = a->key, .type = a->type, .pos = { v->line, v->column } };
 
-                switch (a->type) {
+                bool deferred = value_is_deferred(v) && (a->type == ARG_UNIT || a->type == ARG_PATH ||
+                                                         a->type == ARG_DEVICE || a->type == ARG_MD_ARRAY);
+                switch (deferred ? ARG_STRING : a->type) {
                 case ARG_STRING:
                         q = loader_parse_string(l, v, field, &arg->str);
                         break;
@@ -71,6 +91,12 @@ static int parse_with(PlanLoader *l, Step *s, const YNode *step, const YNode *wi
                         q = loader_parse_strv(l, v, field, &arg->strv);
                         if (q >= 0 && !arg->strv[0])
                                 q = error_at(l, v, "%s: must not be empty", field);
+                        for (size_t e = 0; q >= 0 && a->values && arg->strv[e]; e++)
+                                if (!strv_contains((char **) a->values, arg->strv[e])) {
+                                        _cleanup_free_ char *all = strv_join((char **) a->values, ", ");
+                                        q = error_at(l, v, "%s: \"%s\" is not one of %s", field, arg->strv[e],
+                                                     strna(all));
+                                }
                         break;
                 case ARG_UNIT:
                         q = loader_parse_unit(l, v, field, &arg->str);
@@ -417,8 +443,57 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
 
 /* ---- triggers ---- */
 
+static const char *const unit_states[] = { "failed", "inactive", "active", NULL };
+static const char *const unit_results[] = {
+        "exit-code", "signal", "core-dump", "watchdog", "timeout", "oom-kill", "start-limit-hit", "resources",
+        "protocol", "exec-condition", "success", NULL,
+};
+static const char *const raid_events[] = {
+        "degraded", "disk-failed", "resync-pending", "resync-started", "resync-finished", "check-mismatch", NULL,
+};
+static const char *const device_events[] = { "added", "removed", NULL };
+static const char *const link_states[] = { "down", "up", "lower-layer-down", "removed", NULL };
+
+/* The names earlier salves took, pointed at today's. */
+static const char *raid_event_renamed(const char *s) {
+        return streq(s, "failed") ? "disk-failed" : streq(s, "resync") ? "resync-started" : NULL;
+}
+
+static int parse_trigger_name(PlanLoader *l, Trigger *t, const YNode *x, const char *field) {
+        int q = loader_parse_string(l, x, field, &t->name);
+
+        if (q < 0)
+                return q;
+        switch (t->kind) {
+        case TRIGGER_UNIT:
+                /* A glob, or a unit name. */
+                if (!strpbrk(t->name, "*?[") && !unit_name_is_valid(t->name))
+                        q = error_at(l, x, "%s: \"%s\" is not a valid unit name or glob", field, t->name);
+                break;
+        case TRIGGER_RAID:
+                if (!streq(t->name, "*") && !md_array_name_is_valid(t->name))
+                        q = error_at(l, x, "%s: \"%s\" is not an md array (expected e.g. md0, or * for any)", field,
+                                     t->name);
+                break;
+        case TRIGGER_DEVICE:
+                if (!device_name_is_valid(t->name) || string_has_prefix(t->name, "PARTLABEL="))
+                        q = error_at(l, x, "%s: \"%s\" is not a device match (expected UUID=..., LABEL=..., "
+                                     "PARTUUID=... or /dev/...)", field, t->name);
+                break;
+        case TRIGGER_LINK:
+                if (strlen(t->name) >= 16 || strchr(t->name, '/'))
+                        q = error_at(l, x, "%s: \"%s\" is not a link name or glob (at most 15 characters, no /)",
+                                     field, t->name);
+                break;
+        default:
+                break;
+        }
+        return q;
+}
+
 static int parse_trigger_args(PlanLoader *l, Trigger *t, const YNode *v, const char *what, const char *name_key,
                               const char *event_key, const char * const *events) {
+        const YNode *event_node = NULL, *restarts_node = NULL, *within_node = NULL, *result_node = NULL;
         char field[64];
         int r = loader_check_mapping(l, v, what);
         bool seen_name = false;
@@ -427,30 +502,65 @@ static int parse_trigger_args(PlanLoader *l, Trigger *t, const YNode *v, const c
                 return r;
         for (size_t i = 0; i < ynode_n_pairs(v); i++) {
                 const YNode *k = ynode_key(v, i), *x = ynode_value(v, i);
+                const char *const unit_known[] = { name_key, event_key, "result", "restarts", "within", NULL };
                 const char *const known[] = { name_key, event_key, NULL };
-                int q;
+                int q = 0;
 
                 if (k->type != YNODE_SCALAR)
                         continue;
                 snprintf(field, sizeof(field), "trigger.%s.%s", what, k->value);
                 if (streq(k->value, name_key)) {
                         seen_name = true;
-                        if (t->kind == TRIGGER_UNIT)
-                                q = loader_parse_unit(l, x, field, &t->name);
-                        else {
-                                q = loader_parse_string(l, x, field, &t->name);
-                                if (q >= 0 && t->kind == TRIGGER_RAID && !md_array_name_is_valid(t->name))
-                                        q = error_at(l, x, "%s: \"%s\" is not an md array (expected e.g. md0)",
-                                                     field, t->name);
-                        }
-                } else if (streq(k->value, event_key))
-                        q = loader_parse_enum(l, x, field, events, &t->event);
-                else
-                        q = loader_unknown_key(l, k, what, known);
+                        q = parse_trigger_name(l, t, x, field);
+                } else if (streq(k->value, event_key)) {
+                        const char *renamed = t->kind == TRIGGER_RAID && x->type == YNODE_SCALAR && x->value
+                                                      ? raid_event_renamed(x->value) : NULL;
+                        event_node = x;
+                        if (renamed)
+                                q = error_at(l, x, "%s: \"%s\" is now called \"%s\"", field, x->value, renamed);
+                        else
+                                q = loader_parse_enum(l, x, field, events, &t->event);
+                } else if (t->kind == TRIGGER_UNIT && streq(k->value, "result")) {
+                        result_node = x;
+                        q = x->type == YNODE_SCALAR ? (ynode_is_null(x) ? error_at(l, x, "%s: expected a Result", field)
+                                                                        : strv_extend(&t->result, x->value))
+                                                    : loader_parse_strv(l, x, field, &t->result);
+                        for (size_t j = 0; q >= 0 && t->result && t->result[j]; j++)
+                                if (!strv_contains((char **) unit_results, t->result[j]))
+                                        q = error_at(l, x, "%s: unknown Result \"%s\" (systemd's are exit-code, "
+                                                     "signal, core-dump, watchdog, timeout, oom-kill, "
+                                                     "start-limit-hit, resources, protocol, exec-condition, "
+                                                     "success)", field, t->result[j]);
+                } else if (t->kind == TRIGGER_UNIT && streq(k->value, "restarts")) {
+                        uint64_t u;
+                        restarts_node = x;
+                        q = loader_parse_uint(l, x, field, 1, 1000, &u);
+                        if (q >= 0)
+                                t->restarts = (unsigned) u;
+                } else if (t->kind == TRIGGER_UNIT && streq(k->value, "within")) {
+                        within_node = x;
+                        q = loader_parse_duration(l, x, field, &t->within);
+                        if (q >= 0 && (t->within == 0 || t->within == USEC_INFINITY))
+                                q = error_at(l, x, "%s: must be a finite, non-zero duration", field);
+                } else
+                        q = loader_unknown_key(l, k, what, t->kind == TRIGGER_UNIT ? unit_known : known);
                 r = loader_merge(r, q);
         }
         if (!seen_name)
                 r = loader_merge(r, error_at(l, v, "trigger.%s: missing required key \"%s\"", what, name_key));
+        if (restarts_node || within_node) {
+                if (!restarts_node || !within_node)
+                        r = loader_merge(r, error_at(l, restarts_node ?: within_node,
+                                                     "trigger.unit: \"restarts\" and \"within\" go together "
+                                                     "(e.g. restarts: 3, within: 10m)"));
+                if (event_node || result_node)
+                        r = loader_merge(r, error_at(l, event_node ?: result_node,
+                                                     "trigger.unit: a \"restarts\" trigger counts automatic restarts; "
+                                                     "it takes no \"%s\"", event_node ? "state" : "result"));
+                return r;
+        }
+        if (result_node && t->event && !streq(t->event, "failed"))
+                r = loader_merge(r, error_at(l, result_node, "trigger.unit.result: applies to state: failed only"));
         if (r >= 0 && !t->event) {
                 t->event = strdup(events[0]);
                 if (!t->event)
@@ -460,11 +570,8 @@ static int parse_trigger_args(PlanLoader *l, Trigger *t, const YNode *v, const c
 }
 
 static int parse_triggers(PlanLoader *l, const YNode *n) {
-        static const char *const kinds[] = { "boot", "unit", "raid", "link", "manual", NULL };
+        static const char *const kinds[] = { "boot", "unit", "raid", "device", "link", "manual", NULL };
         static const char *const boot_events[] = { "unclean", "any", NULL };
-        static const char *const unit_states[] = { "failed", "inactive", "active", NULL };
-        static const char *const raid_events[] = { "degraded", "failed", "resync", NULL };
-        static const char *const link_states[] = { "down", "up", NULL };
         Plan *p = l->plan;
         int r = 0;
 
@@ -486,8 +593,8 @@ static int parse_triggers(PlanLoader *l, const YNode *n) {
                 }
                 q = loader_check_mapping(l, it, "trigger");
                 if (q >= 0 && ynode_n_pairs(it) != 1)
-                        q = error_at(l, it, "trigger: each entry names one trigger (boot, unit, raid, link or "
-                                     "manual), found %zu keys", ynode_n_pairs(it));
+                        q = error_at(l, it, "trigger: each entry names one trigger (boot, unit, raid, device, link "
+                                     "or manual), found %zu keys", ynode_n_pairs(it));
                 if (q < 0) {
                         r = loader_merge(r, q);
                         continue;
@@ -505,6 +612,9 @@ static int parse_triggers(PlanLoader *l, const YNode *n) {
                 case TRIGGER_RAID:
                         q = parse_trigger_args(l, t, v, "raid", "array", "event", raid_events);
                         break;
+                case TRIGGER_DEVICE:
+                        q = parse_trigger_args(l, t, v, "device", "match", "event", device_events);
+                        break;
                 case TRIGGER_LINK:
                         q = parse_trigger_args(l, t, v, "link", "name", "state", link_states);
                         break;
@@ -514,14 +624,15 @@ static int parse_triggers(PlanLoader *l, const YNode *n) {
                 default: {
                         const char *hint = string_closest(k->value, kinds);
                         q = error_at(l, k, "trigger: unknown trigger \"%s\"%s%s%s (expected boot, unit, raid, "
-                                     "link or manual)", k->value, hint ? " (did you mean \"" : "", strempty(hint),
-                                     hint ? "\"?)" : "");
+                                     "device, link or manual)", k->value, hint ? " (did you mean \"" : "",
+                                     strempty(hint), hint ? "\"?)" : "");
                         t->kind = TRIGGER_MANUAL;
                 }
                 }
                 if (q >= 0 && !trigger_kind_is_watched(t->kind)) {
                         static const char *const watched[_TRIGGER_KIND_MAX] = {
                                 [TRIGGER_UNIT] = "units", [TRIGGER_RAID] = "md arrays", [TRIGGER_LINK] = "links",
+                                [TRIGGER_DEVICE] = "block devices",
                         };
                         q = warning_at(l, k, "trigger \"%s\": not watched yet: this plan only runs on \"salvectl "
                                        "run\" until a later salve watches %s", k->value, watched[t->kind]);
@@ -532,11 +643,109 @@ static int parse_triggers(PlanLoader *l, const YNode *n) {
         return r;
 }
 
+/* `trigger-limit: {burst: N, interval: T}` */
+static int parse_trigger_limit(PlanLoader *l, const YNode *v) {
+        const char *const known[] = { "burst", "interval", NULL };
+        Plan *p = l->plan;
+        int r = loader_check_mapping(l, v, "trigger-limit");
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ynode_n_pairs(v); i++) {
+                const YNode *k = ynode_key(v, i), *x = ynode_value(v, i);
+                uint64_t u;
+                int q;
+
+                if (k->type != YNODE_SCALAR)
+                        continue;
+                if (streq(k->value, "burst")) {
+                        q = loader_parse_uint(l, x, "trigger-limit.burst", 0, 10000, &u);
+                        if (q >= 0)
+                                p->trigger_limit_burst = (unsigned) u;
+                } else if (streq(k->value, "interval")) {
+                        q = loader_parse_duration(l, x, "trigger-limit.interval", &p->trigger_limit_interval);
+                        if (q >= 0 && p->trigger_limit_interval == USEC_INFINITY)
+                                q = error_at(l, x, "trigger-limit.interval: must be finite (burst: 0 turns the "
+                                             "limit off)");
+                } else
+                        q = loader_unknown_key(l, k, "trigger-limit", known);
+                r = loader_merge(r, q);
+        }
+        return r;
+}
+
+/* ${trigger.NAME} in `with:` strings: each must be known and set by one of
+ * the plan's triggers. Checked once the whole plan is read (the triggers
+ * may follow the steps). */
+typedef struct VarCheck {
+        PlanLoader *l;
+        const YNode *node;
+        const char *field;
+        int r;
+} VarCheck;
+
+static int check_var(const char *name, void *userdata) {
+        VarCheck *c = userdata;
+        const Plan *p = c->l->plan;
+        bool provided = false;
+
+        if (!trigger_var_is_known(name)) {
+                _cleanup_free_ char *list = strv_join((char **) trigger_var_names, ", ");
+                c->r = loader_merge(c->r, error_at(c->l, c->node, "%s: unknown variable ${trigger.%s} (known: %s)",
+                                                   c->field, name, strna(list)));
+                return 0;
+        }
+        for (size_t i = 0; i < p->n_triggers && !provided; i++)
+                provided = p->triggers[i].kind != TRIGGER_MANUAL && trigger_kind_provides_var(p->triggers[i].kind, name);
+        if (!provided)
+                c->r = loader_merge(c->r, error_at(c->l, c->node, "%s: ${trigger.%s}: none of this plan's triggers "
+                                                   "sets it", c->field, name));
+        return 0;
+}
+
+static int check_vars_in(PlanLoader *l, const YNode *node, const char *field, const char *s) {
+        VarCheck c = { .l = l, .node = node, .field = field };
+        const char *bad = NULL;
+
+        if (!string_has_trigger_vars(s))
+                return 0;
+        if (string_foreach_trigger_var(s, check_var, &c, &bad) < 0)
+                return loader_merge(c.r, error_at(l, node, "%s: \"%.32s\": a variable is written ${trigger.NAME}",
+                                                  field, strna(bad)));
+        return c.r;
+}
+
+static int check_plan_vars(PlanLoader *l, const YNode *steps) {
+        int r = 0;
+
+        for (size_t i = 0; i < l->plan->n_steps && i < steps->n_items; i++) {
+                const Step *s = l->plan->steps + i;
+                const YNode *with = ynode_get(steps->items[i], "with");
+
+                snprintf(l->ctx, sizeof(l->ctx), "step \"%s\": ", strna(s->id));
+                for (size_t j = 0; with && j < s->n_args; j++) {
+                        const StepArg *a = s->args + j;
+                        const YNode *v = ynode_get(with, a->key);
+                        char field[64];
+
+                        snprintf(field, sizeof(field), "with.%s", a->key);
+                        if (a->str)
+                                r = loader_merge(r, check_vars_in(l, v ?: with, field, a->str));
+                        for (size_t k = 0; a->strv && a->strv[k]; k++)
+                                r = loader_merge(r, check_vars_in(l, v && v->type == YNODE_SEQUENCE &&
+                                                                       k < v->n_items ? v->items[k] : v ?: with,
+                                                                  field, a->strv[k]));
+                }
+        }
+        l->ctx[0] = 0;
+        return r;
+}
+
 /* ---- the plan ---- */
 
 static const char *const plan_keys[] = {
-        "plan", "description", "trigger", "rto", "holds", "owner", "escalate", "links", "parallel",
-        "concurrency", "steps", NULL,
+        "plan", "description", "trigger", "trigger-limit", "settle", "rto", "holds", "owner", "escalate", "links",
+        "parallel", "concurrency", "steps", NULL,
 };
 
 static int parse_plan(PlanLoader *l, const YNode *root) {
@@ -573,6 +782,13 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
                         q = loader_parse_string(l, v, "description", &p->description);
                 else if (streq(k->value, "trigger"))
                         q = parse_triggers(l, v);
+                else if (streq(k->value, "trigger-limit"))
+                        q = parse_trigger_limit(l, v);
+                else if (streq(k->value, "settle")) {
+                        q = loader_parse_duration(l, v, "settle", &p->settle);
+                        if (q >= 0 && (p->settle == USEC_INFINITY || p->settle > 10 * 60 * USEC_PER_SEC))
+                                q = error_at(l, v, "settle: at most 10min");
+                }
                 else if (streq(k->value, "rto")) {
                         q = loader_parse_duration(l, v, "rto", &p->rto);
                         p->rto_pos = (SourcePos) { v->line, v->column };
@@ -621,7 +837,7 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
                 if (r == -ENOMEM)
                         return r;
         }
-        return r;
+        return loader_merge(r, check_plan_vars(l, steps));
 }
 
 size_t plan_json_string_size(const char *buf, size_t len, size_t limit, size_t *ret_cross) {
@@ -697,6 +913,8 @@ int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics 
                 return -ENOMEM;
         p->rto = USEC_INFINITY;
         p->parallel = PLAN_PARALLEL_DEFAULT;
+        p->trigger_limit_burst = PLAN_TRIGGER_LIMIT_BURST_DEFAULT;
+        p->trigger_limit_interval = PLAN_TRIGGER_LIMIT_INTERVAL_DEFAULT;
         p->path = strdup(file);
         p->source = strndup(buf, len);
         if (!p->path || !p->source)

@@ -314,6 +314,7 @@ Plan *plan_free(Plan *p) {
         for (size_t i = 0; i < p->n_steps; i++)
                 step_done(p->steps + i);
         free(p->steps);
+                strv_free(p->triggers[i].result);
         free(p->order);
         free(p->order_pos);
         free(p->by_id);

@@ -128,8 +128,11 @@ typedef struct Step {
 
 typedef struct Trigger {
         TriggerKind kind;
-        char *name;             /* unit, array or link */
-        char *event;            /* boot/raid event, unit/link state */
+        char *name;             /* unit or link (a glob), array, device match */
+        char *event;            /* boot/raid/device event, unit/link state; NULL with restarts */
+        char **result;          /* unit, state failed: the Result= values that count (NULL: any) */
+        unsigned restarts;      /* unit: fires on this many automatic restarts ... */
+        usec_t within;          /* ... within this long */
         SourcePos pos;
 } Trigger;
 
@@ -149,6 +152,9 @@ typedef struct Plan {
         unsigned parallel;      /* max steps running at once, >= 1 */
         Concurrency concurrency;
         Step *steps;
+        unsigned trigger_limit_burst;   /* at most this many runs started by triggers ... */
+        usec_t trigger_limit_interval;  /* ... within this long (0: no limit) */
+        usec_t settle;                  /* wait this long after a trigger for more (0: none) */
         size_t n_steps;
         size_t *order;          /* a valid execution order (topological) */
         size_t *order_pos;      /* step index -> position in order */
@@ -164,6 +170,8 @@ typedef struct Plan {
 
 #define PLAN_PARALLEL_DEFAULT 4
 #define PLAN_MAX_STEPS 1024
+#define PLAN_TRIGGER_LIMIT_BURST_DEFAULT 5
+#define PLAN_TRIGGER_LIMIT_INTERVAL_DEFAULT (60 * 60 * USEC_PER_SEC)
 #define PLAN_NAME_MAX 64
 #define STEP_ID_MAX 64
 #define DONE_IF_TIMEOUT_DEFAULT (60 * USEC_PER_SEC)

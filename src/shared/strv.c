@@ -63,3 +63,15 @@ char *strv_join(char * const *l, const char *sep) {
         }
         return r;
 }
+
+char **strv_copy(char * const *l) {
+        size_t n = strv_length(l);
+        char **c = calloc(n + 1, sizeof(char *));
+
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(l[i])))
+                        return strv_free(c);
+        return c;
+}

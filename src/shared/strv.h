@@ -12,6 +12,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 size_t strv_length(char * const *l);
 int strv_push(char ***l, char *value);          /* takes ownership, even on failure */
 int strv_extend(char ***l, const char *value);  /* copies */
+char **strv_copy(char * const *l);             /* NULL on OOM; an empty list for NULL */
 bool strv_contains(char * const *l, const char *s);
 char *strv_join(char * const *l, const char *sep);
 
