@@ -467,8 +467,12 @@ static int parse_trigger_name(PlanLoader *l, Trigger *t, const YNode *x, const c
         switch (t->kind) {
         case TRIGGER_UNIT:
                 /* A glob, or a unit name. */
-                if (!strpbrk(t->name, "*?[") && !unit_name_is_valid(t->name))
-                        q = error_at(l, x, "%s: \"%s\" is not a valid unit name or glob", field, t->name);
+                if (!strpbrk(t->name, "*?[") && !unit_name_is_valid(t->name)) {
+                        bool no_suffix = !strchr(t->name, '.');
+                        q = error_at(l, x, "%s: \"%s\" is not a valid unit name%s%s%s", field, t->name,
+                                     no_suffix ? " (did you mean \"" : "", no_suffix ? t->name : "",
+                                     no_suffix ? ".service\"?)" : "");
+                }
                 break;
         case TRIGGER_RAID:
                 if (!streq(t->name, "*") && !md_array_name_is_valid(t->name))
