@@ -476,7 +476,7 @@ static int parse_trigger_name(PlanLoader *l, Trigger *t, const YNode *x, const c
                 break;
         case TRIGGER_RAID:
                 if (!streq(t->name, "*") && !md_array_name_is_valid(t->name))
-                        q = error_at(l, x, "%s: \"%s\" is not an md array (expected e.g. md0, or * for any)", field,
+                        q = error_at(l, x, "%s: \"%s\" is not an md array (expected e.g. md0)", field,
                                      t->name);
                 break;
         case TRIGGER_DEVICE:
