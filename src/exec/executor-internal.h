@@ -43,7 +43,10 @@ typedef enum ExecJobType {
         EXEC_JOB_WAIT_UNIT,
         EXEC_JOB_WAIT_PATH,
         EXEC_JOB_CONDITION,
+        EXEC_JOB_DEPENDENTS,    /* unit.restart-dependents */
 } ExecJobType;
+
+typedef struct ExecDependents ExecDependents;
 
 typedef struct RemovedJob {
         char *path;
@@ -111,6 +114,9 @@ struct ExecJob {
         char *watch_dir;                /* the nearest existing ancestor we watch */
         sd_event_source *inotify;
 
+        /* unit.restart-dependents: the closure, the order, the outcomes */
+        ExecDependents *dependents;
+
         /* conditions */
         ConditionUnitCheck checks[EXEC_CONDITION_UNITS_MAX];
         size_t n_checks, n_checks_pending;
@@ -157,6 +163,8 @@ int exec_properties_changed_string(sd_bus_message *m, const char *iface, const c
  * latter stores job->job_path and returns in *ret_removed the job's result
  * if its JobRemoved came before the reply (else NULL). */
 void exec_job_await_reply(ExecJob *job);
+/* Stops awaiting without a job path (the read found no job). */
+void exec_job_stop_awaiting(ExecJob *job);
 int exec_job_take_job_path(ExecJob *job, sd_bus_message *m, char **ret_removed);
 int exec_job_take_job_path_string(ExecJob *job, const char *path, char **ret_removed);
 
@@ -170,6 +178,11 @@ int exec_transient_start_check(ExecJob *job, const char *run_id, const Step *ste
 void exec_transient_job_removed(ExecJob *job, const char *result);
 void exec_transient_cancel(ExecJob *job);
 int exec_wait_start(ExecJob *job, const Step *step);
+/* unit.restart-dependents (exec-dependents.c); resume runs it again. */
+int exec_dependents_start(ExecJob *job, const Step *step);
+void exec_dependents_job_removed(ExecJob *job, const char *result);
+ExecDependents *exec_dependents_free(ExecDependents *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ExecDependents *, exec_dependents_free);
 /* Whether a unit's ActiveState counts as the wanted one ("active" includes
  * "reloading"; otherwise exact). */
 bool exec_unit_state_is(const char *state, const char *want);

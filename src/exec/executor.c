@@ -184,7 +184,7 @@ static void executor_forget_removed_jobs(Executor *e) {
         e->removed_next = 0;
 }
 
-static void exec_job_stop_awaiting(ExecJob *job) {
+void exec_job_stop_awaiting(ExecJob *job) {
         if (!job->awaiting_job)
                 return;
         job->awaiting_job = false;
@@ -227,6 +227,7 @@ ExecJob *exec_job_free(ExecJob *job) {
                 free(job->checks[i].state);
                 free(job->checks[i].error);
         }
+        exec_dependents_free(job->dependents);
         free(job->step_id);
         free(job->unit);
         free(job->unit_path);
@@ -338,6 +339,8 @@ static void executor_job_removed(Executor *e, const char *path, const char *resu
                         exec_unit_job_removed(j, result);
                 else if (j->type == EXEC_JOB_TRANSIENT)
                         exec_transient_job_removed(j, result);
+                else if (j->type == EXEC_JOB_DEPENDENTS)
+                        exec_dependents_job_removed(j, result);
                 return;
         }
         if (e->n_awaiting_job == 0)
@@ -548,6 +551,9 @@ int executor_start(Executor *e, const char *run_id, const Step *step, unsigned a
         case STEP_WAIT:
                 r = exec_wait_start(job, step);
                 break;
+        case STEP_UNIT_RESTART_DEPENDENTS:
+                r = exec_dependents_start(job, step);
+                break;
         default:
                 r = exec_job_finish_later(job, EXEC_NOT_SUPPORTED, -EOPNOTSUPP, -1,
                                           "%s steps are not implemented yet", step_kind_to_string(step->kind));
@@ -590,6 +596,12 @@ int executor_resume(Executor *e, const char *run_id, const Step *step, unsigned 
                 /* Waiting twice is harmless: wait for what is left. */
                 exec_job_timeout_left(job, elapsed);
                 r = exec_wait_start(job, step);
+                break;
+        case STEP_UNIT_RESTART_DEPENDENTS:
+                /* Idempotent: it judges systemd's state afresh and
+                 * restarts only what is still stale or down. */
+                exec_job_timeout_left(job, elapsed);
+                r = exec_dependents_start(job, step);
                 break;
         default:
                 r = exec_job_finish_later(job, EXEC_UNKNOWN, 0, -1, "salve cannot tell how a %s step ended",

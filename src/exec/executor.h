@@ -11,6 +11,10 @@
  *                            result is its main process's exit status
  *   wait                     a unit reaching a state, or a path appearing
  *                            or vanishing, event-driven, with a timeout
+ *   unit.restart-dependents  the units that depend on a unit (RequiredBy=,
+ *                            BoundBy=, WantedBy=) and did not come back
+ *                            with it, restarted one at a time in After=
+ *                            order (exec-dependents.c, dependents.c)
  *   other kinds              fail with "not implemented yet"
  * The engine decides what runs when; the executor only runs it and calls
  * back exactly once per started step (unless cancelled first). */
@@ -75,6 +79,9 @@ int executor_start(Executor *e, const char *run_id, const Step *step, unsigned a
  *   unit.*     a job still queued or running on the unit: re-attach to it;
  *              none: judged by the unit's state, as the step would have
  *   wait       waits again, for what is left of its timeout
+ *   unit.restart-dependents  runs again, for what is left of its timeout:
+ *              it judges systemd's state afresh, so it restarts only what
+ *              is still stale or down
  *   others     EXEC_UNKNOWN
  * The callback comes as for executor_start(). */
 int executor_resume(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,

@@ -392,9 +392,9 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                         StepKind k = step_kind_from_string(kind);
                         if (k < 0 || (human && !step_kind_is_human(k))) {
                                 const char *const machine[] = {
-                                        "exec", "unit.start", "unit.stop", "unit.restart", "raid.wait-sync",
-                                        "raid.check", "fs.check", "fs.mount", "snapshot", "backup.verify",
-                                        "wait", NULL,
+                                        "exec", "unit.start", "unit.stop", "unit.restart",
+                                        "unit.restart-dependents", "raid.wait-sync", "raid.check", "fs.check",
+                                        "fs.mount", "snapshot", "backup.verify", "wait", NULL,
                                 };
                                 const char *const humans[] = { "approve", "task", NULL };
                                 const char *hint = string_closest(kind, run ? machine : humans);
@@ -748,7 +748,7 @@ static int check_plan_vars(PlanLoader *l, const YNode *steps) {
 /* ---- the plan ---- */
 
 static const char *const plan_keys[] = {
-        "plan", "description", "trigger", "trigger-limit", "settle", "rto", "holds", "owner", "escalate", "links",
+        "plan", "description", "trigger", "trigger-limit", "settle", "armed", "rto", "holds", "owner", "escalate", "links",
         "parallel", "concurrency", "steps", NULL,
 };
 
@@ -786,6 +786,8 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
                         q = loader_parse_string(l, v, "description", &p->description);
                 else if (streq(k->value, "trigger"))
                         q = parse_triggers(l, v);
+                else if (streq(k->value, "armed"))
+                        q = loader_parse_bool(l, v, "armed", &p->armed);
                 else if (streq(k->value, "trigger-limit"))
                         q = parse_trigger_limit(l, v);
                 else if (streq(k->value, "settle")) {
@@ -918,6 +920,7 @@ int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics 
         p->rto = USEC_INFINITY;
         p->parallel = PLAN_PARALLEL_DEFAULT;
         p->trigger_limit_burst = PLAN_TRIGGER_LIMIT_BURST_DEFAULT;
+        p->armed = true;
         p->trigger_limit_interval = PLAN_TRIGGER_LIMIT_INTERVAL_DEFAULT;
         p->path = strdup(file);
         p->source = strndup(buf, len);

@@ -10,6 +10,7 @@ static const char *const step_kind_table[_STEP_KIND_MAX] = {
         [STEP_UNIT_START] = "unit.start",
         [STEP_UNIT_STOP] = "unit.stop",
         [STEP_UNIT_RESTART] = "unit.restart",
+        [STEP_UNIT_RESTART_DEPENDENTS] = "unit.restart-dependents",
         [STEP_RAID_WAIT_SYNC] = "raid.wait-sync",
         [STEP_RAID_CHECK] = "raid.check",
         [STEP_FS_CHECK] = "fs.check",
@@ -70,6 +71,7 @@ bool step_kind_is_implemented(StepKind k) {
         case STEP_UNIT_START:
         case STEP_UNIT_STOP:
         case STEP_UNIT_RESTART:
+        case STEP_UNIT_RESTART_DEPENDENTS:
         case STEP_WAIT:
         case STEP_APPROVE:
         case STEP_TASK:
@@ -88,6 +90,7 @@ bool step_kind_default_idempotent(StepKind k) {
         case STEP_UNIT_START:
         case STEP_UNIT_STOP:
         case STEP_UNIT_RESTART:
+        case STEP_UNIT_RESTART_DEPENDENTS:     /* re-judges systemd's state each time */
         case STEP_RAID_WAIT_SYNC:
         case STEP_FS_CHECK:
         case STEP_FS_MOUNT:
@@ -109,6 +112,7 @@ static const char *const unit_modes[] = { "replace", "fail", "isolate", "ignore-
 static const char *const fsck_repair[] = { "no", "preen", "yes", NULL };
 static const char *const snapshot_backends[] = { "lvm", "btrfs", NULL };
 static const char *const unit_states[] = { "active", "inactive", "failed", NULL };
+static const char *const dependent_kinds[] = { "requires", "binds-to", "wants", NULL };
 
 static const ArgSchema schema_exec[] = {
         { "command", ARG_STRV, true },
@@ -119,6 +123,10 @@ static const ArgSchema schema_exec[] = {
 static const ArgSchema schema_unit[] = {
         { "unit", ARG_UNIT, true },
         { "mode", ARG_ENUM, false, unit_modes },
+};
+static const ArgSchema schema_dependents[] = {
+        { "unit", ARG_UNIT, true },
+        { "follow", ARG_STRV, false, dependent_kinds },
 };
 static const ArgSchema schema_raid[] = {
         { "array", ARG_MD_ARRAY, true },
@@ -159,6 +167,7 @@ const ArgSchema *step_kind_schema(StepKind k, size_t *ret_n) {
                 S(STEP_UNIT_START, schema_unit),
                 S(STEP_UNIT_STOP, schema_unit),
                 S(STEP_UNIT_RESTART, schema_unit),
+                S(STEP_UNIT_RESTART_DEPENDENTS, schema_dependents),
                 S(STEP_RAID_WAIT_SYNC, schema_raid),
                 S(STEP_RAID_CHECK, schema_raid),
                 S(STEP_FS_CHECK, schema_fs_check),
@@ -305,6 +314,7 @@ Plan *plan_free(Plan *p) {
         for (size_t i = 0; i < p->n_triggers; i++) {
                 free(p->triggers[i].name);
                 free(p->triggers[i].event);
+                strv_free(p->triggers[i].result);
         }
         free(p->triggers);
         strv_free(p->holds);
@@ -314,7 +324,6 @@ Plan *plan_free(Plan *p) {
         for (size_t i = 0; i < p->n_steps; i++)
                 step_done(p->steps + i);
         free(p->steps);
-                strv_free(p->triggers[i].result);
         free(p->order);
         free(p->order_pos);
         free(p->by_id);

@@ -17,6 +17,7 @@ typedef enum StepKind {
         STEP_UNIT_START,
         STEP_UNIT_STOP,
         STEP_UNIT_RESTART,
+        STEP_UNIT_RESTART_DEPENDENTS,
         STEP_RAID_WAIT_SYNC,
         STEP_RAID_CHECK,
         STEP_FS_CHECK,
@@ -151,10 +152,11 @@ typedef struct Plan {
         char **links;
         unsigned parallel;      /* max steps running at once, >= 1 */
         Concurrency concurrency;
-        Step *steps;
         unsigned trigger_limit_burst;   /* at most this many runs started by triggers ... */
         usec_t trigger_limit_interval;  /* ... within this long (0: no limit) */
         usec_t settle;                  /* wait this long after a trigger for more (0: none) */
+        bool armed;                     /* false: its watched triggers start nothing (armed: false) */
+        Step *steps;
         size_t n_steps;
         size_t *order;          /* a valid execution order (topological) */
         size_t *order_pos;      /* step index -> position in order */
@@ -169,9 +171,9 @@ typedef struct Plan {
 } Plan;
 
 #define PLAN_PARALLEL_DEFAULT 4
-#define PLAN_MAX_STEPS 1024
 #define PLAN_TRIGGER_LIMIT_BURST_DEFAULT 5
 #define PLAN_TRIGGER_LIMIT_INTERVAL_DEFAULT (60 * 60 * USEC_PER_SEC)
+#define PLAN_MAX_STEPS 1024
 #define PLAN_NAME_MAX 64
 #define STEP_ID_MAX 64
 #define DONE_IF_TIMEOUT_DEFAULT (60 * USEC_PER_SEC)
@@ -210,7 +212,7 @@ typedef struct ArgSchema {
         const char *key;
         ArgType type;
         bool required;
-        const char * const *values;     /* ENUM: allowed values */
+        const char * const *values;     /* ENUM, STRV (each element): allowed values */
 } ArgSchema;
 
 const ArgSchema *step_kind_schema(StepKind k, size_t *ret_n);

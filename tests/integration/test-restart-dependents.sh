@@ -1,0 +1,212 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# unit.restart-dependents against a real systemd: boots a container with
+# the units tests/data/units/deps-*.service
+#     a <- b <- c   (b Requires=/After= a, c Requires=/After= b)
+#     a <- d        (BindsTo=/After= a)
+#     a <- w        (Wants=/After= a)
+# all wanted by the boot target (so systemd keeps them loaded, with their
+# timestamps, as it does an enabled service's), and runs the steps of
+# tests/data/plans/restart-dependents-test.yaml through exec-driver. Every
+# start of a unit appends `date +%s%N` to /run/deps-stamps/NAME: the order
+# and the number of starts are checked from those.
+#
+# usage: test-restart-dependents.sh PATH/TO/exec-driver
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+data=$(cd "$here/../data" && pwd)
+. "$here/lib.sh"
+
+driver=${1:?usage: test-restart-dependents.sh PATH/TO/exec-driver}
+rig_require
+[[ -x "$driver" ]] || { echo "test-restart-dependents: $driver is not an executable" >&2; exit 1; }
+rig_init "helper-deps-restart-dependents-$$"
+
+t_start=$(rig_now_ms)
+stage=$(rig_tmpdir stage)
+state=$(rig_tmpdir state)
+units=$(rig_tmpdir units)
+dest=/usr/local/lib/salve-test
+mkdir -p "$stage$dest" "$units/salve-test.target.d"
+cp "$driver" "$stage$dest/exec-driver"
+cp "$data/plans/restart-dependents-test.yaml" "$stage$dest/plan.yaml"
+cp "$data"/units/deps-*.service "$units/"
+printf '[Unit]\nWants=deps-a.service deps-b.service deps-c.service deps-d.service deps-w.service\n' \
+    >"$units/salve-test.target.d/deps.conf"
+
+rig_boot "$stage" "$state" "$units"
+rig_ok "container booted ($(( $(rig_now_ms) - t_start )) ms)"
+
+ALL="a b c d w"
+OUT=""
+# run STEP...: runs the steps in one exec-driver, one after the other.
+run() {
+    OUT=$(rig_exec "$dest/exec-driver" --run-id deps "$dest/plan.yaml" "$@") \
+        || rig_fail "exec-driver $* exited with $?"
+    echo "$OUT" | sed 's/^/    /'
+}
+# line STEP: the result line of STEP in OUT.
+line() { grep -m1 "^$1 " <<<"$OUT" || rig_fail "no result line for $1 in: $OUT"; }
+# expect STEP OUTCOME REGEX
+expect() {
+    local l; l=$(line "$1")
+    [[ "$l" =~ ^"$1 $2 exit=-1 "(.*)$ ]] || rig_fail "$1: got '$l', want outcome $2"
+    [[ "${BASH_REMATCH[1]}" =~ $3 ]] || rig_fail "$1: message '${BASH_REMATCH[1]}' does not match /$3/"
+}
+not_in_message() {
+    local l; l=$(line "$1")
+    [[ "$l" != *"$2"* ]] || rig_fail "$1: message mentions '$2': $l"
+}
+now_ns() { rig_exec date +%s%N; }
+# starts NAME SINCE: how many times deps-NAME started after SINCE (ns)
+starts() { rig_exec sh -c "cat /run/deps-stamps/$1 2>/dev/null" | awk -v t="$2" '$1 > t' | wc -l; }
+# last NAME: its last start (ns)
+last() { rig_exec tail -n1 "/run/deps-stamps/$1"; }
+state_of() { rig_exec systemctl show -P ActiveState "deps-$1.service"; }
+all_active() {
+    local u
+    for u in $ALL; do
+        [[ "$(state_of "$u")" == active ]] || rig_fail "deps-$u.service is $(state_of "$u"), not active"
+    done
+}
+# Every unit up, and settled (no job left).
+reset_units() {
+    rig_exec systemctl start deps-a.service deps-b.service deps-c.service deps-d.service deps-w.service
+    rig_wait_for "no jobs" 10 sh -c '[ -z "$(systemctl list-jobs --no-legend)" ]' || rig_fail "jobs left"
+    all_active
+}
+# before X Y: X's last start came before Y's
+before() {
+    local x y; x=$(last "$1"); y=$(last "$2")
+    (( x < y )) || rig_fail "deps-$1.service (last start $x) did not start before deps-$2.service ($y)"
+}
+# Kills a unit's main process as a crash would: the unit ends "failed".
+crash() {
+    rig_exec systemctl kill -s KILL "deps-$1.service"
+    rig_wait_for "deps-$1.service failed" 10 sh -c "[ \"\$(systemctl show -P ActiveState deps-$1.service)\" = failed ]" \
+        || rig_fail "deps-$1.service did not fail: $(state_of "$1")"
+}
+
+rig_wait_for "boot units up" 20 sh -c '[ "$(systemctl show -P ActiveState deps-c.service)" = active ]' \
+    || rig_fail "deps-c.service did not start at boot"
+reset_units
+rig_ok "a <- b <- c, d (BindsTo a), w (Wants a) all active"
+
+echo "# 1. a and b crash; unit.restart a, then unit.restart-dependents"
+crash a
+crash b
+state_c=$(state_of c); state_d=$(state_of d)
+[[ "$state_c" == active && "$state_d" == inactive ]] \
+    || rig_fail "after the crash: c is $state_c (want active: Requires= does not stop it), d is $state_d (want inactive: BindsTo=)"
+rig_ok "systemd 252: a crash of a leaves c (Requires= b) active and stops d (BindsTo= a)"
+t0=$(now_ns)
+run restart-a deps
+expect restart-a succeeded '^deps-a\.service: restart job done, unit active$'
+expect deps succeeded '^restarted deps-b\.service \(was failed\), then deps-c\.service, then deps-d\.service \(was inactive\)$'
+all_active
+for u in a b c d; do
+    n=$(starts "$u" "$t0"); [[ "$n" == 1 ]] || rig_fail "deps-$u.service started $n times after the crash, want 1"
+done
+before a b; before b c; before a d
+n=$(starts w "$t0"); [[ "$n" == 0 ]] || rig_fail "deps-w.service (Wants=) was restarted $n times without follow: wants"
+rig_ok "b then c then d restarted once each, in After= order (timestamps a < b < c, a < d); w untouched"
+
+echo "# 2. the Requires= double start: systemd restarts b and c itself"
+mkdir -p "$RIG_BOOT_DIR/units/deps-b.service.d"
+printf '[Service]\nExecStartPre=/bin/sleep 1\n' >"$RIG_BOOT_DIR/units/deps-b.service.d/slow.conf"
+rig_exec systemctl daemon-reload
+reset_units
+crash a
+t0=$(now_ns)
+run restart-a deps
+expect restart-a succeeded 'restart job done, unit active$'
+# c's job may be over by c's turn (it starts within ms of b): either way
+# it is systemd's start, not ours.
+expect deps succeeded 'already back: deps-b\.service \(started by systemd.s own job\), deps-c\.service \((started by systemd.s own job|active since what it needs came back)\)'
+not_in_message deps "restarted deps-b"
+not_in_message deps "restarted deps-c"
+all_active
+for u in b c; do
+    n=$(starts "$u" "$t0"); [[ "$n" == 1 ]] || rig_fail "deps-$u.service started $n times after a's restart, want exactly 1"
+done
+before a b; before b c
+rig_ok "b and c started exactly once after a's restart: the step waited for systemd's jobs instead of restarting them"
+
+# The same after systemd's jobs are over: up since a came back, left as is.
+t0=$(now_ns)
+run deps
+expect deps succeeded '^already back: deps-b\.service \(active since what it needs came back\), deps-c\.service'
+for u in a b c d w; do
+    n=$(starts "$u" "$t0"); [[ "$n" == 0 ]] || rig_fail "deps-$u.service restarted by a second run"
+done
+rig_ok "run again: nothing restarted (idempotent)"
+rm -rf "$RIG_BOOT_DIR/units/deps-b.service.d"
+rig_exec systemctl daemon-reload
+
+echo "# 3. a dependent an admin stopped is left alone"
+reset_units
+rig_exec systemctl stop deps-c.service
+sleep 1.5
+crash a
+t0=$(now_ns)
+run restart-a deps
+expect deps succeeded 'left alone: deps-c\.service \(stopped separately from deps-b\.service\)'
+[[ "$(state_of c)" == inactive ]] || rig_fail "deps-c.service is $(state_of c), want inactive (stopped by hand)"
+n=$(starts c "$t0"); [[ "$n" == 0 ]] || rig_fail "deps-c.service was started"
+rig_ok "c, stopped by hand 1.5 s before a crashed, stays inactive"
+
+echo "# 4. Wants= is followed only when asked"
+reset_units
+crash a
+t0=$(now_ns)
+run restart-a deps deps-wants
+expect deps succeeded '.'
+not_in_message deps "deps-w"
+expect deps-wants succeeded '^restarted deps-w\.service; already back: '
+n=$(starts w "$t0"); [[ "$n" == 1 ]] || rig_fail "deps-w.service started $n times, want 1 (by deps-wants)"
+before a w
+rig_ok "w (Wants= a) restarted only by the step with follow: [requires, binds-to, wants]"
+
+echo "# 5. alone: a stopped (systemd stops c, b, d with it), the step starts a, then the rest"
+reset_units
+rig_exec systemctl stop deps-a.service
+for u in a b c d; do [[ "$(state_of "$u")" == inactive ]] || rig_fail "deps-$u.service is $(state_of "$u") after stop a"; done
+t0=$(now_ns)
+run deps
+expect deps succeeded '^started deps-a\.service \(was inactive\); restarted deps-b\.service \(was inactive\), then deps-c\.service \(was inactive\), then deps-d\.service \(was inactive\)'
+all_active
+before a b; before b c; before a d
+n=$(starts w "$t0"); [[ "$n" == 0 ]] || rig_fail "deps-w.service restarted"
+rig_ok "the step alone brought a, then b, c (and d) back after a propagated stop"
+
+echo "# 6. a dependent that does not come back fails the step, with its name"
+mkdir -p "$RIG_BOOT_DIR/units/deps-b.service.d"
+printf '[Service]\nExecStartPre=/bin/false\n' >"$RIG_BOOT_DIR/units/deps-b.service.d/fail.conf"
+rig_exec systemctl daemon-reload
+crash a
+crash b
+run restart-a deps
+expect deps failed '^deps-b\.service did not come back \(start job failed; see journalctl -u deps-b\.service\); restarted deps-d\.service \(was inactive\); not tried: deps-c\.service \(needs deps-b\.service\)$'
+rig_ok "b failing to start fails the step; c (needs b) is not tried; d still restarted"
+rm -rf "$RIG_BOOT_DIR/units/deps-b.service.d"
+rig_exec systemctl daemon-reload
+
+echo "# 7. the step's timeout"
+mkdir -p "$RIG_BOOT_DIR/units/deps-b.service.d"
+printf '[Service]\nExecStartPre=/bin/sleep 5\n' >"$RIG_BOOT_DIR/units/deps-b.service.d/slow.conf"
+rig_exec systemctl daemon-reload
+rig_exec systemctl reset-failed
+t1=$(rig_now_ms)
+run deps-short
+el=$(( $(rig_now_ms) - t1 ))
+expect deps-short timed-out '^not done after 2s: at deps-b\.service'
+(( el >= 1800 && el < 5000 )) || rig_fail "deps-short took $el ms, want about 2 s"
+rig_ok "timeout: 2 s (${el} ms), names the unit it was at"
+rm -rf "$RIG_BOOT_DIR/units/deps-b.service.d"
+rig_exec systemctl daemon-reload
+
+rig_poweroff || rig_fail "clean poweroff"
+rig_ok "clean poweroff"
+echo "# total $(( $(rig_now_ms) - t_start )) ms"
+rig_done
