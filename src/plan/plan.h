@@ -152,11 +152,10 @@ typedef struct Plan {
         char **links;
         unsigned parallel;      /* max steps running at once, >= 1 */
         Concurrency concurrency;
+        Step *steps;
         unsigned trigger_limit_burst;   /* at most this many runs started by triggers ... */
         usec_t trigger_limit_interval;  /* ... within this long (0: no limit) */
         usec_t settle;                  /* wait this long after a trigger for more (0: none) */
-        bool armed;                     /* false: its watched triggers start nothing (armed: false) */
-        Step *steps;
         size_t n_steps;
         size_t *order;          /* a valid execution order (topological) */
         size_t *order_pos;      /* step index -> position in order */
@@ -171,9 +170,9 @@ typedef struct Plan {
 } Plan;
 
 #define PLAN_PARALLEL_DEFAULT 4
+#define PLAN_MAX_STEPS 1024
 #define PLAN_TRIGGER_LIMIT_BURST_DEFAULT 5
 #define PLAN_TRIGGER_LIMIT_INTERVAL_DEFAULT (60 * 60 * USEC_PER_SEC)
-#define PLAN_MAX_STEPS 1024
 #define PLAN_NAME_MAX 64
 #define STEP_ID_MAX 64
 #define DONE_IF_TIMEOUT_DEFAULT (60 * USEC_PER_SEC)
