@@ -192,10 +192,13 @@ int rtnl_message_next(const void *buf, size_t len, size_t *offset, RtnlMessage *
         }
 }
 
-/* The table. */
+/* The table: entries sorted by ifindex, and by_name, the same links'
+ * ifindexes sorted by name, so that both lookups are binary searches and a
+ * dump of thousands of links stays cheap. Names are unique in the table. */
 
 void link_table_done(LinkTable *t) {
         t->entries = mfree(t->entries);
+        t->by_name = mfree(t->by_name);
         t->n = t->allocated = 0;
 }
 
@@ -222,11 +225,47 @@ const LinkEntry *link_table_get(const LinkTable *t, int ifindex) {
         return found ? &t->entries[i] : NULL;
 }
 
+/* The position of name among the first n_names of by_name, or where it would go. */
+static size_t name_position(const LinkTable *t, size_t n_names, const char *name, bool *ret_found) {
+        size_t lo = 0, hi = n_names;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(link_table_get(t, t->by_name[mid])->name, name) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *ret_found = lo < n_names && streq(link_table_get(t, t->by_name[lo])->name, name);
+        return lo;
+}
+
 const LinkEntry *link_table_find_name(const LinkTable *t, const char *name) {
-        for (size_t i = 0; i < t->n; i++)
-                if (streq(t->entries[i].name, name))
-                        return &t->entries[i];
-        return NULL;
+        bool found;
+        size_t i = name_position(t, t->n, name, &found);
+
+        return found ? link_table_get(t, t->by_name[i]) : NULL;
+}
+
+/* e was just added to entries (t->n counts it); by_name has t->n - 1 names. */
+static void name_index_add(LinkTable *t, const LinkEntry *e) {
+        size_t n_names = t->n - 1, i;
+        bool found;
+
+        i = name_position(t, n_names, e->name, &found);
+        memmove(t->by_name + i + 1, t->by_name + i, (n_names - i) * sizeof(int));
+        t->by_name[i] = e->ifindex;
+}
+
+/* Before the entry leaves entries. */
+static void name_index_remove(LinkTable *t, const char *name) {
+        bool found;
+        size_t i = name_position(t, t->n, name, &found);
+
+        if (!found)
+                abort();        /* the two indexes disagree: a bug here, not bad input */
+        memmove(t->by_name + i, t->by_name + i + 1, (t->n - i - 1) * sizeof(int));
 }
 
 static void say(link_change_handler_t on_change, void *userdata, int ifindex, const char *name, LinkState state,
@@ -240,6 +279,7 @@ static void say(link_change_handler_t on_change, void *userdata, int ifindex, co
 static void table_remove_at(LinkTable *t, size_t i, link_change_handler_t on_change, void *userdata) {
         LinkEntry e = t->entries[i];
 
+        name_index_remove(t, e.name);
         memmove(t->entries + i, t->entries + i + 1, (t->n - i - 1) * sizeof(LinkEntry));
         t->n--;
         say(on_change, userdata, e.ifindex, e.name, LINK_STATE_REMOVED, e.state);
@@ -248,11 +288,48 @@ static void table_remove_at(LinkTable *t, size_t i, link_change_handler_t on_cha
 /* Another link than ifindex holding name is stale: its removal was missed. */
 static void table_evict_name(LinkTable *t, int ifindex, const char *name, link_change_handler_t on_change,
                              void *userdata) {
-        for (size_t i = 0; i < t->n; i++)
-                if (t->entries[i].ifindex != ifindex && streq(t->entries[i].name, name)) {
-                        table_remove_at(t, i, on_change, userdata);
-                        return;         /* names are unique in the table */
-                }
+        const LinkEntry *e = link_table_find_name(t, name);
+        bool found;
+
+        if (e && e->ifindex != ifindex)
+                table_remove_at(t, table_position(t, e->ifindex, &found), on_change, userdata);
+}
+
+static int table_reserve(LinkTable *t) {
+        size_t n;
+        LinkEntry *p;
+        int *q;
+
+        if (t->n < t->allocated)
+                return 0;
+        n = MAX(t->allocated * 2, (size_t) 16);
+        p = reallocarray(t->entries, n, sizeof(LinkEntry));
+        if (!p)
+                return -ENOMEM;
+        t->entries = p;
+        q = reallocarray(t->by_name, n, sizeof(int));
+        if (!q)
+                return -ENOMEM;         /* entries grew; allocated stays: harmless */
+        t->by_name = q;
+        t->allocated = n;
+        return 0;
+}
+
+/* Adds a link whose name no other entry holds; room was reserved. */
+static void table_insert(LinkTable *t, int ifindex, const char *name, LinkState state, link_change_handler_t on_change,
+                         void *userdata) {
+        LinkEntry *e;
+        bool found;
+        size_t i;
+
+        i = table_position(t, ifindex, &found);
+        memmove(t->entries + i + 1, t->entries + i, (t->n - i) * sizeof(LinkEntry));
+        t->n++;
+        e = &t->entries[i];
+        *e = (LinkEntry) { .ifindex = ifindex, .state = state, .seen = true };
+        strcpy(e->name, name);
+        name_index_add(t, e);
+        say(on_change, userdata, ifindex, e->name, state, _LINK_STATE_INVALID);
 }
 
 int link_table_apply(LinkTable *t, const LinkInfo *info, link_change_handler_t on_change, void *userdata) {
@@ -260,6 +337,7 @@ int link_table_apply(LinkTable *t, const LinkInfo *info, link_change_handler_t o
         LinkEntry *e;
         bool found;
         size_t i;
+        int r;
 
         i = table_position(t, info->ifindex, &found);
         if (state == LINK_STATE_REMOVED) {
@@ -270,24 +348,11 @@ int link_table_apply(LinkTable *t, const LinkInfo *info, link_change_handler_t o
         if (!found) {
                 if (t->n >= LINK_TABLE_MAX)
                         return -E2BIG;
-                if (t->n == t->allocated) {
-                        size_t n = MAX(t->allocated * 2, (size_t) 16);
-                        LinkEntry *p = reallocarray(t->entries, n, sizeof(LinkEntry));
-
-                        if (!p)
-                                return -ENOMEM;
-                        t->entries = p;
-                        t->allocated = n;
-                }
-                /* Evicting first may shift entries; find the slot again after. */
+                r = table_reserve(t);
+                if (r < 0)
+                        return r;
                 table_evict_name(t, info->ifindex, info->name, on_change, userdata);
-                i = table_position(t, info->ifindex, &found);
-                memmove(t->entries + i + 1, t->entries + i, (t->n - i) * sizeof(LinkEntry));
-                t->n++;
-                e = &t->entries[i];
-                *e = (LinkEntry) { .ifindex = info->ifindex, .state = state, .seen = true };
-                strcpy(e->name, info->name);
-                say(on_change, userdata, e->ifindex, e->name, state, _LINK_STATE_INVALID);
+                table_insert(t, info->ifindex, info->name, state, on_change, userdata);
                 return 0;
         }
 
@@ -295,15 +360,18 @@ int link_table_apply(LinkTable *t, const LinkInfo *info, link_change_handler_t o
         e->seen = true;
         if (info->name[0] && !streq(e->name, info->name)) {
                 char old[IFNAMSIZ];
+                LinkState old_state = e->state;
                 int ifindex = e->ifindex;
 
+                /* Out of the table under the old name, then back under
+                 * the new one once a stale holder of that name is gone. */
                 strcpy(old, e->name);
-                say(on_change, userdata, ifindex, old, LINK_STATE_REMOVED, e->state);
+                name_index_remove(t, old);
+                memmove(t->entries + i, t->entries + i + 1, (t->n - i - 1) * sizeof(LinkEntry));
+                t->n--;
+                say(on_change, userdata, ifindex, old, LINK_STATE_REMOVED, old_state);
                 table_evict_name(t, ifindex, info->name, on_change, userdata);
-                e = (LinkEntry *) link_table_get(t, ifindex);
-                strcpy(e->name, info->name);
-                e->state = state;
-                say(on_change, userdata, ifindex, e->name, state, _LINK_STATE_INVALID);
+                table_insert(t, ifindex, info->name, state, on_change, userdata);
                 return 0;
         }
         if (e->state != state) {

@@ -111,6 +111,7 @@ typedef struct LinkEntry {
 
 typedef struct LinkTable {
         LinkEntry *entries;     /* sorted by ifindex */
+        int *by_name;           /* their ifindexes, sorted by name */
         size_t n, allocated;
 } LinkTable;
 
@@ -119,7 +120,7 @@ const LinkEntry *link_table_get(const LinkTable *t, int ifindex);
 const LinkEntry *link_table_find_name(const LinkTable *t, const char *name);
 
 /* One change a report or a sweep produced. old_state is _LINK_STATE_INVALID
- * for a link the table did not know. */
+ * for a link the table did not know, or did not know by that name. */
 typedef struct LinkChange {
         int ifindex;
         const char *name;       /* valid only during the callback */
