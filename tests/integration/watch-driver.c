@@ -4,7 +4,10 @@
  * see, one JSON object per line, flushed at once:
  *     {"source":"links","kind":"link","name":"v0","event":"down",...}
  *     {"source":"links","notice":"ready","error":0,"message":"..."}
- * and, on SIGTERM or SIGINT, one {"source":...,"stats":{...}} line per
+ * (an event's "seen_realtime" is CLOCK_REALTIME when it was printed, so
+ * seen_realtime - realtime is the latency from what the source says
+ * happened to the driver printing it), and, on SIGTERM or SIGINT, one
+ * {"source":...,"stats":{...}} line per
  * watcher before it exits 0. Used by the integration tests of the
  * watchers (in a container, a network namespace or the md VM); not
  * installed.
@@ -62,6 +65,8 @@ static void on_event(Watch *w, const TriggerEvent *ev, void *userdata) {
         add_string(o, "occurrence", ev->occurrence);
         json_object_object_add(o, "realtime", json_object_new_int64((int64_t) ev->realtime));
         json_object_object_add(o, "monotonic", json_object_new_int64((int64_t) ev->monotonic));
+        /* when the driver printed it: seen_realtime - realtime is the latency */
+        json_object_object_add(o, "seen_realtime", json_object_new_int64((int64_t) now_usec(CLOCK_REALTIME)));
         json_object_object_add(o, "initial", json_object_new_boolean(ev->initial));
         json_object_object_add(o, "resynced", json_object_new_boolean(ev->resynced));
         print_object(o);
