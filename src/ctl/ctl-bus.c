@@ -256,6 +256,20 @@ static void print_run_tree(Ctl *c, json_object *run) {
                state_color(c, state), strna(state), ansi(c, ANSI_RESET), strna(jstr(run, "plan")));
         printf("  trigger:  %s%s%s\n", strna(jstr(run, "trigger")), jstr(run, "reason") ? ": " : "",
                strempty(jstr(run, "reason")));
+        {
+                json_object *ctx = NULL;
+                bool first = true;
+                if (json_object_object_get_ex(run, "trigger_context", &ctx) && json_object_is_type(ctx, json_type_object)) {
+                        json_object_object_foreach(ctx, key, val) {
+                                if (streq(key, "kind") || streq(key, "occurrence"))
+                                        continue;
+                                printf("%s%s=%s", first ? "  context:  " : " ", key, json_object_get_string(val));
+                                first = false;
+                        }
+                        if (!first)
+                                printf("\n");
+                }
+        }
         printf("  started:  %s, %s %s\n", format_time(t, sizeof(t), created),
                format_duration(a, (finished ?: now) - MIN(created, finished ?: now)), finished ? "in all" : "ago");
         if (jstr(run, "message"))

@@ -157,7 +157,7 @@ void manager_boot_triggers(Manager *m) {
                                 continue;
                         k = manager_start_run(m, p->name, "boot",
                                               unclean ? "unclean shutdown before this boot" : "boot", boot_time,
-                                              NULL);
+                                              NULL, NULL);
                         if (k < 0)
                                 log_struct_internal(LOG_ERR, k, NULL, NULL, p->name, NULL,
                                                     "Failed to start plan %s on boot: %m", p->name);

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "trigger-vars.h"
 #include "manager-reload.h"
 #include "plan-json.h"
 #include "polkit.h"
@@ -160,6 +161,7 @@ typedef struct Pending {
         Manager *manager;
         Request request;
         char *plan, *run, *step, *text;
+        char **context;                 /* StartRunWithTrigger */
         StepAction action;
 } Pending;
 
@@ -170,6 +172,7 @@ static void pending_free(Pending *p) {
         free(p->run);
         free(p->step);
         free(p->text);
+        strv_free(p->context);
         free(p);
 }
 
@@ -217,6 +220,11 @@ static int reply_errno(sd_bus_message *call, int k, const Pending *p) {
                                   p->action == ACTION_APPROVE || p->action == ACTION_REJECT ? "done or fail"
                                                                                             : "approve or reject");
                 break;
+        case -ENXIO:
+                sd_bus_error_setf(&e, SALVE_ERROR_TRIGGER_CONTEXT, "Plan %s uses ${trigger.NAME} variables that this "
+                                  "run does not set, or cannot take the values given (the journal says which); "
+                                  "give them with salvectl run %s --trigger NAME=VALUE.", p->plan, p->plan);
+                break;
         case -EINVAL:
                 sd_bus_error_set(&e, SD_BUS_ERROR_FAILED, "The plan files have errors; the plans loaded before "
                                  "are kept (see journalctl -u salved).");
@@ -247,7 +255,7 @@ static void on_authorized(sd_bus_message *call, int verdict, const sd_bus_error 
         switch (p->request) {
         case REQUEST_START:
                 k = manager_start_run(m, p->plan, "manual", p->text && *p->text ? p->text : "started by request", 0,
-                                      &id);
+                                      p->context, &id);
                 if (k >= 0)
                         log_struct_internal(LOG_INFO, 0, NULL, id, p->plan, NULL, "%s asked for plan %s: run %s.",
                                             strna(actor), p->plan, id);
@@ -342,6 +350,52 @@ static int method_start_run(sd_bus_message *call, void *userdata, sd_bus_error *
                 pending_free(p);
                 return -ENOMEM;
         }
+        return authorize(m, call, SALVE_ACTION_RUN, p, STRV_MAKE_CONST("plan", plan));
+}
+
+/* StartRunWithTrigger(s plan, s reason, as context): a manual run that
+ * sets ${trigger.NAME} as a trigger would, "NAME=VALUE" each. */
+static int method_start_run_with_trigger(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_strv_free_ char **context = NULL;
+        const char *plan, *reason;
+        Pending *p;
+        int r;
+
+        r = sd_bus_message_read(call, "ss", &plan, &reason);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(call, &context);
+        if (r < 0)
+                return r;
+        if (!plan_name_is_valid(plan))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid plan name \"%s\".", plan);
+        if (!text_is_valid(reason, SALVE_COMMENT_MAX))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The reason must be at most %d bytes of "
+                                         "text.", SALVE_COMMENT_MAX);
+        if (strv_length(context) > 32)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "At most 32 trigger variables.");
+        STRV_FOREACH(c, context) {
+                const char *eq = strchr(*c, '=');
+                char name[32];
+                if (!eq || (size_t) (eq - *c) >= sizeof(name) || strlen(eq + 1) > 256)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid trigger variable \"%.64s\" "
+                                                 "(expected NAME=VALUE).", *c);
+                memcpy(name, *c, (size_t) (eq - *c));
+                name[eq - *c] = 0;
+                if (!trigger_var_is_known(name) || streq(name, "kind"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown trigger variable \"%s\".",
+                                                 name);
+        }
+        if (!plan_set_find(m->plans, plan))
+                return sd_bus_error_setf(error, SALVE_ERROR_NO_SUCH_PLAN, "No plan named \"%s\" is loaded.", plan);
+        if (strv_push(&context, strdup("kind=manual")) < 0)
+                return -ENOMEM;
+        p = pending_new(m, REQUEST_START);
+        if (!p || !(p->plan = strdup(plan)) || !(p->text = strdup(reason))) {
+                pending_free(p);
+                return -ENOMEM;
+        }
+        p->context = TAKE_PTR(context);
         return authorize(m, call, SALVE_ACTION_RUN, p, STRV_MAKE_CONST("plan", plan));
 }
 
@@ -470,6 +524,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StartRun", SD_BUS_ARGS("s", plan, "s", reason), SD_BUS_RESULT("s", run),
                                 method_start_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartRunWithTrigger", SD_BUS_ARGS("s", plan, "s", reason, "as", context),
+                                SD_BUS_RESULT("s", run), method_start_run_with_trigger, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CancelRun", SD_BUS_ARGS("s", run, "s", comment), SD_BUS_NO_RESULT,
                                 method_cancel_run, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ActOnStep", SD_BUS_ARGS("s", run, "s", step, "s", action, "s", comment),

@@ -18,6 +18,7 @@
 #include "manager-bus.h"
 #include "manager-reload.h"
 #include "manager.h"
+#include "trigger-vars.h"
 
 typedef enum CallPhase {
         CALL_CONDITION,                 /* the `when:` check, before the step itself */
@@ -105,6 +106,7 @@ Manager *manager_free(Manager *m) {
         }
         free(m->contexts);
         free(m->listeners);
+        manager_watch_free(m);
         for (size_t i = 0; i < m->n_unjournaled; i++) {
                 transition_done(&m->unjournaled[i].t);
                 free(m->unjournaled[i].unit);
@@ -710,9 +712,26 @@ void manager_schedule(Manager *m) {
 
 /* ---- runs ---- */
 
+/* Whether the plan's ${trigger.NAME} expand with this context, checked on
+ * a fresh copy exactly as run_new() will do it after the journal has the
+ * run; *ret_error says why not. */
+static int manager_check_context(const Plan *p, char **context, char **ret_error) {
+        _cleanup_(plan_freep) Plan *copy = NULL;
+        Diagnostics d = {};
+        int k;
+
+        *ret_error = NULL;
+        k = plan_load_buffer(p->path ?: p->name, p->source, strlen(p->source), &d, &copy);
+        diagnostics_done(&d);
+        if (k < 0)
+                return k;
+        return plan_expand_trigger_vars(copy, context, ret_error);
+}
+
 int manager_start_run(Manager *m, const char *plan_name, const char *trigger, const char *reason, usec_t trigger_time,
-                      char **ret_run_id) {
-        _cleanup_free_ char *id = NULL;
+                      char **context, char **ret_run_id) {
+        _cleanup_free_ char *id = NULL, *instance = NULL, *error = NULL;
+        _cleanup_strv_free_ char **used = NULL;
         const Plan *p = plan_set_find(m->plans, plan_name);
         Run *join;
         Transition t;
@@ -724,10 +743,25 @@ int manager_start_run(Manager *m, const char *plan_name, const char *trigger, co
         k = manager_check_writable(m);
         if (k < 0)
                 return k;
+        k = plan_trigger_vars_used(p, &used);
+        if (k >= 0)
+                k = plan_instance_from_context(p, context, &instance);
+        if (k < 0)
+                return k;
+        if (used) {
+                k = manager_check_context(p, context, &error);
+                if (k < 0) {
+                        log_struct_internal(LOG_WARNING, k, NULL, NULL, plan_name, NULL,
+                                            "Not starting plan %s (trigger %s): %s.", plan_name, trigger,
+                                            error ?: strerror(-k));
+                        return k == -ENOMEM ? k : -ENXIO;
+                }
+        }
 
-        /* The same plan never runs twice at once: a new trigger joins the
-         * active run, or (concurrency: queue) waits behind it, once. */
-        join = run_store_join_target(m->store, plan_name, p->concurrency);
+        /* The same plan never runs twice at once for one instance: a new
+         * trigger joins the active run, or (concurrency: queue) waits
+         * behind it, once. */
+        join = run_store_join_target(m->store, plan_name, instance, p->concurrency);
         if (join) {
                 log_struct_internal(LOG_INFO, 0, NULL, join->id, plan_name, NULL,
                                     "Trigger %s joins run %s, which is already %s.", trigger, join->id,
@@ -746,6 +780,10 @@ int manager_start_run(Manager *m, const char *plan_name, const char *trigger, co
         k = run_created_transition(id, p->name, p->path, p->source, trigger, reason, trigger_time ?: now, now, &t);
         if (k < 0)
                 return k;
+        if (context && !(t.trigger_context = strv_copy(context))) {
+                transition_done(&t);
+                return -ENOMEM;
+        }
         k = manager_commit(m, &t);
         transition_done(&t);
         if (k < 0)
@@ -830,6 +868,7 @@ int manager_reload(Manager *m, PlanSet *s, size_t n_errors, PlanSet **ret_old) {
                         plan_set_free(m->plans);
                 m->plans = TAKE_PTR(new_set);
                 log_info("Reloaded: %zu plans.", m->plans->n_plans);
+                (void) manager_watch_update(m);
         }
         free(m->last_status);
         m->last_status = NULL;
@@ -1042,6 +1081,7 @@ int manager_startup(Manager *m) {
                 }
         }
         manager_sweep_units(m);
+        (void) manager_watch_update(m);         /* a source it cannot watch is logged, never fatal */
 
         manager_boot_triggers(m);
         manager_schedule(m);

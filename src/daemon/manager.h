@@ -14,6 +14,7 @@
 #include "plan-set.h"
 #include "polkit.h"
 #include "run-store.h"
+#include "watch.h"
 
 typedef struct Manager Manager;
 
@@ -79,6 +80,12 @@ struct Manager {
         ManagerListener *listeners;
         size_t n_listeners;
 
+        Watch *watches[_WATCH_SOURCE_MAX];      /* manager-trigger.c: only sources some plan needs */
+        struct TriggerMatcher *matcher;
+        struct PlanTrigger **plan_triggers;     /* per plan: trigger-limit and settle state */
+        size_t n_plan_triggers;
+        uint64_t trigger_events;                /* seen by the watchers */
+
         Unjournaled *unjournaled;       /* oldest first */
         size_t n_unjournaled;
         int journal_error;              /* why the last append failed, while results wait; else 0 */
@@ -111,9 +118,11 @@ int manager_load_plans(Manager *m, PlanSet **ret, size_t *ret_errors);
  * (manager-reload.h). */
 int manager_reload(Manager *m, PlanSet *s, size_t n_errors, PlanSet **ret_old);
 
-/* Starts (or joins, or queues) a run of a plan. */
+/* Starts (or joins, or queues) a run of a plan. context: what the trigger
+ * saw ("name=value", trigger-vars.h) or NULL. -ENXIO: the plan's
+ * ${trigger.NAME} do not expand with it (logged). */
 int manager_start_run(Manager *m, const char *plan, const char *trigger, const char *reason, usec_t trigger_time,
-                      char **ret_run_id);
+                      char **context, char **ret_run_id);
 int manager_cancel_run(Manager *m, const char *run_id, const char *actor, const char *comment);
 int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction action, const char *actor,
                 const char *comment);
@@ -127,6 +136,15 @@ void manager_boot_triggers(Manager *m);
 int manager_stop(Manager *m);
 
 int manager_add_listener(Manager *m, const ManagerListener *l);
+
+/* manager-trigger.c: (re)builds the watchers the loaded plans need; after
+ * startup and every reload. */
+int manager_watch_update(Manager *m);
+void manager_watch_free(Manager *m);
+/* Hands an event to the matcher as a watcher would (tests). */
+void manager_watch_event(Manager *m, const TriggerEvent *ev);
+/* Whether a plan's trigger-limit holds its triggers back now. */
+bool manager_plan_trigger_limited(Manager *m, const char *plan, usec_t *ret_until);
 /* manager-log.c: the "log" listener, salved's journal entries. */
 void manager_log_transition(Manager *m, const Run *r, const Transition *t, void *userdata);
 

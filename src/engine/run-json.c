@@ -18,6 +18,19 @@ json_object *run_to_json(const Run *r, usec_t now) {
         json_object_object_add(o, "state", json_object_new_string(run_state_to_string(run_state(r))));
         json_object_object_add(o, "trigger", string_json(r->trigger));
         json_object_object_add(o, "reason", string_json(r->reason));
+        if (r->trigger_context) {
+                json_object *c = json_object_new_object();
+                STRV_FOREACH(x, r->trigger_context) {
+                        const char *eq = strchr(*x, '=');
+                        char name[64];
+                        if (!eq || (size_t) (eq - *x) >= sizeof(name))
+                                continue;
+                        memcpy(name, *x, (size_t) (eq - *x));
+                        name[eq - *x] = 0;
+                        json_object_object_add(c, name, json_object_new_string(eq + 1));
+                }
+                json_object_object_add(o, "trigger_context", c);
+        }
         json_object_object_add(o, "message", string_json(r->final_message));
         json_object_object_add(o, "created_usec", usec_json(r->created));
         json_object_object_add(o, "trigger_usec", usec_json(r->trigger_time));

@@ -23,6 +23,10 @@ Run *run_store_find(const RunStore *s, const char *id) {
         return NULL;
 }
 
+static bool same_series(const Run *r, const char *plan, const char *instance) {
+        return streq(r->plan->name, plan) && streq(r->instance ?: "", instance ?: "");
+}
+
 Run *run_store_active_for_plan(const RunStore *s, const char *plan) {
         for (size_t i = 0; i < s->n_runs; i++)
                 if (!run_is_finished(s->runs[i]) && streq(s->runs[i]->plan->name, plan))
@@ -30,17 +34,19 @@ Run *run_store_active_for_plan(const RunStore *s, const char *plan) {
         return NULL;
 }
 
-Run *run_store_join_target(const RunStore *s, const char *plan, Concurrency concurrency) {
-        Run *active = run_store_active_for_plan(s, plan), *last = NULL;
+Run *run_store_join_target(const RunStore *s, const char *plan, const char *instance, Concurrency concurrency) {
+        Run *active = NULL, *last = NULL;
         size_t n = 0;
 
-        if (!active)
-                return NULL;
         for (size_t i = 0; i < s->n_runs; i++)
-                if (!run_is_finished(s->runs[i]) && streq(s->runs[i]->plan->name, plan)) {
+                if (!run_is_finished(s->runs[i]) && same_series(s->runs[i], plan, instance)) {
+                        if (!active)
+                                active = s->runs[i];
                         last = s->runs[i];
                         n++;
                 }
+        if (!active)
+                return NULL;
         if (concurrency == CONCURRENCY_JOIN)
                 return active;
         return n > 1 ? last : NULL;
@@ -50,7 +56,7 @@ bool run_store_is_queued(const RunStore *s, const Run *r) {
         if (run_is_finished(r))
                 return false;
         for (size_t i = 0; i < s->n_runs && s->runs[i] != r; i++)
-                if (!run_is_finished(s->runs[i]) && streq(s->runs[i]->plan->name, r->plan->name))
+                if (!run_is_finished(s->runs[i]) && same_series(s->runs[i], r->plan->name, r->instance))
                         return true;
         return false;
 }

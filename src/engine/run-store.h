@@ -52,14 +52,16 @@ int run_store_new_id(RunStore *s, const char *plan, char **ret);
 /* The unfinished run of a plan, if any. */
 Run *run_store_active_for_plan(const RunStore *s, const char *plan);
 
-/* A run waits behind an older unfinished run of the same plan
- * (concurrency: queue): the same plan never runs twice at once. */
+/* A run waits behind an older unfinished run of the same plan and
+ * instance (concurrency: queue): they never run twice at once. */
 bool run_store_is_queued(const RunStore *s, const Run *r);
 /* The run a new trigger of plan joins instead of starting one, or NULL:
- * a plan never runs twice at once, so with an active run a trigger joins
- * it (concurrency: join), or queues one run behind it (queue), and once
- * one is queued further triggers join that one. */
-Run *run_store_join_target(const RunStore *s, const char *plan, Concurrency concurrency);
+ * a plan never runs twice at once for one instance (the values of the
+ * ${trigger.NAME} it uses: "" for a plan that uses none), so with an
+ * active run a trigger joins it (concurrency: join), or queues one run
+ * behind it (queue), and once one is queued further triggers join that
+ * one. Runs of other instances go on side by side. */
+Run *run_store_join_target(const RunStore *s, const char *plan, const char *instance, Concurrency concurrency);
 /* run_state() as people see it: "queued" for a run that waits its turn. */
 const char *run_store_state_string(const RunStore *s, const Run *r);
 

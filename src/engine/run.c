@@ -314,7 +314,8 @@ int run_new_from_plan(Plan *plan, const char *run_id, const char *trigger, usec_
                 return -ENOMEM;
         r->plan = TAKE_PTR(p);
         r->steps = calloc(MAX(r->plan->n_steps, 1u), sizeof(StepRun));
-        if (!r->steps || strdup_or_null(run_id, &r->id) < 0 || strdup_or_null(trigger ?: "manual", &r->trigger) < 0)
+        if (!r->steps || strdup_or_null(run_id, &r->id) < 0 || strdup_or_null(trigger ?: "manual", &r->trigger) < 0 ||
+            strdup_or_null("", &r->instance) < 0)
                 return -ENOMEM;
         r->created = r->trigger_time = created;
         k = run_caches_init(r);
@@ -326,6 +327,7 @@ int run_new_from_plan(Plan *plan, const char *run_id, const char *trigger, usec_
 
 int run_new(const Transition *c, Run **ret) {
         _cleanup_(run_freep) Run *r = NULL;
+        _cleanup_free_ char *instance = NULL;
         Plan *plan = NULL;
         Diagnostics d = {};
         int k;
@@ -340,6 +342,11 @@ int run_new(const Transition *c, Run **ret) {
         if (!streq(plan->name, c->plan_name)) {
                 plan_free(plan);
                 return -EBADMSG;
+        }
+        k = plan_instance_from_context(plan, c->trigger_context, &instance);
+        if (k < 0) {
+                plan_free(plan);
+                return k;
         }
         if (c->trigger_context) {
                 _cleanup_free_ char *error = NULL;
@@ -357,6 +364,8 @@ int run_new(const Transition *c, Run **ret) {
                 return -ENOMEM;
         if (c->trigger_context && !(r->trigger_context = strv_copy(c->trigger_context)))
                 return -ENOMEM;
+        free(r->instance);
+        r->instance = TAKE_PTR(instance);
         r->trigger_time = c->trigger_time ?: c->at;
         *ret = TAKE_PTR(r);
         return 0;
@@ -374,6 +383,7 @@ Run *run_free(Run *r) {
         free(r->steps);
         free(r->boot_id);
         strv_free(r->trigger_context);
+        free(r->instance);
         free(r->need);
         free(r->fatal);
         free(r->unmet);

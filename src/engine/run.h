@@ -117,6 +117,7 @@ typedef struct Run {
         char *plan_source;
         char *trigger, *reason;
         char **trigger_context;         /* "name=value", expanded into the plan's ${trigger.NAME} */
+        char *instance;                 /* the values of the variables the plan uses: "" for none */
         usec_t created, trigger_time, finished;
         RunState final_state;           /* valid when finished != 0 */
         char *final_message;

@@ -15,7 +15,14 @@ char *trigger_to_string(const Trigger *t) {
                 r = asprintf(&s, "manual");
                 break;
         default:
-                r = asprintf(&s, "%s %s %s", trigger_kind_to_string(t->kind), t->name, t->event);
+                if (t->kind == TRIGGER_UNIT && t->restarts > 0)
+                        r = asprintf(&s, "unit %s restarts %u within %s", t->name, t->restarts,
+                                     format_duration((char[FORMAT_DURATION_MAX]) {}, t->within));
+                else if (t->kind == TRIGGER_UNIT && t->result) {
+                        _cleanup_free_ char *j = strv_join(t->result, ",");
+                        r = j ? asprintf(&s, "unit %s %s (%s)", t->name, t->event, j) : -1;
+                } else
+                        r = asprintf(&s, "%s %s %s", trigger_kind_to_string(t->kind), t->name, t->event);
         }
         return r < 0 ? NULL : s;
 }
@@ -97,6 +104,7 @@ json_object *plan_to_json(const Plan *p, bool details) {
                 free(s);
         }
         json_object_object_add(o, "triggers", t);
+        json_object_object_add(o, "armed", json_object_new_boolean(p->armed));
         json_object_object_add(o, "rto_sec", USEC_TO_SEC_JSON(p->rto));
         json_object_object_add(o, "steps", json_object_new_int((int) p->n_steps));
         json_object_object_add(o, "critical_path_sec", json_object_new_int64((int64_t) (p->critical_usec / USEC_PER_SEC)));

@@ -633,14 +633,6 @@ static int parse_triggers(PlanLoader *l, const YNode *n) {
                         t->kind = TRIGGER_MANUAL;
                 }
                 }
-                if (q >= 0 && !trigger_kind_is_watched(t->kind)) {
-                        static const char *const watched[_TRIGGER_KIND_MAX] = {
-                                [TRIGGER_UNIT] = "units", [TRIGGER_RAID] = "md arrays", [TRIGGER_LINK] = "links",
-                                [TRIGGER_DEVICE] = "block devices",
-                        };
-                        q = warning_at(l, k, "trigger \"%s\": not watched yet: this plan only runs on \"salvectl "
-                                       "run\" until a later salve watches %s", k->value, watched[t->kind]);
-                }
                 p->n_triggers++;
                 r = loader_merge(r, q);
         }
@@ -748,7 +740,7 @@ static int check_plan_vars(PlanLoader *l, const YNode *steps) {
 /* ---- the plan ---- */
 
 static const char *const plan_keys[] = {
-        "plan", "description", "trigger", "trigger-limit", "settle", "rto", "holds", "owner", "escalate", "links",
+        "plan", "description", "trigger", "trigger-limit", "settle", "armed", "rto", "holds", "owner", "escalate", "links",
         "parallel", "concurrency", "steps", NULL,
 };
 
@@ -786,6 +778,8 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
                         q = loader_parse_string(l, v, "description", &p->description);
                 else if (streq(k->value, "trigger"))
                         q = parse_triggers(l, v);
+                else if (streq(k->value, "armed"))
+                        q = loader_parse_bool(l, v, "armed", &p->armed);
                 else if (streq(k->value, "trigger-limit"))
                         q = parse_trigger_limit(l, v);
                 else if (streq(k->value, "settle")) {
@@ -918,6 +912,7 @@ int plan_load_buffer(const char *file, const char *buf, size_t len, Diagnostics 
         p->rto = USEC_INFINITY;
         p->parallel = PLAN_PARALLEL_DEFAULT;
         p->trigger_limit_burst = PLAN_TRIGGER_LIMIT_BURST_DEFAULT;
+        p->armed = true;
         p->trigger_limit_interval = PLAN_TRIGGER_LIMIT_INTERVAL_DEFAULT;
         p->path = strdup(file);
         p->source = strndup(buf, len);

@@ -81,10 +81,6 @@ bool step_kind_is_implemented(StepKind k) {
         }
 }
 
-bool trigger_kind_is_watched(TriggerKind k) {
-        return k == TRIGGER_BOOT || k == TRIGGER_MANUAL;
-}
-
 bool step_kind_default_idempotent(StepKind k) {
         switch (k) {
         case STEP_UNIT_START:

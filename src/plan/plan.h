@@ -152,10 +152,11 @@ typedef struct Plan {
         char **links;
         unsigned parallel;      /* max steps running at once, >= 1 */
         Concurrency concurrency;
-        Step *steps;
         unsigned trigger_limit_burst;   /* at most this many runs started by triggers ... */
         usec_t trigger_limit_interval;  /* ... within this long (0: no limit) */
         usec_t settle;                  /* wait this long after a trigger for more (0: none) */
+        bool armed;                     /* false: its watched triggers start nothing (armed: false) */
+        Step *steps;
         size_t n_steps;
         size_t *order;          /* a valid execution order (topological) */
         size_t *order_pos;      /* step index -> position in order */
@@ -170,9 +171,9 @@ typedef struct Plan {
 } Plan;
 
 #define PLAN_PARALLEL_DEFAULT 4
-#define PLAN_MAX_STEPS 1024
 #define PLAN_TRIGGER_LIMIT_BURST_DEFAULT 5
 #define PLAN_TRIGGER_LIMIT_INTERVAL_DEFAULT (60 * 60 * USEC_PER_SEC)
+#define PLAN_MAX_STEPS 1024
 #define PLAN_NAME_MAX 64
 #define STEP_ID_MAX 64
 #define DONE_IF_TIMEOUT_DEFAULT (60 * USEC_PER_SEC)
@@ -186,11 +187,8 @@ bool step_kind_is_human(StepKind k);
 /* Whether running the kind twice is harmless unless a plan says otherwise. */
 bool step_kind_default_idempotent(StepKind k);
 /* What this salve can do today. The executor fails the other machine kinds
- * with "not implemented yet", and nothing watches units, md arrays or
- * links yet, so plans triggered by them run only on "salvectl run". The
- * validator warns about both (plan-load.c). */
+ * with "not implemented yet"; the validator warns (plan-load.c). */
 bool step_kind_is_implemented(StepKind k);
-bool trigger_kind_is_watched(TriggerKind k);
 const char *on_failure_to_string(OnFailure f);
 const char *trigger_kind_to_string(TriggerKind k);
 TriggerKind trigger_kind_from_string(const char *s);

@@ -17,6 +17,7 @@
 #define SALVE_ERROR_JOURNAL "org.salve.Error.JournalUnwritable"
 #define SALVE_ERROR_PLAN_ERRORS "org.salve.Error.PlanErrors"
 #define SALVE_ERROR_TOO_MANY_REQUESTS "org.salve.Error.TooManyRequests"
+#define SALVE_ERROR_TRIGGER_CONTEXT "org.salve.Error.TriggerContext"
 
 #define SALVE_ACTION_RUN "org.salve.run"
 #define SALVE_ACTION_CANCEL "org.salve.cancel"

@@ -13,18 +13,16 @@ cp "$SALVE_SOURCE_ROOT"/tests/data/plans/output/output.yaml "$SALVE_STAGE/etc/sa
 chmod 0644 "$SALVE_STAGE/etc/salve/plans.d/output.yaml"
 salve_boot
 
-# --- honest docs: what is not watched or not implemented yet ---
+# --- honest docs: what is not implemented yet ---
 out=$(rig_exec sh -c 'salvectl verify /usr/lib/salve/plans.d 2>&1; echo "rc=$?"')
-check "verify warns that nothing watches a raid trigger yet" \
-    grep -q 'storage-recovery.yaml:[0-9]*:[0-9]*: warning: trigger "raid": not watched yet: this plan only runs on "salvectl run" until a later salve watches md arrays' <<<"$out"
 check "verify warns per step kind not implemented yet" \
     grep -q 'warning: step "fsck": fs.check steps are not implemented yet: this step fails when a run reaches it' <<<"$out"
 check "warnings alone pass verify" grep -q '^rc=0$' <<<"$out"
 check "plans repeats the warnings on stderr" \
-    rig_exec sh -c 'salvectl plans 2>&1 >/dev/null | grep -q "trigger \"unit\": not watched yet"'
-check "show too" rig_exec sh -c 'salvectl show dependents-restart 2>&1 >/dev/null | grep -q "trigger \"unit\": not watched yet"'
+    rig_exec sh -c 'salvectl plans 2>&1 >/dev/null | grep -q "fs.check steps are not implemented yet"'
+check "show too" rig_exec sh -c 'salvectl show storage-recovery 2>&1 >/dev/null | grep -q "fs.check steps are not implemented yet"'
 check "salved logs them and still loads the plan" \
-    rig_exec sh -c 'journalctl -u salved -o cat | grep -q "not watched yet" && salvectl plans | grep -q "^storage-recovery "'
+    rig_exec sh -c 'journalctl -u salved -o cat | grep -q "not implemented yet" && salvectl plans | grep -q "^storage-recovery "'
 
 # --- show: instructions, links, no estimates ---
 show=$(rig_exec salvectl show output)

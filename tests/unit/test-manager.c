@@ -178,6 +178,20 @@ static const char *plan_when =
         "  - {id: maybe, run: exec, with: {command: [/bin/true]}, when: {path-exists: /nonexistent}}\n"
         "  - {id: after, needs: [maybe], run: exec, with: {command: [/bin/true]}}\n";
 
+static const char *plan_services =
+        "plan: svc\nconcurrency: join\n"
+        "trigger:\n  - unit: {name: \"*.service\", state: failed}\n"
+        "trigger-limit: {burst: 2, interval: 1h}\n"
+        "steps:\n  - {id: s, run: unit.restart, with: {unit: \"${trigger.unit}\"}}\n";
+static const char *plan_settle =
+        "plan: settle\nsettle: 50ms\n"
+        "trigger:\n  - link: {name: \"v*\", state: down}\n"
+        "steps:\n  - {id: s, run: exec, with: {command: [/bin/echo, \"${trigger.link}\"]}}\n";
+static const char *plan_unarmed =
+        "plan: unarmed\narmed: false\n"
+        "trigger:\n  - unit: {name: \"*.service\", state: failed}\n"
+        "steps:\n  - {id: s, run: unit.restart, with: {unit: \"${trigger.unit}\"}}\n";
+
 static void write_file(const char *dir, const char *name, const char *text) {
         char path[256];
         FILE *f;
@@ -243,6 +257,9 @@ static void rig_new(Rig *rig) {
         write_file(sub, "chain.yaml", plan_chain);
         write_file(sub, "queued.yaml", plan_queue);
         write_file(sub, "when.yaml", plan_when);
+        write_file(sub, "svc.yaml", plan_services);
+        write_file(sub, "settle.yaml", plan_settle);
+        write_file(sub, "unarmed.yaml", plan_unarmed);
         rig_open(rig, rig->dir);
 }
 
@@ -292,7 +309,7 @@ static void test_steps_run_in_order(void **state) {
         Rig rig;
 
         rig_new(&rig);
-        assert_int_equal(manager_start_run(rig.m, "chain", "manual", "test", 0, &id), 0);
+        assert_int_equal(manager_start_run(rig.m, "chain", "manual", "test", 0, NULL, &id), 0);
         assert_string_equal(id, "chain-1");
         settle(&rig);
         assert_true(fake_has(rig.fake, "start:a:1"));
@@ -314,7 +331,7 @@ static void test_failure_and_retry(void **state) {
         Rig rig;
 
         rig_new(&rig);
-        assert_int_equal(manager_start_run(rig.m, "chain", "manual", NULL, 0, &id), 0);
+        assert_int_equal(manager_start_run(rig.m, "chain", "manual", NULL, 0, NULL, &id), 0);
         settle(&rig);
         fake_finish(rig.fake, "start:a:1", EXEC_FAILED, 3);
         settle(&rig);
@@ -329,13 +346,13 @@ static void test_join_and_queue(void **state) {
 
         rig_new(&rig);
         /* join: a second trigger while the run is active joins it */
-        assert_int_equal(manager_start_run(rig.m, "chain", "manual", NULL, 0, &a), 0);
-        assert_int_equal(manager_start_run(rig.m, "chain", "unit", NULL, 0, &b), 0);
+        assert_int_equal(manager_start_run(rig.m, "chain", "manual", NULL, 0, NULL, &a), 0);
+        assert_int_equal(manager_start_run(rig.m, "chain", "unit", NULL, 0, NULL, &b), 0);
         assert_string_equal(a, b);
         /* queue: one run waits behind the active one; more join the queued one */
-        assert_int_equal(manager_start_run(rig.m, "queued", "manual", NULL, 0, &q1), 0);
-        assert_int_equal(manager_start_run(rig.m, "queued", "manual", NULL, 0, &q2), 0);
-        assert_int_equal(manager_start_run(rig.m, "queued", "manual", NULL, 0, &q3), 0);
+        assert_int_equal(manager_start_run(rig.m, "queued", "manual", NULL, 0, NULL, &q1), 0);
+        assert_int_equal(manager_start_run(rig.m, "queued", "manual", NULL, 0, NULL, &q2), 0);
+        assert_int_equal(manager_start_run(rig.m, "queued", "manual", NULL, 0, NULL, &q3), 0);
         assert_string_not_equal(q1, q2);
         assert_string_equal(q2, q3);
         assert_true(run_store_is_queued(rig.m->store, run_of(&rig, q2)));
@@ -347,7 +364,7 @@ static void test_join_and_queue(void **state) {
         assert_int_equal(run_state(run_of(&rig, q1)), RUN_SUCCEEDED);
         assert_false(run_store_is_queued(rig.m->store, run_of(&rig, q2)));
         assert_true(fake_has(rig.fake, "start:only:1"));
-        assert_int_equal(manager_start_run(rig.m, "nope", "manual", NULL, 0, NULL), -ENOENT);
+        assert_int_equal(manager_start_run(rig.m, "nope", "manual", NULL, 0, NULL, NULL), -ENOENT);
         rig_free(&rig);
 }
 
@@ -356,7 +373,7 @@ static void test_when_skip_is_proposed(void **state) {
         Rig rig;
 
         rig_new(&rig);
-        assert_int_equal(manager_start_run(rig.m, "when", "manual", NULL, 0, &id), 0);
+        assert_int_equal(manager_start_run(rig.m, "when", "manual", NULL, 0, NULL, &id), 0);
         settle(&rig);
         assert_true(fake_has(rig.fake, "when"));
         fake_finish(rig.fake, "when", EXEC_FAILED, -1);         /* the condition does not hold */
@@ -371,7 +388,7 @@ static void test_resume_in_a_second_manager(void **state) {
         Rig rig;
 
         rig_new(&rig);
-        assert_int_equal(manager_start_run(rig.m, "chain", "manual", NULL, 0, &id), 0);
+        assert_int_equal(manager_start_run(rig.m, "chain", "manual", NULL, 0, NULL, &id), 0);
         settle(&rig);
         assert_true(fake_has(rig.fake, "start:a:1"));
         rig_close(&rig);                        /* salved goes away while a runs */
@@ -396,8 +413,8 @@ static void test_two_managers(void **state) {
 
         rig_new(&one);
         rig_new(&two);
-        assert_int_equal(manager_start_run(one.m, "chain", "manual", NULL, 0, &x), 0);
-        assert_int_equal(manager_start_run(two.m, "queued", "manual", NULL, 0, &y), 0);
+        assert_int_equal(manager_start_run(one.m, "chain", "manual", NULL, 0, NULL, &x), 0);
+        assert_int_equal(manager_start_run(two.m, "queued", "manual", NULL, 0, NULL, &y), 0);
         settle(&one);
         settle(&two);
         assert_true(fake_has(one.fake, "start:a:1"));
@@ -420,6 +437,111 @@ static void test_stop_without_bus(void **state) {
         rig_free(&rig);
 }
 
+static size_t runs_of(Rig *rig, const char *plan) {
+        size_t n = 0;
+        for (size_t i = 0; i < rig->m->store->n_runs; i++)
+                n += streq(rig->m->store->runs[i]->plan->name, plan);
+        return n;
+}
+
+static const Run *last_run_of(Rig *rig, const char *plan) {
+        const Run *r = NULL;
+        for (size_t i = 0; i < rig->m->store->n_runs; i++)
+                if (streq(rig->m->store->runs[i]->plan->name, plan))
+                        r = rig->m->store->runs[i];
+        assert_non_null(r);
+        return r;
+}
+
+static void test_triggers_start_runs(void **state) {
+        TriggerEvent ev = { .kind = TRIGGER_UNIT, .name = "web.service", .event = "failed", .result = "exit-code",
+                            .occurrence = "web.service@1" };
+        const Run *r;
+        Rig rig;
+
+        rig_new(&rig);
+        manager_watch_event(rig.m, &ev);
+        assert_int_equal(runs_of(&rig, "svc"), 1);
+        r = last_run_of(&rig, "svc");
+        assert_string_equal(r->trigger, "unit");
+        assert_string_equal(r->reason, "web.service failed (exit-code)");
+        assert_string_equal(step_get_string(r->plan->steps + 0, "unit"), "web.service");   /* expanded */
+        assert_string_equal(r->instance, "unit=web.service");
+        assert_int_equal(runs_of(&rig, "unarmed"), 0);                  /* armed: false */
+
+        /* the same unit again joins; another unit runs beside it */
+        ev.occurrence = "web.service@2";
+        manager_watch_event(rig.m, &ev);
+        assert_int_equal(runs_of(&rig, "svc"), 1);
+        ev.name = "db.service";
+        manager_watch_event(rig.m, &ev);
+        assert_int_equal(runs_of(&rig, "svc"), 2);
+        settle(&rig);
+        assert_int_equal(run_state(last_run_of(&rig, "svc")), RUN_RUNNING);
+
+        /* trigger-limit: burst 2 */
+        ev.name = "third.service";
+        manager_watch_event(rig.m, &ev);
+        assert_int_equal(runs_of(&rig, "svc"), 2);
+        assert_true(manager_plan_trigger_limited(rig.m, "svc", NULL));
+
+        /* a plan that uses ${trigger.unit} cannot run by hand without it */
+        assert_int_equal(manager_start_run(rig.m, "svc", "manual", NULL, 0, NULL, NULL), -ENXIO);
+        {
+                char *ctx[] = { (char *) "unit=x.service", NULL };
+                _cleanup_free_ char *id = NULL;
+                assert_int_equal(manager_start_run(rig.m, "svc", "manual", NULL, 0, ctx, &id), 0);
+                assert_string_equal(step_get_string(run_of(&rig, id)->plan->steps, "unit"), "x.service");
+        }
+        rig_free(&rig);
+}
+
+static void test_initial_event_already_handled(void **state) {
+        TriggerEvent ev = { .kind = TRIGGER_UNIT, .name = "web.service", .event = "failed", .result = "signal",
+                            .occurrence = "web.service@1700000000", .initial = true };
+        _cleanup_free_ char *id = NULL;
+        Rig rig;
+
+        rig_new(&rig);
+        manager_watch_event(rig.m, &ev);                /* failed before salved started: fires */
+        assert_int_equal(runs_of(&rig, "svc"), 1);
+        id = strdup(last_run_of(&rig, "svc")->id);
+        settle(&rig);
+        fake_finish(rig.fake, "start:s:1", EXEC_SUCCEEDED, 0);
+        settle(&rig);
+        assert_int_equal(run_state(run_of(&rig, id)), RUN_SUCCEEDED);
+        rig_close(&rig);
+
+        rig_open(&rig, rig.dir);                        /* salved restarts: the unit is still failed */
+        manager_watch_event(rig.m, &ev);
+        assert_int_equal(runs_of(&rig, "svc"), 1);      /* the journal shows it was handled */
+        ev.occurrence = "web.service@1700000999";       /* a new failure of it does fire */
+        manager_watch_event(rig.m, &ev);
+        assert_int_equal(runs_of(&rig, "svc"), 2);
+        rig_free(&rig);
+}
+
+static void test_settle_gathers_a_burst(void **state) {
+        TriggerEvent ev = { .kind = TRIGGER_LINK, .name = "v0", .event = "down" };
+        const Run *r;
+        Rig rig;
+
+        rig_new(&rig);
+        manager_watch_event(rig.m, &ev);
+        ev.name = "v1";
+        manager_watch_event(rig.m, &ev);
+        ev.name = "v2";
+        manager_watch_event(rig.m, &ev);
+        assert_int_equal(runs_of(&rig, "settle"), 0);   /* waiting for the burst to end */
+        for (unsigned i = 0; i < 50 && runs_of(&rig, "settle") == 0; i++)
+                assert_true(sd_event_run(rig.event, 100 * 1000) >= 0);
+        assert_int_equal(runs_of(&rig, "settle"), 1);
+        r = last_run_of(&rig, "settle");
+        assert_string_equal(r->reason, "v0 down, and 2 more events while it settled");
+        assert_string_equal(step_get_arg(r->plan->steps, "command")->strv[1], "v0");
+        rig_free(&rig);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_steps_run_in_order),
@@ -429,6 +551,9 @@ int main(void) {
                 cmocka_unit_test(test_resume_in_a_second_manager),
                 cmocka_unit_test(test_two_managers),
                 cmocka_unit_test(test_stop_without_bus),
+                cmocka_unit_test(test_triggers_start_runs),
+                cmocka_unit_test(test_initial_event_already_handled),
+                cmocka_unit_test(test_settle_gathers_a_burst),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
