@@ -169,13 +169,32 @@ static UnitRecord *record_free(UnitRecord *rec) {
         return mfree(rec);
 }
 
+/* What systemd's unit names look like: [A-Za-z0-9:_.\\@-], a unit type
+ * after the last dot. The type also names the interface that has Result. */
+static bool unit_name_valid(const char *name) {
+        static const char *const types[] = {
+                "service", "socket", "target", "device", "mount", "automount", "swap", "timer", "path", "slice", "scope",
+        };
+        const char *dot = strrchr(name, '.');
+
+        if (!dot || dot == name || strlen(name) >= UNIT_NAME_MAX)
+                return false;
+        for (const char *c = name; *c; c++)
+                if (!isalnum((unsigned char) *c) && !strchr(":_.\\@-", *c))
+                        return false;
+        for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                if (streq(dot + 1, types[i]))
+                        return true;
+        return false;
+}
+
 static int record_new(UnitWatch *u, const char *path, UnitRecord **ret) {
         _cleanup_free_ char *name = NULL;
         UnitRecord *rec;
         int r;
 
         r = sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &name);
-        if (r <= 0 || !name || !*name || strlen(name) >= UNIT_NAME_MAX)
+        if (r <= 0 || !name || !unit_name_valid(name))
                 return -EBADMSG;
         rec = calloc(1, sizeof(*rec));
         if (!rec)
@@ -735,9 +754,10 @@ static int start_enumeration(UnitWatch *u, bool resync) {
         u->outstanding = 1;     /* the list itself */
         u->enum_listed = u->enum_failed = u->enum_events = 0;
 
-        /* Again after a reexec: harmless when still subscribed. */
+        /* Again after a reexec: harmless when still subscribed. A
+         * floating call: its callback touches nothing of ours. */
         r = bus_queue_call_method(u->calls, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
-                                  "Subscribe", on_subscribe_reply, u, NULL);
+                                  "Subscribe", on_subscribe_reply, NULL, NULL);
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_call(u->watch.ctx.bus, &m, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
