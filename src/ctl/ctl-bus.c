@@ -354,8 +354,19 @@ int verb_run(Ctl *c, int argc, char **argv) {
         if (bus_connect(c, &bus) < 0)
                 return EXIT_FAILURE;
         polkit_agent_open(c);
-        r = sd_bus_call_method(bus, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "StartRun", &e, &reply, "ss", argv[1],
-                               c->reason ?: "salvectl run");
+        if (c->trigger) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                r = sd_bus_message_new_method_call(bus, &m, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE,
+                                                   "StartRunWithTrigger");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "ss", argv[1], c->reason ?: "salvectl run");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, c->trigger);
+                if (r >= 0)
+                        r = sd_bus_call(bus, m, 0, &e, &reply);
+        } else
+                r = sd_bus_call_method(bus, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "StartRun", &e, &reply,
+                                       "ss", argv[1], c->reason ?: "salvectl run");
         if (r < 0)
                 return bus_failed("start the run", &e, r);
         r = sd_bus_message_read(reply, "s", &id);

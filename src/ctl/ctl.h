@@ -22,6 +22,7 @@ typedef struct Ctl {
         char **plan_dirs;       /* --plans-dir, overriding the system dirs */
         char *comment;          /* --comment for approve and friends */
         char *reason;           /* --reason for run */
+        char **trigger;         /* --trigger NAME=VALUE for run */
         bool ask_password;
 } Ctl;
 

@@ -52,13 +52,15 @@ static void help(void) {
                "                        directories (may be repeated)\n"
                "     --comment=TEXT     a comment recorded with approve, cancel, ...\n"
                "     --reason=TEXT      why a run is started, recorded with it\n"
+               "     --trigger=NAME=VALUE  run: set ${trigger.NAME} as a trigger would\n"
+               "                        (may be repeated)\n"
                "     --no-ask-password  never ask for authentication\n"
                "\nExit status: 0 success, 1 failure (e.g. invalid plans), 2 usage error,\n"
                "4 no such plan, run or step. See salvectl(1) and salve.plan(5).\n");
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_COMMENT, ARG_REASON, ARG_NO_ASK_PASSWORD };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_COMMENT, ARG_REASON, ARG_TRIGGER, ARG_NO_ASK_PASSWORD };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -67,6 +69,7 @@ int main(int argc, char **argv) {
                 { "plans-dir", required_argument, NULL, 'd' },
                 { "comment", required_argument, NULL, ARG_COMMENT },
                 { "reason", required_argument, NULL, ARG_REASON },
+                { "trigger", required_argument, NULL, ARG_TRIGGER },
                 { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 {}
         };
@@ -106,6 +109,14 @@ int main(int argc, char **argv) {
                         if (!c.reason)
                                 return EXIT_FAILURE;
                         break;
+                case ARG_TRIGGER:
+                        if (!strchr(optarg, '=') || optarg[0] == '=') {
+                                fprintf(stderr, "salvectl: --trigger takes NAME=VALUE, e.g. --trigger unit=web.service\n");
+                                return EXIT_USAGE;
+                        }
+                        if (strv_extend(&c.trigger, optarg) < 0)
+                                return EXIT_FAILURE;
+                        break;
                 case ARG_NO_ASK_PASSWORD:
                         c.ask_password = false;
                         break;
@@ -135,5 +146,6 @@ int main(int argc, char **argv) {
         strv_free(c.plan_dirs);
         free(c.comment);
         free(c.reason);
+        strv_free(c.trigger);
         return r;
 }
