@@ -15,7 +15,7 @@
 
 typedef struct Rig {
         char root[64];
-        char sysfs[96], procfs[96];
+        char sysfs[96], procfs[96], devfs[96];
         sd_event *event;
         Watch *watch;
         char events[1024];
@@ -127,6 +127,7 @@ static void rig_start(Rig *r) {
         WatchContext ctx = {
                 .sysfs = r->sysfs,
                 .procfs = r->procfs,
+                .devfs = r->devfs,
                 .on_event = on_event,
                 .on_notice = on_notice,
                 .userdata = r,
@@ -145,6 +146,7 @@ static int setup(void **state) {
         assert_non_null(mkdtemp(r->root));
         snprintf(r->sysfs, sizeof(r->sysfs), "%s/sys", r->root);
         snprintf(r->procfs, sizeof(r->procfs), "%s/proc", r->root);
+        snprintf(r->devfs, sizeof(r->devfs), "%s/dev", r->root);
         *state = r;
         return 0;
 }
@@ -216,6 +218,15 @@ static void test_initial_and_changes(void **state) {
         assert_ptr_equal(md_watch_get(r->watch, "/dev/md0"), s);
         assert_null(md_watch_get(r->watch, "md1"));
         assert_null(md_watch_get(r->watch, "md/../../etc"));
+        assert_null(md_watch_get(r->watch, "md/home"));
+        /* a named array: udev's /dev/md/NAME link */
+        char link[256];
+        put(r, "dev/md/.keep", "");
+        snprintf(link, sizeof(link), "%s/md/home", r->devfs);
+        assert_int_equal(symlink("../md0", link), 0);
+        assert_ptr_equal(md_watch_get(r->watch, "md/home"), s);
+        assert_ptr_equal(md_watch_get(r->watch, "/dev/md/home"), s);
+        assert_null(md_watch_get(r->watch, NULL));
         assert_ptr_equal(md_watch_get_index(r->watch, 0), s);
         assert_null(md_watch_get_index(r->watch, 1));
 
