@@ -32,8 +32,11 @@ LinkState link_state_from_info(const LinkInfo *info) {
         case IF_OPER_UP:
                 return LINK_STATE_UP;
         case IF_OPER_LOWERLAYERDOWN:
-                return LINK_STATE_LOWER_LAYER_DOWN;
         case IF_OPER_DOWN:
+                /* The carrier is on and the operstate has not caught up. */
+                if (info->flags & IFF_LOWER_UP)
+                        return LINK_STATE_UP;
+                return info->operstate == IF_OPER_DOWN ? LINK_STATE_DOWN : LINK_STATE_LOWER_LAYER_DOWN;
         case IF_OPER_DORMANT:
         case IF_OPER_TESTING:
         case IF_OPER_NOTPRESENT:

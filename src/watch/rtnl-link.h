@@ -54,18 +54,27 @@ typedef struct LinkInfo {
 /* What the state of a link is, as the plan format names it:
  *   removed           RTM_DELLINK
  *   down              not IFF_UP (administratively down), whatever the operstate;
- *                     or IF_OPER_DOWN: up but no carrier of its own (a NIC
- *                     without cable); or IF_OPER_DORMANT, IF_OPER_TESTING,
- *                     IF_OPER_NOTPRESENT: up but not passing traffic
- *   lower-layer-down  IF_OPER_LOWERLAYERDOWN: up, but a link it stacks on is
- *                     down (a veth whose peer is down, a VLAN on a down NIC)
- *   up                IF_OPER_UP
+ *                     or IF_OPER_DOWN without IFF_LOWER_UP: up but no carrier of
+ *                     its own (a NIC without cable); or IF_OPER_DORMANT,
+ *                     IF_OPER_TESTING, IF_OPER_NOTPRESENT: up but not passing
+ *                     traffic
+ *   lower-layer-down  IF_OPER_LOWERLAYERDOWN without IFF_LOWER_UP: up, but a
+ *                     link it stacks on is down (a veth whose peer is down, a
+ *                     VLAN on a down NIC)
+ *   up                IF_OPER_UP; or IF_OPER_DOWN or IF_OPER_LOWERLAYERDOWN with
+ *                     IFF_LOWER_UP: the carrier is on and the operstate lags
+ *                     (the kernel updates it in deferred work; Linux 6.18 sends
+ *                     a veth whose peer came up as IFF_LOWER_UP with
+ *                     LOWERLAYERDOWN, then UP, and saying lower-layer-down for
+ *                     that instant would fire plans for a link coming up)
  *   (IF_OPER_UNKNOWN, or no or an unknown operstate: the driver does not
  *   track it, as loopback and some tun devices: up if IFF_LOWER_UP (the
  *   carrier), else down)
- * The kernel's operstate already folds in carrier and dormancy (RFC 2863),
- * so it is trusted when it is definite; the flags decide only for
- * administrative down and for drivers that leave it unknown. */
+ * The kernel's operstate folds in carrier, dormancy and the links below
+ * (RFC 2863), so it decides; the flags decide administrative down, drivers
+ * that leave the operstate unknown, and a carrier the operstate has not
+ * caught up with. A carrier lost while the operstate still says UP stays up
+ * until the operstate follows, which it does within the same second. */
 LinkState link_state_from_info(const LinkInfo *info);
 
 typedef enum RtnlMessageKind {

@@ -105,6 +105,7 @@ truth() {
     ip -n "$1" -j link | jq -r '.[] | (.flags // []) as $f |
         (if ($f | any(. == "UP")) | not then "down"
          elif .operstate == "UP" then "up"
+         elif (.operstate == "LOWERLAYERDOWN" or .operstate == "DOWN") and ($f | any(. == "LOWER_UP")) then "up"
          elif .operstate == "LOWERLAYERDOWN" then "lower-layer-down"
          elif .operstate == "UNKNOWN" then (if ($f | any(. == "LOWER_UP")) then "up" else "down" end)
          else "down" end) as $s | "\(.ifname) \($s)"' | sort
@@ -142,7 +143,11 @@ mark=$(lines)
 IP link set p1 up
 expect_event "$mark" p1 up
 expect_event "$mark" p0 up
-ok "peer up: p1 up, p0 up"
+# The kernel first reports p1 with its carrier on and its operstate still
+# LOWERLAYERDOWN: that instant is not a lower-layer-down.
+got=$(events_after "$mark" | jq -r '"\(.name) \(.event)"' | sort | paste -sd, -)
+[[ $got == "p0 up,p1 up" ]] || fail "peer up: got $got, want p0 up and p1 up only"
+ok "peer up: p1 up, p0 up, nothing else"
 
 mark=$(lines)
 IP link set p1 down

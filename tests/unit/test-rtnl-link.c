@@ -84,6 +84,9 @@ static void test_state_mapping(void **state) {
                 { IFF_UP | IFF_LOWER_UP, IF_OPER_UP, false, LINK_STATE_UP },
                 { IFF_UP, IF_OPER_LOWERLAYERDOWN, false, LINK_STATE_LOWER_LAYER_DOWN },   /* veth, peer down */
                 { IFF_UP, IF_OPER_DOWN, false, LINK_STATE_DOWN },                 /* no carrier */
+                { IFF_UP | IFF_LOWER_UP, IF_OPER_LOWERLAYERDOWN, false, LINK_STATE_UP },  /* operstate lags */
+                { IFF_UP | IFF_LOWER_UP, IF_OPER_DOWN, false, LINK_STATE_UP },
+                { IFF_LOWER_UP, IF_OPER_LOWERLAYERDOWN, false, LINK_STATE_DOWN },
                 { IFF_UP | IFF_LOWER_UP, IF_OPER_UNKNOWN, false, LINK_STATE_UP }, /* loopback */
                 { IFF_UP, IF_OPER_UNKNOWN, false, LINK_STATE_DOWN },
                 { IFF_UP | IFF_LOWER_UP, IF_OPER_DORMANT, false, LINK_STATE_DOWN },
@@ -370,6 +373,66 @@ static void test_parse_done_error(void **state) {
         assert_int_equal(parse_one(&d, &m), -EBADMSG);
 }
 
+/* Datagrams the kernel (Linux 6.18) sent, captured for the fuzz corpus. */
+static size_t read_seed(const char *name, uint8_t *buf, size_t size) {
+        char path[512];
+        FILE *f;
+        size_t n;
+
+        snprintf(path, sizeof(path), "%s/tests/fuzz/corpus-rtnl-link/%s", SOURCE_ROOT, name);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        n = fread(buf, 1, size, f);
+        fclose(f);
+        return n;
+}
+
+static void test_parse_real(void **state) {
+        /* A dump of lo (up), c0 (up, its peer c1 down) and c1, then its end. */
+        static const char *const want[] = { "lo up", "c1 down", "c0 lower-layer-down" };
+        _Alignas(4) uint8_t buf[16384];
+        size_t len = read_seed("dump-with-done", buf, sizeof(buf)), off = 0, i = 0;
+        RtnlMessage m;
+        int r;
+
+        while ((r = rtnl_message_next(buf, len, &off, &m)) > 0 && m.kind == RTNL_MESSAGE_LINK) {
+                char line[64];
+
+                assert_true(i < ELEMENTSOF(want));
+                assert_true(m.flags & NLM_F_MULTI);
+                snprintf(line, sizeof(line), "%s %s", m.link.name, link_state_to_string(link_state_from_info(&m.link)));
+                assert_string_equal(line, want[i++]);
+        }
+        assert_int_equal(i, ELEMENTSOF(want));
+        assert_int_equal(r, 1);
+        assert_int_equal(m.kind, RTNL_MESSAGE_DONE);
+        assert_int_equal(m.error, 0);
+        assert_int_equal(rtnl_message_next(buf, len, &off, &m), 0);
+
+        /* The peer of v0 came up: carrier on, operstate not yet UP. */
+        len = read_seed("newlink-peer-up-lagging", buf, sizeof(buf));
+        off = 0;
+        assert_int_equal(rtnl_message_next(buf, len, &off, &m), 1);
+        assert_string_equal(m.link.name, "v1");
+        assert_int_equal(m.link.operstate, IF_OPER_LOWERLAYERDOWN);
+        assert_true(m.link.flags & IFF_LOWER_UP);
+        assert_int_equal(link_state_from_info(&m.link), LINK_STATE_UP);
+
+        /* A notification: v0 renamed to w0 while down; and its deletion. */
+        len = read_seed("newlink-rename", buf, sizeof(buf));
+        off = 0;
+        assert_int_equal(rtnl_message_next(buf, len, &off, &m), 1);
+        assert_int_equal(m.kind, RTNL_MESSAGE_LINK);
+        assert_string_equal(m.link.name, "w0");
+        assert_false(m.flags & NLM_F_MULTI);
+        assert_int_equal(link_state_from_info(&m.link), LINK_STATE_DOWN);
+        len = read_seed("dellink", buf, sizeof(buf));
+        off = 0;
+        assert_int_equal(rtnl_message_next(buf, len, &off, &m), 1);
+        assert_true(m.link.deleted);
+        assert_int_equal(link_state_from_info(&m.link), LINK_STATE_REMOVED);
+}
+
 /* The table. */
 
 typedef struct Changes {
@@ -525,6 +588,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_bad_attributes),
                 cmocka_unit_test(test_parse_unknown_and_unpadded_attributes),
                 cmocka_unit_test(test_parse_done_error),
+                cmocka_unit_test(test_parse_real),
                 cmocka_unit_test(test_table_changes),
                 cmocka_unit_test(test_table_sweep),
                 cmocka_unit_test(test_table_bounded),
