@@ -4,6 +4,8 @@
  * units of it to restart, their order, and the action at each one's turn.
  * See dependents.h for the rules and why they are what they are. */
 
+#include <stdarg.h>
+
 #include "dependents.h"
 #include "string-util.h"
 
@@ -99,6 +101,8 @@ static void dep_unit_done(DepUnit *u) {
         strv_free(u->wanted_by);
         strv_free(u->after);
         free(u->providers);
+        free(u->was);
+        free(u->detail);
 }
 
 void dep_graph_done(DepGraph *g) {
@@ -298,8 +302,31 @@ void dep_graph_select(DepGraph *g) {
                 u->verdict = dep_unit_judge(g, i, &u->st0, &u->why, &u->why_unit);
         }
 
+        /* A chain that never started (a failed at boot, so b's start
+         * failed, so c's did): c's provider b has never been down either,
+         * but it will be started now, so c goes with it. */
+        while (changed) {
+                changed = false;
+                for (size_t i = 1; i < g->n; i++) {
+                        DepUnit *u = g->units + i;
+                        if (u->verdict != DEP_LEFT_ALONE || u->why != DEP_REASON_NEVER_STARTED)
+                                continue;
+                        for (size_t k = 0; k < u->n_providers; k++) {
+                                const DepUnit *p = g->units + u->providers[k];
+                                if (u->providers[k] != 0 && p->verdict == DEP_SELECTED && !dep_state_is_running(&p->st0)) {
+                                        u->verdict = DEP_SELECTED;
+                                        u->why = DEP_REASON_NONE;
+                                        u->why_unit = -1;
+                                        changed = true;
+                                        break;
+                                }
+                        }
+                }
+        }
+
         /* Starting a unit starts what it needs: one that needs a unit left
          * alone is left alone too. */
+        changed = true;
         while (changed) {
                 changed = false;
                 for (size_t i = 1; i < g->n; i++) {
@@ -436,4 +463,90 @@ DepAction dep_unit_action(const DepGraph *g, size_t i) {
         for (size_t k = 0; k < u->n_providers; k++)
                 back = MAX(back, g->units[u->providers[k]].st.inactive_exit);
         return s->inactive_exit >= back ? DEP_ACTION_DONE : DEP_ACTION_RESTART;
+}
+
+/* ---- the message ---- */
+
+void dep_msg_add(DepMsg *m, const char *format, ...) {
+        va_list ap;
+        int n;
+
+        if (m->off >= sizeof(m->buf) - 1)
+                return;
+        va_start(ap, format);
+        n = vsnprintf(m->buf + m->off, sizeof(m->buf) - m->off, format, ap);
+        va_end(ap);
+        if (n > 0)
+                m->off = MIN(m->off + (size_t) n, sizeof(m->buf) - 1);
+}
+
+static void msg_part(DepMsg *m, bool *any, const char *head) {
+        if (*any)
+                dep_msg_add(m, ", ");
+        else
+                dep_msg_add(m, "%s%s", m->off > 0 ? "; " : "", head);
+        *any = true;
+}
+
+void dep_graph_describe(const DepGraph *g, bool failures, DepMsg *m) {
+        char why[256];
+        bool any = false;
+        unsigned last = 0;
+
+        if (g->n == 0)
+                return;
+        for (size_t i = 0; failures && i < g->n; i++)
+                if (g->units[i].outcome == DEP_OUT_FAILED) {
+                        dep_msg_add(m, "%s%s did not come back (%s)", m->off > 0 ? "; " : "", g->units[i].name,
+                                    strna(g->units[i].detail));
+                }
+        if (g->units[0].outcome == DEP_OUT_STARTED)
+                dep_msg_add(m, "%sstarted %s (was %s)", m->off > 0 ? "; " : "", g->units[0].name,
+                            strna(g->units[0].was));
+
+        /* Our jobs, in the order they ran. */
+        for (size_t i = 1; i < g->n; i++)
+                last = MAX(last, g->units[i].seq);
+        for (unsigned s = 1; s <= last; s++)
+                for (size_t i = 1; i < g->n; i++) {
+                        const DepUnit *u = g->units + i;
+                        if ((u->outcome != DEP_OUT_RESTARTED && u->outcome != DEP_OUT_STARTED) || u->seq != s)
+                                continue;
+                        if (any)
+                                dep_msg_add(m, ", then ");
+                        else
+                                dep_msg_add(m, "%srestarted ", m->off > 0 ? "; " : "");
+                        any = true;
+                        dep_msg_add(m, "%s", u->name);
+                        if (u->outcome == DEP_OUT_STARTED)
+                                dep_msg_add(m, " (was %s)", strna(u->was));
+                }
+
+        any = false;
+        for (size_t p = 0; p < g->n_order; p++) {
+                const DepUnit *u = g->units + g->order[p];
+                if (u->outcome != DEP_OUT_UP_ALREADY && u->outcome != DEP_OUT_SYSTEMD_JOB)
+                        continue;
+                msg_part(m, &any, "already back: ");
+                dep_msg_add(m, "%s (%s)", u->name, u->outcome == DEP_OUT_SYSTEMD_JOB ? "started by the job systemd had queued"
+                                                                                     : "active since what it needs came back");
+        }
+
+        any = false;
+        for (size_t i = 1; i < g->n; i++) {
+                const DepUnit *u = g->units + i;
+                if (u->outcome != DEP_OUT_LEFT_ALONE && !(u->outcome == DEP_OUT_NONE && u->verdict == DEP_LEFT_ALONE))
+                        continue;
+                msg_part(m, &any, "left alone: ");
+                dep_msg_add(m, "%s (%s)", u->name, dep_unit_reason(g, i, why, sizeof(why)));
+        }
+
+        any = false;
+        for (size_t i = 1; i < g->n; i++) {
+                const DepUnit *u = g->units + i;
+                if (u->outcome != DEP_OUT_NOT_TRIED)
+                        continue;
+                msg_part(m, &any, "not tried: ");
+                dep_msg_add(m, "%s (needs %s)", u->name, u->blocker < g->n ? g->units[u->blocker].name : "?");
+        }
 }

@@ -26,7 +26,8 @@
  *     deliberate one (an admin's `systemctl stop`): left alone;
  *   - inactive and never started since systemd loaded it (its start job
  *     failed with "dependency", which systemd keeps nowhere but the
- *     journal): yes if it is enabled and a provider has been down;
+ *     journal): yes if it is enabled and a provider has been down, or is
+ *     down and chosen (the rest of a chain that never started);
  *   - one that needs (via a followed dependency) a unit left alone is left
  *     alone too, since starting it would start that unit.
  * Order: topological over After= and the followed dependencies among the
@@ -78,6 +79,18 @@ typedef enum DepVerdict {
         DEP_LEFT_ALONE,
 } DepVerdict;
 
+/* How a unit's turn ended (exec-dependents.c). */
+typedef enum DepOutcome {
+        DEP_OUT_NONE,
+        DEP_OUT_RESTARTED,      /* we restarted it (it was up) */
+        DEP_OUT_STARTED,        /* we started it (it was down) */
+        DEP_OUT_UP_ALREADY,     /* up since its providers came back */
+        DEP_OUT_SYSTEMD_JOB,    /* systemd's own job brought it back */
+        DEP_OUT_LEFT_ALONE,
+        DEP_OUT_FAILED,
+        DEP_OUT_NOT_TRIED,      /* needs one that failed */
+} DepOutcome;
+
 /* Why a unit is left alone. */
 typedef enum DepReason {
         DEP_REASON_NONE,
@@ -101,6 +114,13 @@ typedef struct DepUnit {
         DepVerdict verdict;
         DepReason why;                  /* left alone: why, about why_unit */
         ssize_t why_unit;               /* the provider the reason names, or -1 */
+
+        /* its turn */
+        DepOutcome outcome;
+        char *was;                      /* STARTED: the ActiveState it had */
+        char *detail;                   /* FAILED: what happened */
+        size_t blocker;                 /* NOT_TRIED: the unit it needs that failed */
+        unsigned seq;                   /* RESTARTED/STARTED: 1 for the step's first job, ... */
 } DepUnit;
 
 typedef struct DepGraph {
@@ -152,3 +172,15 @@ typedef enum DepAction {
 /* What to do with selected unit i at its turn, from its latest state st and
  * its providers' latest states. */
 DepAction dep_unit_action(const DepGraph *g, size_t i);
+
+/* The step's message: one line, cut at 1023 bytes. */
+typedef struct DepMsg {
+        char buf[1024];
+        size_t off;
+} DepMsg;
+
+void dep_msg_add(DepMsg *m, const char *format, ...) _printf_(2, 3);
+/* Appends what the turns did, in order: "did not come back: ..." for
+ * failures (if failures), "started ROOT (was ...)", "restarted b, then
+ * c", "already back: ...", "left alone: ... (why)", "not tried: ...". */
+void dep_graph_describe(const DepGraph *g, bool failures, DepMsg *m);

@@ -40,32 +40,12 @@ typedef enum DepPhase {
         DEP_PHASE_TURN,         /* a unit's turn (the root's first) */
 } DepPhase;
 
-typedef enum DepOutcome {
-        DEP_OUT_NONE,
-        DEP_OUT_RESTARTED,      /* we restarted it (it was up) */
-        DEP_OUT_STARTED,        /* we started it (it was down) */
-        DEP_OUT_UP_ALREADY,     /* up since its providers came back */
-        DEP_OUT_SYSTEMD_JOB,    /* systemd's own job brought it back */
-        DEP_OUT_LEFT_ALONE,
-        DEP_OUT_FAILED,
-        DEP_OUT_NOT_TRIED,      /* needs one that failed */
-} DepOutcome;
-
-typedef struct DepResult {
-        DepOutcome outcome;
-        char *was;              /* STARTED: the state it was in */
-        char *detail;           /* FAILED: what happened */
-        size_t blocker;         /* NOT_TRIED: the unit it needs */
-        unsigned seq;           /* RESTARTED/STARTED: order of our jobs */
-} DepResult;
-
 struct ExecDependents {
-        DepGraph graph;
-        DepResult *results;     /* per unit, once the closure is read */
+        DepGraph graph;         /* the closure; each unit's outcome once its turn is over */
         DepPhase phase;
         size_t reading;         /* closure: the unit being read */
-        size_t pos;             /* turn: position in graph.order; SIZE_MAX: the root */
-        size_t current;         /* turn: the unit */
+        size_t pos;             /* turn: position in graph.order */
+        size_t current;         /* turn: the unit (0: the root) */
         unsigned reads;         /* turn: reads of the current unit */
         DepAction issued;       /* turn: the job we queued (RESTART/START), or DONE for none */
         char *job_result;       /* turn: the JobRemoved result of the job waited for */
@@ -78,131 +58,40 @@ struct ExecDependents {
 ExecDependents *exec_dependents_free(ExecDependents *d) {
         if (!d)
                 return NULL;
-        for (size_t i = 0; d->results && i < d->graph.n; i++) {
-                free(d->results[i].was);
-                free(d->results[i].detail);
-        }
-        free(d->results);
         dep_graph_done(&d->graph);
         free(d->job_result);
         return mfree(d);
 }
 
+static DepUnit *unit_at(ExecJob *job, size_t i) {
+        return job->dependents->graph.units + i;
+}
+
 static const char *unit_name(ExecJob *job, size_t i) {
-        return job->dependents->graph.units[i].name;
+        return unit_at(job, i)->name;
 }
 
 /* ---- the message ---- */
 
-typedef struct Msg {
-        char buf[1024];
-        size_t off;
-} Msg;
-
-static void msg_add(Msg *m, const char *format, ...) _printf_(2, 3);
-static void msg_add(Msg *m, const char *format, ...) {
-        va_list ap;
-        int n;
-
-        if (m->off >= sizeof(m->buf) - 1)
-                return;
-        va_start(ap, format);
-        n = vsnprintf(m->buf + m->off, sizeof(m->buf) - m->off, format, ap);
-        va_end(ap);
-        if (n > 0)
-                m->off = MIN(m->off + (size_t) n, sizeof(m->buf) - 1);
-}
-
-static void msg_sep(Msg *m) {
-        if (m->off > 0)
-                msg_add(m, "; ");
-}
-
-/* "restarted b.service, then c.service; already back: ...; left alone: ..." */
-static void dependents_summary(ExecJob *job, Msg *m) {
+static void dependents_describe(ExecJob *job, bool failures, DepMsg *m) {
         ExecDependents *d = job->dependents;
-        const DepGraph *g = &d->graph;
-        char why[256];
-        bool any;
 
-        if (d->results[0].outcome == DEP_OUT_STARTED) {
-                msg_sep(m);
-                msg_add(m, "started %s (was %s)", unit_name(job, 0), strna(d->results[0].was));
-        }
-
-        /* Our jobs, in the order they ran. */
-        any = false;
-        for (unsigned s = 1; s <= d->seq; s++)
-                for (size_t i = 1; i < g->n; i++) {
-                        const DepResult *r = d->results + i;
-                        if ((r->outcome != DEP_OUT_RESTARTED && r->outcome != DEP_OUT_STARTED) || r->seq != s)
-                                continue;
-                        if (!any) {
-                                msg_sep(m);
-                                msg_add(m, "restarted ");
-                        } else
-                                msg_add(m, ", then ");
-                        msg_add(m, "%s", g->units[i].name);
-                        if (r->outcome == DEP_OUT_STARTED)
-                                msg_add(m, " (was %s)", strna(r->was));
-                        any = true;
-                }
-
-        any = false;
-        for (size_t p = 0; p < g->n_order; p++) {
-                size_t i = g->order[p];
-                const DepResult *r = d->results + i;
-                if (r->outcome != DEP_OUT_UP_ALREADY && r->outcome != DEP_OUT_SYSTEMD_JOB)
-                        continue;
-                msg_add(m, any ? ", " : m->off > 0 ? "; already back: " : "already back: ");
-                if (r->outcome == DEP_OUT_SYSTEMD_JOB)
-                        msg_add(m, "%s (started by systemd's own job)", g->units[i].name);
-                else
-                        msg_add(m, "%s (active since what it needs came back)", g->units[i].name);
-                any = true;
-        }
-
-        any = false;
-        for (size_t i = 1; i < g->n; i++) {
-                const DepResult *r = d->results + i;
-                if (r->outcome != DEP_OUT_LEFT_ALONE && !(r->outcome == DEP_OUT_NONE &&
-                                                          g->units[i].verdict == DEP_LEFT_ALONE))
-                        continue;
-                msg_add(m, any ? ", " : m->off > 0 ? "; left alone: " : "left alone: ");
-                msg_add(m, "%s (%s)", g->units[i].name, dep_unit_reason(g, i, why, sizeof(why)));
-                any = true;
-        }
-
-        any = false;
-        for (size_t i = 1; i < g->n; i++) {
-                const DepResult *r = d->results + i;
-                if (r->outcome != DEP_OUT_NOT_TRIED)
-                        continue;
-                msg_add(m, any ? ", " : m->off > 0 ? "; not tried: " : "not tried: ");
-                msg_add(m, "%s (needs %s)", g->units[i].name, g->units[r->blocker].name);
-                any = true;
-        }
-        if (d->bad_names > 0) {
-                msg_sep(m);
-                msg_add(m, "ignored %u invalid unit name%s systemd listed", d->bad_names, d->bad_names == 1 ? "" : "s");
-        }
+        dep_graph_describe(&d->graph, failures, m);
+        if (d->bad_names > 0)
+                dep_msg_add(m, "%signored %u invalid unit name%s systemd listed", m->off > 0 ? "; " : "",
+                            d->bad_names, d->bad_names == 1 ? "" : "s");
 }
 
 static void dependents_finish(ExecJob *job) {
         ExecDependents *d = job->dependents;
         char follow[64];
-        Msg m = {};
+        DepMsg m = {};
 
         /* Failures first: they are what a person must act on. */
-        for (size_t i = 0; i < d->graph.n; i++)
-                if (d->results[i].outcome == DEP_OUT_FAILED) {
-                        msg_sep(&m);
-                        msg_add(&m, "%s did not come back (%s)", unit_name(job, i), strna(d->results[i].detail));
-                }
-        dependents_summary(job, &m);
+        dependents_describe(job, true, &m);
         if (m.off == 0)
-                msg_add(&m, "no dependents of %s to restart (followed %s)", job->unit,
-                        dep_follow_to_string(d->graph.follow, follow, sizeof(follow)));
+                dep_msg_add(&m, "no dependents of %s to restart (followed %s)", job->unit,
+                            dep_follow_to_string(d->graph.follow, follow, sizeof(follow)));
         exec_job_finish(job, d->failed ? EXEC_FAILED : EXEC_SUCCEEDED, 0, -1, "%s", m.buf);
 }
 
@@ -222,17 +111,17 @@ static int on_dependents_timeout(sd_event_source *s, uint64_t usec, void *userda
         ExecJob *job = userdata;
         ExecDependents *d = job->dependents;
         char t[FORMAT_DURATION_MAX];
-        Msg m = {};
+        DepMsg m = {};
 
         /* A systemd job of ours is left to finish, as unit.* steps do. */
         format_duration(t, job->timeout);
-        if (d->phase == DEP_PHASE_CLOSURE || !d->results) {
+        if (d->phase == DEP_PHASE_CLOSURE) {
                 exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "not done after %s: still reading the dependents of %s",
                                 t, job->unit);
                 return 0;
         }
-        msg_add(&m, "not done after %s: at %s", t, unit_name(job, d->current));
-        dependents_summary(job, &m);
+        dep_msg_add(&m, "not done after %s: at %s", t, unit_name(job, d->current));
+        dependents_describe(job, true, &m);
         exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "%s", m.buf);
         return 0;
 }
@@ -406,14 +295,6 @@ static void closure_done(ExecJob *job) {
                 dependents_fail(job, r, "cannot order the dependents of %s: %s", job->unit, strerror(-r));
                 return;
         }
-        DepResult *res = reallocarray(d->results, d->graph.n, sizeof(DepResult));
-        if (!res) {
-                dependents_fail(job, -ENOMEM, "out of memory");
-                return;
-        }
-        /* The root's result is already there; the rest start empty. */
-        memset(res + 1, 0, (d->graph.n - 1) * sizeof(DepResult));
-        d->results = res;
         for (size_t i = 1; i < d->graph.n; i++) {
                 DepUnit *u = d->graph.units + i;
                 dep_state_done(&u->st);
@@ -482,7 +363,7 @@ static int issue_unit_job(ExecJob *job);
 static void turn_fail(ExecJob *job, const char *format, ...) _printf_(2, 3);
 static void turn_fail(ExecJob *job, const char *format, ...) {
         ExecDependents *d = job->dependents;
-        DepResult *r = d->results + d->current;
+        DepUnit *r = unit_at(job, d->current);
         va_list ap;
 
         va_start(ap, format);
@@ -494,8 +375,8 @@ static void turn_fail(ExecJob *job, const char *format, ...) {
         d->failed = true;
         if (d->current == 0) {
                 /* Without the root there is nothing to restart against. */
-                Msg m = {};
-                msg_add(&m, "%s did not come back (%s); no dependents restarted", job->unit, strna(r->detail));
+                DepMsg m = {};
+                dep_msg_add(&m, "%s did not come back (%s); no dependents restarted", job->unit, strna(r->detail));
                 exec_job_finish(job, EXEC_FAILED, 0, -1, "%s", m.buf);
                 return;
         }
@@ -506,7 +387,7 @@ static void turn_fail(ExecJob *job, const char *format, ...) {
 static void turn_settle(ExecJob *job, DepOutcome outcome) {
         ExecDependents *d = job->dependents;
 
-        d->results[d->current].outcome = outcome;
+        unit_at(job, d->current)->outcome = outcome;
         if (d->current == 0) {
                 closure_start(job);
                 return;
@@ -535,20 +416,20 @@ static void turn_next(ExecJob *job) {
 
         for (; d->pos < g->n_order; d->pos++) {
                 size_t i = g->order[d->pos];
-                const DepUnit *u = g->units + i;
+                DepUnit *u = unit_at(job, i);
                 bool blocked = false;
 
                 /* What it needs must have come back. */
                 for (size_t k = 0; k < u->n_providers && !blocked; k++) {
-                        DepResult *p = d->results + u->providers[k];
+                        const DepUnit *p = unit_at(job, u->providers[k]);
                         if (p->outcome == DEP_OUT_FAILED || p->outcome == DEP_OUT_NOT_TRIED) {
-                                d->results[i].outcome = DEP_OUT_NOT_TRIED;
-                                d->results[i].blocker = u->providers[k];
+                                u->outcome = DEP_OUT_NOT_TRIED;
+                                u->blocker = u->providers[k];
                                 blocked = true;
                         } else if (p->outcome == DEP_OUT_LEFT_ALONE) {
-                                d->results[i].outcome = DEP_OUT_LEFT_ALONE;
-                                d->graph.units[i].why = DEP_REASON_NEEDS_LEFT_ALONE;
-                                d->graph.units[i].why_unit = (ssize_t) u->providers[k];
+                                u->outcome = DEP_OUT_LEFT_ALONE;
+                                u->why = DEP_REASON_NEEDS_LEFT_ALONE;
+                                u->why_unit = (ssize_t) u->providers[k];
                                 blocked = true;
                         }
                 }
@@ -579,7 +460,7 @@ static void turn_decide(ExecJob *job) {
                 else if (streq_ptr(u->st.active_state, "failed"))
                         turn_fail(job, "job done, but the unit failed; see journalctl -u %s", u->name);
                 else {
-                        d->results[d->current].seq = ++d->seq;
+                        u->seq = ++d->seq;
                         turn_settle(job, o);
                 }
                 return;
@@ -620,8 +501,8 @@ static void turn_decide(ExecJob *job) {
                         return;
                 }
                 d->issued = a;
-                free(d->results[d->current].was);
-                d->results[d->current].was = strdup(strna(u->st.active_state));
+                free(u->was);
+                u->was = strdup(strna(u->st.active_state));
                 r = issue_unit_job(job);
                 if (r < 0)
                         turn_fail(job, "cannot queue a job: %s", strerror(-r));
@@ -826,9 +707,6 @@ int exec_dependents_start(ExecJob *job, const Step *step) {
         r = dep_graph_add(&d->graph, unit, NULL);
         if (r < 0)
                 return r;
-        d->results = calloc(1, sizeof(DepResult));
-        if (!d->results)
-                return -ENOMEM;
 
         job->type = EXEC_JOB_DEPENDENTS;
         job->unit = strdup(unit);

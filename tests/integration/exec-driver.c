@@ -7,9 +7,10 @@
  * Used by tests/integration/test-executor.sh inside a container; not
  * installed.
  *
- * usage: exec-driver [--run-id ID] [--attempt N] [--trigger KIND] [--cancel-after MS] PLAN STEP...
+ * usage: exec-driver [--run-id ID] [--attempt N] [--trigger KIND] [--cancel-after MS] [--resume] PLAN STEP...
  * A STEP written "when:ID" evaluates that step's `when:` instead of
- * running it. With --cancel-after, a step still running after MS
+ * running it. With --resume, steps are picked up with executor_resume()
+ * as salved does after a restart (started: now). With --cancel-after, a step still running after MS
  * milliseconds is cancelled (exec_job_cancel) and reported as "cancelled". Exits 0 once every step has been reported, 1 on a setup
  * error. */
 
@@ -55,7 +56,7 @@ static void on_done(ExecJob *job, const ExecResult *result, void *userdata) {
 }
 
 static int run_one(sd_event *event, Executor *e, const Plan *plan, const char *name, const char *run_id,
-                   unsigned attempt, const char *trigger, uint64_t cancel_after_ms) {
+                   unsigned attempt, const char *trigger, uint64_t cancel_after_ms, bool resume) {
         _cleanup_(sd_event_source_unrefp) sd_event_source *cancel = NULL;
         bool when = string_has_prefix(name, "when:");
         const char *id = when ? name + 5 : name;
@@ -72,6 +73,9 @@ static int run_one(sd_event *event, Executor *e, const Plan *plan, const char *n
 
         if (when)
                 r = executor_check_condition(e, &step->when, trigger, on_done, &p, &p.job);
+        else if (resume)
+                r = executor_resume(e, run_id, step, attempt, step->timeout, now_usec(CLOCK_REALTIME), on_done, &p,
+                                    &p.job);
         else
                 r = executor_start(e, run_id, step, attempt, step->timeout, on_done, &p, &p.job);
         if (r < 0) {
@@ -106,6 +110,7 @@ int main(int argc, char *argv[]) {
                 { "attempt", required_argument, NULL, 'a' },
                 { "trigger", required_argument, NULL, 't' },
                 { "cancel-after", required_argument, NULL, 'c' },
+                { "resume", no_argument, NULL, 'R' },
                 {}
         };
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
@@ -115,6 +120,7 @@ int main(int argc, char *argv[]) {
         const char *run_id = "drv", *trigger = "manual";
         unsigned attempt = 1;
         uint64_t cancel_after_ms = 0;
+        bool resume = false;
         Diagnostics d = {};
         int c, r;
 
@@ -132,12 +138,15 @@ int main(int argc, char *argv[]) {
                 case 'c':
                         cancel_after_ms = strtoull(optarg, NULL, 10);
                         break;
+                case 'R':
+                        resume = true;
+                        break;
                 default:
                         return 1;
                 }
         if (argc - optind < 2) {
                 fprintf(stderr, "usage: exec-driver [--run-id ID] [--attempt N] [--trigger KIND] [--cancel-after MS] "
-                                "PLAN STEP...\n");
+                                "[--resume] PLAN STEP...\n");
                 return 1;
         }
 
@@ -162,7 +171,7 @@ int main(int argc, char *argv[]) {
         }
 
         for (int i = optind + 1; i < argc; i++) {
-                r = run_one(event, e, plan, argv[i], run_id, attempt, trigger, cancel_after_ms);
+                r = run_one(event, e, plan, argv[i], run_id, attempt, trigger, cancel_after_ms, resume);
                 if (r < 0)
                         return 1;
         }

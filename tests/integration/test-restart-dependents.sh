@@ -40,9 +40,15 @@ rig_ok "container booted ($(( $(rig_now_ms) - t_start )) ms)"
 
 ALL="a b c d w"
 OUT=""
-# run STEP...: runs the steps in one exec-driver, one after the other.
+# run [--cancel-after MS] [--resume] STEP...: runs the steps in one
+# exec-driver, one after the other.
 run() {
-    OUT=$(rig_exec "$dest/exec-driver" --run-id deps "$dest/plan.yaml" "$@") \
+    local opts=()
+    while [[ "$1" == --* ]]; do
+        opts+=("$1"); shift
+        [[ "${opts[-1]}" == --cancel-after ]] && { opts+=("$1"); shift; }
+    done
+    OUT=$(rig_exec "$dest/exec-driver" --run-id deps "${opts[@]}" "$dest/plan.yaml" "$@") \
         || rig_fail "exec-driver $* exited with $?"
     echo "$OUT" | sed 's/^/    /'
 }
@@ -123,7 +129,7 @@ run restart-a deps
 expect restart-a succeeded 'restart job done, unit active$'
 # c's job may be over by c's turn (it starts within ms of b): either way
 # it is systemd's start, not ours.
-expect deps succeeded 'already back: deps-b\.service \(started by systemd.s own job\), deps-c\.service \((started by systemd.s own job|active since what it needs came back)\)'
+expect deps succeeded 'already back: deps-b\.service \(started by the job systemd had queued\), deps-c\.service \((started by the job systemd had queued|active since what it needs came back)\)'
 not_in_message deps "restarted deps-b"
 not_in_message deps "restarted deps-c"
 all_active
@@ -192,20 +198,69 @@ rig_ok "b failing to start fails the step; c (needs b) is not tried; d still res
 rm -rf "$RIG_BOOT_DIR/units/deps-b.service.d"
 rig_exec systemctl daemon-reload
 
-echo "# 7. the step's timeout"
+echo "# 7. salved restarted in the middle of the step: resumed, it waits for the job it had queued"
+mkdir -p "$RIG_BOOT_DIR/units/deps-b.service.d"
+printf '[Service]\nExecStartPre=/bin/sleep 2\n' >"$RIG_BOOT_DIR/units/deps-b.service.d/slow.conf"
+rig_exec systemctl daemon-reload
+reset_units
+rig_exec systemctl stop deps-a.service
+t0=$(now_ns)
+run --cancel-after 1000 deps
+[[ "$(line deps)" == "deps cancelled exit=-1 cancelled by the driver" ]] || rig_fail "deps was not cancelled: $(line deps)"
+job=$(rig_exec systemctl show -P Job deps-b.service)
+[[ -n "$job" && "$job" != 0 ]] || rig_fail "no start job on deps-b.service when the step was cut off"
+run --resume deps
+expect deps succeeded '^restarted deps-c\.service \(was inactive\), then deps-d\.service \(was inactive\); already back: deps-b\.service \(started by the job systemd had queued\)$'
+all_active
+for u in a b c d; do
+    n=$(starts "$u" "$t0"); [[ "$n" == 1 ]] || rig_fail "deps-$u.service started $n times across the cut and the resume, want 1"
+done
+before a b; before b c; before a d
+rig_ok "cut off while b's start job ran (job $job), resumed: b started once, then c and d"
+rm -rf "$RIG_BOOT_DIR/units/deps-b.service.d"
+rig_exec systemctl daemon-reload
+
+echo "# 8. the step's timeout"
 mkdir -p "$RIG_BOOT_DIR/units/deps-b.service.d"
 printf '[Service]\nExecStartPre=/bin/sleep 5\n' >"$RIG_BOOT_DIR/units/deps-b.service.d/slow.conf"
 rig_exec systemctl daemon-reload
-rig_exec systemctl reset-failed
+crash a
+crash b
 t1=$(rig_now_ms)
 run deps-short
 el=$(( $(rig_now_ms) - t1 ))
-expect deps-short timed-out '^not done after 2s: at deps-b\.service'
+expect deps-short timed-out '^not done after 2s: at deps-b\.service; started deps-a\.service \(was failed\)'
 (( el >= 1800 && el < 5000 )) || rig_fail "deps-short took $el ms, want about 2 s"
 rig_ok "timeout: 2 s (${el} ms), names the unit it was at"
 rm -rf "$RIG_BOOT_DIR/units/deps-b.service.d"
 rig_exec systemctl daemon-reload
 
+rig_poweroff || rig_fail "clean poweroff"
+rig_ok "clean poweroff"
+
+echo "# 9. a failed at boot, so b, c and d never started (their start jobs failed with \"dependency\")"
+mkdir -p "$units/deps-a.service.d" "$units/salve-test.target.wants"
+printf '[Service]\nExecStartPre=/bin/sh -c "test -e /run/deps-a-ok"\n' >"$units/deps-a.service.d/boot.conf"
+for u in b c d; do ln -s "../deps-$u.service" "$units/salve-test.target.wants/deps-$u.service"; done
+printf '[Unit]\nWants=deps-a.service deps-w.service\n' >"$units/salve-test.target.d/deps.conf"
+rig_boot "$stage" "$state" "$units"
+rig_wait_for "deps-a.service failed" 20 sh -c '[ "$(systemctl show -P ActiveState deps-a.service)" = failed ]' \
+    || rig_fail "deps-a.service did not fail at boot: $(state_of a)"
+for u in b c d; do
+    st=$(for p in ActiveState ActiveExitTimestampMonotonic UnitFileState; do
+             rig_exec systemctl show -P "$p" "deps-$u.service"; done | tr '\n' ' ')
+    [[ "$st" == "inactive 0 enabled-runtime " ]] || rig_fail "deps-$u.service after boot: '$st', want 'inactive 0 enabled-runtime'"
+done
+rig_journal -b -u deps-b.service | grep -q "deps-b.service/start failed with result 'dependency'" \
+    || rig_fail "no failed start job of deps-b.service in the journal"
+rig_ok "systemd 252: b, c, d inactive, never active, enabled-runtime; the journal alone says 'dependency'"
+rig_exec touch /run/deps-a-ok
+t0=$(now_ns)
+run deps
+expect deps succeeded '^started deps-a\.service \(was failed\); restarted deps-b\.service \(was inactive\), then deps-c\.service \(was inactive\), then deps-d\.service \(was inactive\)$'
+all_active
+before a b; before b c; before a d
+rig_ok "the step alone brought a, then b, c and d up after a's failed boot"
 rig_poweroff || rig_fail "clean poweroff"
 rig_ok "clean poweroff"
 echo "# total $(( $(rig_now_ms) - t_start )) ms"

@@ -270,6 +270,19 @@ static void test_never_started(void **state) {
         assert_order(&g, "b.service");
         dep_graph_done(&g);
 
+        /* a <- b <- c, none ever up: b's provider a has been down, c's
+         * provider b never has, but b is down and chosen. */
+        const Spec chain[] = {
+                { "a.service", .enter = 20.1, .ienter = 1, .iexit = 20, .required_by = "b.service" },
+                { "b.service", "inactive", .file_state = "enabled-runtime", .required_by = "c.service" },
+                { "c.service", "inactive", .file_state = "enabled", .required_by = "n.service" },
+                { "n.service", "inactive" },
+        };
+        build(&g, DEP_FOLLOW_DEFAULT, chain, ELEMENTSOF(chain));
+        assert_left_alone(&g, "n.service", "never started, and not enabled");
+        assert_order(&g, "b.service c.service");
+        dep_graph_done(&g);
+
         build(&g, DEP_FOLLOW_DEFAULT, quiet, ELEMENTSOF(quiet));
         assert_left_alone(&g, "b.service", "never started, and a.service has not been down");
         dep_graph_done(&g);
@@ -378,6 +391,51 @@ static void test_bounds(void **state) {
         dep_graph_done(&g);
 }
 
+/* The step's message, from outcomes as the turns leave them. */
+static void test_describe(void **state) {
+        const Spec specs[] = {
+                { "a.service", "inactive", .exit = 10, .ienter = 10, .iexit = 1,
+                  .required_by = "b.service c.service x.service f.service" },
+                { "b.service", "failed", .enter = 1.1, .exit = 10.2, .ienter = 10.2, .iexit = 1,
+                  .required_by = "e.service" },
+                { "c.service", .enter = 1.2, .iexit = 1.15, .after = "b.service" },
+                { "x.service", "inactive", .enter = 1.3, .exit = 13, .ienter = 13.1, .iexit = 1.25 },
+                { "f.service", .enter = 1.2, .iexit = 1.15, .required_by = "g.service" },
+                { "e.service", .enter = 1.2, .iexit = 1.15 },
+                { "g.service", .enter = 1.2, .iexit = 1.15 },
+        };
+        DepGraph g;
+        DepMsg m = {};
+
+        build(&g, DEP_FOLLOW_DEFAULT, specs, ELEMENTSOF(specs));
+        assert_order(&g, "b.service c.service e.service f.service g.service");
+        g.units[0].outcome = DEP_OUT_STARTED;
+        g.units[0].was = strdup("inactive");
+        g.units[idx(&g, "b.service")].outcome = DEP_OUT_STARTED;
+        g.units[idx(&g, "b.service")].was = strdup("failed");
+        g.units[idx(&g, "b.service")].seq = 2;
+        g.units[idx(&g, "c.service")].outcome = DEP_OUT_RESTARTED;
+        g.units[idx(&g, "c.service")].seq = 1;
+        g.units[idx(&g, "e.service")].outcome = DEP_OUT_SYSTEMD_JOB;
+        g.units[idx(&g, "f.service")].outcome = DEP_OUT_FAILED;
+        g.units[idx(&g, "f.service")].detail = strdup("start job failed");
+        g.units[idx(&g, "g.service")].outcome = DEP_OUT_NOT_TRIED;
+        g.units[idx(&g, "g.service")].blocker = idx(&g, "f.service");
+
+        dep_graph_describe(&g, true, &m);
+        assert_string_equal(m.buf, "f.service did not come back (start job failed); started a.service (was inactive); "
+                                   "restarted c.service, then b.service (was failed); already back: e.service "
+                                   "(started by the job systemd had queued); left alone: x.service (stopped separately "
+                                   "from a.service); not tried: g.service (needs f.service)");
+
+        /* Long messages are cut, never overrun. */
+        m = (DepMsg) {};
+        for (int k = 0; k < 100; k++)
+                dep_graph_describe(&g, false, &m);
+        assert_int_equal(strlen(m.buf), sizeof(m.buf) - 1);
+        dep_graph_done(&g);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_follow),
@@ -392,6 +450,7 @@ int main(void) {
                 cmocka_unit_test(test_order),
                 cmocka_unit_test(test_cycle),
                 cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_describe),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
