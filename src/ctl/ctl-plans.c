@@ -104,6 +104,13 @@ int verb_plans(Ctl *c, int argc, char **argv) {
                                 if (strv_push(&t, trigger_to_string(p->triggers + k)) < 0)
                                         return EXIT_FAILURE;
                         joined = t ? strv_join(t, ", ") : strdup("manual");
+                        if (joined && t && !p->armed) {
+                                char *x = NULL;
+                                if (asprintf(&x, "%s (not armed)", joined) < 0)
+                                        x = NULL;
+                                free(joined);
+                                joined = x;
+                        }
                         if (!joined || strv_push(&triggers, joined) < 0)
                                 return EXIT_FAILURE;
                         wname = MAX(wname, (int) strlen(p->name));
@@ -196,6 +203,8 @@ int verb_show(Ctl *c, int argc, char **argv) {
                 printf("%s%s", i > 0 ? ", " : "", strna(t));
         }
         printf("%s\n", p->n_triggers == 0 ? "manual only" : "");
+        if (!p->armed)
+                printf("  armed:    no: its triggers start nothing until armed (see salve.plan(5), armed:)\n");
         if (p->holds) {
                 _cleanup_free_ char *h = strv_join(p->holds, ", ");
                 printf("  holds:    %s\n", strna(h));
