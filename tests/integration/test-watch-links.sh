@@ -187,6 +187,23 @@ expect_event "$mark" n1 down
 [[ -n $(events_after "$mark" | jq -c 'select(.initial or .resynced)') ]] && fail "a new link flagged initial or resynced"
 ok "new pair: n0 down, n1 down (not initial, not resynced)"
 
+# A bridge reports its ports on the same group, as RTM_NEWLINK and
+# RTM_DELLINK of family AF_BRIDGE: a port leaving the bridge is not removed.
+mark=$(lines)
+if IP link add br0 type bridge 2>/dev/null; then
+    expect_event "$mark" br0 down
+    mark=$(lines)
+    IP link set n0 master br0
+    IP link set n0 nomaster
+    IP link set n1 up       # the barrier: n0 is down, so n1 is lower-layer-down
+    expect_event "$mark" n1 lower-layer-down
+    got=$(events_after "$mark" | jq -r '"\(.name) \(.event)"' | paste -sd, -)
+    [[ $got == "n1 lower-layer-down" ]] || fail "bridge port in and out: got $got"
+    ok "a port joining and leaving a bridge: no event for it"
+else
+    echo "# no bridge support in this kernel: port news not tested"
+fi
+
 mark=$(lines)
 kill -USR1 "$dpid"
 wait_for "resynced notice" 10 "select(input_line_number > $mark and .notice == \"resynced\")"
