@@ -36,6 +36,8 @@ packages=(
     tar
     iproute2
     e2fsprogs
+    # the block watcher's test (test-watch-block.sh) makes a vfat image
+    dosfstools
     # test scripts read salvectl --json
     jq
     # the Debian package (tools/package.sh)

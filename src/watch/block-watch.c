@@ -121,7 +121,8 @@ static void resync_maybe_done(BlockWatch *b) {
 static void initial_maybe_done(BlockWatch *b) {
         if (b->watch.ready || b->n_pending_initial > 0)
                 return;
-        watch_notice(&b->watch, WATCH_READY, 0, "%zu block devices", b->table.n);
+        watch_notice(&b->watch, WATCH_READY, 0, "%zu block devices, %" PRIu64 " probed (slowest %" PRIu64 " ms)",
+                     b->table.n, b->probes, b->probe_usec_max / USEC_PER_MSEC);
 }
 
 /* The device's pending first announcement (initial or resync) is made. */
