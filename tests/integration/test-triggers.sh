@@ -45,6 +45,11 @@ UNIT
 for u in lim-a lim-b stuck-a; do
     printf '[Service]\nExecStart=/bin/false\n' >"$SALVE_UNITS/$u.service"
 done
+cp "$SALVE_SOURCE_ROOT"/tests/data/units/deps-{a,b,c}.service "$SALVE_UNITS/"
+# The shipped plan, armed for deps-a only, as salve.plan(5) says to arm it.
+sed -e 's/^armed: false/armed: true/' -e 's/name: "\*\.service"/name: deps-a.service/' \
+    "$SALVE_SOURCE_ROOT/plans/restart-dependents.yaml" >"$SALVE_STAGE/etc/salve/plans.d/restart-dependents.yaml"
+chmod 0644 "$SALVE_STAGE/etc/salve/plans.d/restart-dependents.yaml"
 salve_boot
 
 runs_of() { rig_exec salvectl --json history | jq -r --arg p "$1" '[.[] | select(.plan == $p)] | length'; }
@@ -140,6 +145,24 @@ rig_exec systemctl start salved
 rig_wait_for "salved to be active" 20 systemctl is-active -q salved
 wait_runs t-note 2 20
 check "a new failure of the same unit does start a run" test "$(runs_of t-note)" -eq 2
+
+# --- the shipped restart-dependents plan, armed: a <- b <- c ---
+rig_exec systemctl start deps-c.service
+rig_wait_for "a, b and c to run" 10 sh -c 'systemctl is-active -q deps-a deps-b deps-c'
+rig_exec rm -rf /run/deps-stamps
+rig_exec systemctl kill -s KILL deps-a.service
+wait_runs restart-dependents 1 20
+drun=$(last_run restart-dependents)
+salve_wait "$drun" succeeded 60
+check "deps-a's crash started the shipped plan, which brought a, b and c back" \
+    rig_exec systemctl is-active -q deps-a deps-b deps-c
+stamps() { rig_exec sh -c "cat /run/deps-stamps/$1 2>/dev/null" | wc -l; }
+check "each of a, b and c started exactly once (no double start of b or c)" \
+    test "$(stamps a)$(stamps b)$(stamps c)" = 111
+check "in order: a before b before c" \
+    rig_exec sh -c 'a=$(cat /run/deps-stamps/a); b=$(cat /run/deps-stamps/b); c=$(cat /run/deps-stamps/c); [ "$a" -lt "$b" ] && [ "$b" -lt "$c" ]'
+check "the dependents step says what it did" \
+    jq -e '.steps[] | select(.id == "dependents") | .message | test("deps-b.service")' <<<"$(salve_json "$drun")"
 
 # --- by hand ---
 out=$(rig_exec sh -c 'salvectl run t-unit 2>&1; echo "rc=$?"')
