@@ -200,7 +200,7 @@ static void start_triggered(Manager *m, const Plan *p, PlanTrigger *t, const cha
                                             "Failed to start plan %s on %s: %m", p->name, reason);
                 return;
         }
-        if (m->store->n_runs > before) {
+        if (m->store->n_runs > before && p->trigger_limit_burst > 0 && p->trigger_limit_interval > 0) {
                 usec_t *x = realloc(t->starts, sizeof(usec_t) * (t->n_starts + 1));
                 if (x) {
                         t->starts = x;
