@@ -538,6 +538,12 @@ static void turn_read(ExecJob *job, UnitProps *p) {
         }
         d->reads++;
 
+        if (d->current == 0 && !streq_ptr(u->st.load_state, "loaded")) {
+                exec_job_stop_awaiting(job);
+                dependents_fail(job, -ENOENT, "%s is not loaded (%s); no dependents restarted", u->name,
+                                strna(u->st.load_state));
+                return;
+        }
         if (u->st.job_id == 0) {
                 exec_job_stop_awaiting(job);
                 turn_decide(job);
@@ -696,8 +702,13 @@ int exec_dependents_start(ExecJob *job, const Step *step) {
         _cleanup_(exec_dependents_freep) ExecDependents *d = NULL;
         int r;
 
-        if (!unit || !unit_name_is_valid(unit))
+        if (!unit)
                 return -EINVAL;
+        /* A plan's ${trigger.unit} is expanded after the plan was checked:
+         * say what came out, as a failed step, rather than not begin. */
+        if (!unit_name_is_valid(unit))
+                return exec_job_finish_later(job, EXEC_FAILED, -EINVAL, -1, "with.unit: \"%s\" is not a unit name",
+                                             unit);
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;

@@ -235,6 +235,10 @@ rig_ok "timeout: 2 s (${el} ms), names the unit it was at"
 rm -rf "$RIG_BOOT_DIR/units/deps-b.service.d"
 rig_exec systemctl daemon-reload
 
+run deps-missing
+expect deps-missing failed '^deps-nope\.service is not loaded \(not-found\); no dependents restarted$'
+rig_ok "a unit systemd does not know fails the step, and says so"
+
 rig_poweroff || rig_fail "clean poweroff"
 rig_ok "clean poweroff"
 
