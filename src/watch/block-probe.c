@@ -22,6 +22,7 @@
 typedef struct BlockProber {
         sd_event *event;
         usec_t timeout;
+        block_probe_child_t child;
         BlockProbe *children;           /* every child not reaped yet */
         size_t n_children, n_running;
 } BlockProber;
@@ -249,6 +250,11 @@ int block_prober_start(BlockProber *p, const char *path, unsigned major, unsigne
         }
         if (c->pid == 0) {
                 safe_close(fds[0]);
+                if (p->child) {
+                        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                        p->child(path, major, minor, fds[1]);
+                        _exit(0);
+                }
                 probe_child(path, major, minor, fds[1]);
         }
         safe_close(fds[1]);
@@ -305,6 +311,14 @@ void block_probe_cancel(BlockProbe *c) {
         (void) pidfd_send_signal(c->pidfd, SIGKILL, NULL, 0);
         c->timer = sd_event_source_disable_unref(c->timer);
         child_close_pipe(c);
+}
+
+void block_prober_set_child(BlockProber *p, block_probe_child_t child) {
+        p->child = child;
+}
+
+pid_t block_probe_pid(const BlockProbe *c) {
+        return c->pid;
 }
 
 size_t block_prober_running(const BlockProber *p) {

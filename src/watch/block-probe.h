@@ -41,5 +41,12 @@ int block_prober_start(BlockProber *p, const char *path, unsigned major, unsigne
 /* No callback will come; the child is killed and reaped later. */
 void block_probe_cancel(BlockProbe *probe);
 
+/* What a child runs instead of the libblkid probe (tests: a child that
+ * hangs, crashes or writes garbage). It writes its answer to fd; the
+ * child exits 0 when it returns. NULL: the real probe. */
+typedef void (*block_probe_child_t)(const char *path, unsigned major, unsigned minor, int fd);
+void block_prober_set_child(BlockProber *p, block_probe_child_t child);
+
+pid_t block_probe_pid(const BlockProbe *probe);
 size_t block_prober_running(const BlockProber *p);      /* forked, not answered */
 size_t block_prober_children(const BlockProber *p);     /* forked, not reaped */

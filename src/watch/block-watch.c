@@ -59,6 +59,7 @@ typedef struct BlockWatch {
         Watch watch;
         struct mnl_socket *nl;
         sd_event_source *nl_source;
+        int classfd;                    /* sysfs/class/block, for the per-event size read */
         BlockTable table;
         BlockProber *prober;
         BlockDevice *queue_head, *queue_tail;   /* waiting for a probe slot */
@@ -221,21 +222,15 @@ static int read_small_file(int dirfd, const char *path, char *buf, size_t size, 
 
 /* /sys/class/block/NAME/size, in 512-byte sectors. */
 static int read_size(BlockWatch *b, int classfd, const char *sysname, uint64_t *ret) {
-        _cleanup_close_ int own = -EBADF;
         char path[UEVENT_DEVNAME_MAX + 8], buf[BLOCK_SIZE_FILE_MAX], *end;
         unsigned long long v;
         size_t len;
         int r;
 
-        if (classfd < 0) {
-                char dir[PATH_MAX];
-
-                (void) snprintf(dir, sizeof(dir), "%s/class/block", sysfs_root(b));
-                own = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (own < 0)
-                        return -errno;
-                classfd = own;
-        }
+        if (classfd < 0)
+                classfd = b->classfd;
+        if (classfd < 0)
+                return -EBADF;
         (void) snprintf(path, sizeof(path), "%s/size", sysname);
         r = read_small_file(classfd, path, buf, sizeof(buf) - 1, &len);
         if (r < 0)
@@ -662,11 +657,17 @@ static int block_open_socket(BlockWatch *b) {
 
 static int block_start(Watch *w) {
         BlockWatch *b = block_watch(w);
+        char path[PATH_MAX];
         int r;
 
+        b->classfd = -EBADF;
         r = block_prober_new(w->ctx.event, BLOCK_PROBE_TIMEOUT_USEC, &b->prober);
         if (r < 0)
                 return r;
+        (void) snprintf(path, sizeof(path), "%s/class/block", sysfs_root(b));
+        b->classfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (b->classfd < 0)
+                return -errno;
         r = block_open_socket(b);
         if (r < 0)
                 return r;
@@ -688,6 +689,7 @@ static void block_done(Watch *w) {
                 b->table.devices[i]->probe = NULL;
         b->prober = block_prober_free(b->prober);
         block_table_done(&b->table);
+        b->classfd = safe_close(b->classfd);
 }
 
 static int block_resync(Watch *w) {
