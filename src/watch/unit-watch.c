@@ -750,7 +750,9 @@ static int start_enumeration(UnitWatch *u, bool resync) {
         u->list_call = bus_queue_call_free(u->list_call);
         u->gen++;
         u->enumerating = true;
-        u->resyncing = resync;
+        /* A resync before READY starts the first enumeration over: what
+         * it finds is still initial, and READY still comes. */
+        u->resyncing = resync && u->watch.ready;
         u->outstanding = 1;     /* the list itself */
         u->enum_listed = u->enum_failed = u->enum_events = 0;
 

@@ -459,12 +459,44 @@ static void test_free_with_calls_in_flight(void **state) {
         assert_int_equal(f->n_seen, 0);
 }
 
+/* systemd reloads before the first enumeration is done: it starts over,
+ * and still ends in READY with initial events, each failure once. */
+static void test_resync_before_ready(void **state) {
+        Fixture *f = *state;
+        FakeUnit *s;
+        size_t n;
+
+        s = add_unit(f, "slow.service", "failed", 100);
+        s->result = "watchdog";
+        s->hold = true;
+        start_watch(f);
+        assert_int_equal(f->notices[WATCH_READY], 0);
+        assert_int_equal(watch_resync(f->watch), 0);
+        settle(f);
+        assert_int_equal(f->lists, 2);
+        s->hold = false;
+        n = f->n_held;
+        f->n_held = 0;
+        for (size_t i = 0; i < n; i++) {
+                assert_int_equal(sd_bus_message_rewind(f->held[i], true), 1);
+                assert_true(reply_get(f, f->held[i]) >= 0);
+                f->held[i] = sd_bus_message_unref(f->held[i]);
+        }
+        settle(f);
+        assert_int_equal(f->notices[WATCH_READY], 1);
+        assert_int_equal(f->notices[WATCH_RESYNCED], 0);
+        assert_int_equal(count_seen(f, "slow.service", "failed"), 1);
+        assert_true(find_seen(f, "slow.service", "failed")->initial);
+        assert_string_equal(find_seen(f, "slow.service", "failed")->result, "watchdog");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_initial_signal_resync, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_confirmation, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_with_calls_in_flight, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_resync_before_ready, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
