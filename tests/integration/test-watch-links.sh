@@ -38,15 +38,21 @@ fail() {
 }
 now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
 
+# Stops the driver; it must exit 0 and say nothing on stderr (a sanitizer
+# build reports leaks and errors there).
 stop_driver() {
-    if [[ -n "$dpid" ]]; then
-        kill -TERM "$dpid" 2>/dev/null || true
-        wait "$dpid" 2>/dev/null || true
-        dpid=""
+    local rc=0 pid=$dpid
+    [[ -n "$pid" ]] || return 0
+    dpid=""
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || rc=$?
+    if [[ "${1:-}" != quiet ]]; then
+        [[ $rc == 0 ]] || fail "watch-driver exited with $rc: $(head -c 2000 "$OUT.err")"
+        [[ ! -s "$OUT.err" ]] || fail "watch-driver said on stderr: $(head -c 2000 "$OUT.err")"
     fi
 }
 cleanup() {
-    stop_driver
+    stop_driver quiet
     ip netns del "$ns" 2>/dev/null || true
     ip netns del "$ns-flood" 2>/dev/null || true
     rm -rf "$tmp"
