@@ -36,8 +36,10 @@ packages=(
     tar
     iproute2
     e2fsprogs
-    # the block watcher's test (test-watch-block.sh) makes a vfat image
+    # the block watcher's test (test-watch-block.sh) makes a vfat image and
+    # a GPT partition table (sfdisk)
     dosfstools
+    fdisk
     # test scripts read salvectl --json
     jq
     # the Debian package (tools/package.sh)
