@@ -181,7 +181,7 @@ if [[ -n "$reason" ]]; then
     kill -9 "$qemu_pid" 2>/dev/null || true
 fi
 qrc=0
-wait "$qemu_pid" || qrc=$?
+{ wait "$qemu_pid"; } 2>/dev/null || qrc=$?   # no "Killed" job report after a power cut
 qemu_pid=
 t1=$(now_ms)
 
