@@ -225,7 +225,7 @@ void md_array_state_clear_attr(MdArrayState *s, MdAttr a) {
                 break;
         case MD_ATTR_SYNC_COMPLETED:
                 s->sync_done = s->sync_total = 0;
-                s->sync_delayed = false;
+                s->sync_running = s->sync_delayed = false;
                 break;
         case MD_ATTR_DEGRADED:
                 s->degraded = 0;
@@ -257,12 +257,12 @@ static int parse_sync_completed(const char *v, MdArrayState *s) {
 
         if (streq(v, "none")) {
                 s->sync_done = s->sync_total = 0;
-                s->sync_delayed = false;
+                s->sync_running = s->sync_delayed = false;
                 return 0;
         }
         if (streq(v, "delayed")) {
                 s->sync_done = s->sync_total = 0;
-                s->sync_delayed = true;
+                s->sync_running = s->sync_delayed = true;
                 return 0;
         }
         /* "8192 / 129024" */
@@ -276,6 +276,7 @@ static int parse_sync_completed(const char *v, MdArrayState *s) {
                 return r;
         s->sync_done = done;
         s->sync_total = total;
+        s->sync_running = true;
         s->sync_delayed = false;
         return 0;
 }
@@ -395,6 +396,7 @@ void md_array_state_take_attr(MdArrayState *dst, const MdArrayState *src, MdAttr
         case MD_ATTR_SYNC_COMPLETED:
                 dst->sync_done = src->sync_done;
                 dst->sync_total = src->sync_total;
+                dst->sync_running = src->sync_running;
                 dst->sync_delayed = src->sync_delayed;
                 break;
         case MD_ATTR_DEGRADED:
@@ -425,7 +427,8 @@ bool md_array_state_equal(const MdArrayState *a, const MdArrayState *b) {
         if (!streq(a->name, b->name) || a->known != b->known || a->array_state != b->array_state ||
             !streq(a->array_state_text, b->array_state_text) || a->sync_action != b->sync_action ||
             !streq(a->sync_action_text, b->sync_action_text) || a->sync_done != b->sync_done ||
-            a->sync_total != b->sync_total || a->sync_delayed != b->sync_delayed ||
+            a->sync_total != b->sync_total || a->sync_running != b->sync_running ||
+            a->sync_delayed != b->sync_delayed ||
             a->resync_start != b->resync_start || a->degraded != b->degraded ||
             a->raid_disks != b->raid_disks || !streq(a->level, b->level) ||
             a->mismatch_cnt != b->mismatch_cnt || a->sync_min != b->sync_min ||
@@ -559,8 +562,12 @@ bool md_array_state_is_resync_pending(const MdArrayState *s) {
 }
 
 bool md_array_state_is_syncing(const MdArrayState *s) {
+        /* sync_action reads recover (or resync) as soon as md merely means
+         * to look for work (MD_RECOVERY_NEEDED), e.g. right after a disk
+         * fails; sync_completed is "none" until a sync thread runs. */
         return md_array_state_knows(s, MD_ATTR_SYNC_ACTION) &&
-                IN_SET2(s->sync_action, MD_SYNC_RESYNC, MD_SYNC_RECOVER);
+                IN_SET2(s->sync_action, MD_SYNC_RESYNC, MD_SYNC_RECOVER) &&
+                (!md_array_state_knows(s, MD_ATTR_SYNC_COMPLETED) || s->sync_running);
 }
 
 bool md_array_state_is_in_sync(const MdArrayState *s) {

@@ -29,8 +29,13 @@
  *                    "in sync" although sync_action reads idle.
  *   resync-started   sync_action became resync or recover (a rebuild onto a
  *                    spare rewrites redundancy as a resync does, and
- *                    raid.wait-sync waits for either); also when a delayed
- *                    resync waits for another array on the same disks
+ *                    raid.wait-sync waits for either) with sync_completed
+ *                    not "none"; also when a delayed resync waits for
+ *                    another array on the same disks. sync_action alone is
+ *                    not enough: md reads "recover" whenever a recovery
+ *                    check is merely pending (right after a disk fails, with
+ *                    nothing to rebuild onto), and sync_completed says
+ *                    whether a sync thread runs.
  *   resync-finished  sync_action left resync/recover, and the array is in
  *                    sync with all its disks: resync_start "none", degraded
  *                    0, not frozen, still running. A resync or rebuild that
@@ -130,6 +135,7 @@ typedef struct MdArrayState {
         MdSyncAction sync_action;
         char sync_action_text[MD_WORD_MAX];
         uint64_t sync_done, sync_total; /* sync_completed in sectors; 0, 0 for "none" */
+        bool sync_running;              /* sync_completed is not "none": md's sync thread runs */
         bool sync_delayed;              /* sync_completed "delayed": waits for another array */
         uint64_t resync_start;          /* MD_SECTOR_NONE: "none", the array is in sync */
         unsigned degraded;
@@ -204,7 +210,7 @@ const MdMemberState *md_array_state_get_member(const MdArrayState *s, const char
 bool md_array_state_is_running(const MdArrayState *s);          /* has a personality and is not stopped */
 bool md_array_state_is_degraded(const MdArrayState *s);         /* degraded > 0 or broken */
 bool md_array_state_is_resync_pending(const MdArrayState *s);   /* see resync-pending above */
-bool md_array_state_is_syncing(const MdArrayState *s);          /* resync or recover running */
+bool md_array_state_is_syncing(const MdArrayState *s);          /* resync or recover running (see above) */
 /* Running, nothing degraded, resync_start "none" and no resync, recovery or
  * reshape running (a check may run): what raid.wait-sync waits for. */
 bool md_array_state_is_in_sync(const MdArrayState *s);

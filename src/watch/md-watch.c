@@ -72,6 +72,11 @@ typedef struct ScanFlags {
         bool resynced;
 } ScanFlags;
 
+typedef struct EmitContext {
+        MdWatch *md;
+        ScanFlags flags;
+} EmitContext;
+
 static MdWatch *md_watch(Watch *w) {
         return w && w->vtable == &md_watch_vtable ? (MdWatch *) w : NULL;
 }
@@ -363,10 +368,7 @@ static int array_read(MdArrayWatch *a, MdArrayState *ret) {
 }
 
 static void on_md_event(const MdEvent *e, void *userdata) {
-        struct {
-                MdWatch *md;
-                ScanFlags flags;
-        } *c = userdata;
+        EmitContext *c = userdata;
         TriggerEvent ev = {
                 .kind = TRIGGER_RAID,
                 .name = e->array,
@@ -386,10 +388,7 @@ static void on_md_event(const MdEvent *e, void *userdata) {
 /* Re-reads one array, emits what changed and tells the change handler.
  * -ENOENT: the array's sysfs directory went. */
 static int array_refresh(MdArrayWatch *a, ScanFlags flags) {
-        struct {
-                MdWatch *md;
-                ScanFlags flags;
-        } c = { a->md, flags };
+        EmitContext c = { a->md, flags };
         MdArrayState new, old;
         bool had;
         int r;

@@ -113,10 +113,13 @@ static void test_attr_numbers(void **state) {
         assert_int_equal(s.sync_done, 8192);
         assert_int_equal(s.sync_total, 129024);
         assert_false(s.sync_delayed);
+        assert_true(s.sync_running);
         assert_int_equal(SET(&s, MD_ATTR_SYNC_COMPLETED, "delayed\n"), 0);
         assert_true(s.sync_delayed);
+        assert_true(s.sync_running);
         assert_int_equal(SET(&s, MD_ATTR_SYNC_COMPLETED, "none\n"), 0);
         assert_false(s.sync_delayed);
+        assert_false(s.sync_running);
         assert_int_equal(s.sync_done, 0);
         assert_int_equal(s.sync_total, 0);
         assert_int_equal(SET(&s, MD_ATTR_SYNC_COMPLETED, "8192/129024\n"), -EBADMSG);
@@ -442,6 +445,31 @@ static void test_events_sequences(void **state) {
         assert_false(md_array_state_equal(&b, &c));
         assert_string_equal(diff(&c, &d, &seen), "resync-finished");
         assert_string_equal(diff(&d, &a, &seen), "resync-pending");
+        md_array_state_done(&a);
+        md_array_state_done(&b);
+        md_array_state_done(&c);
+        md_array_state_done(&d);
+
+        /* seen on the 6.1 kernel: right after a disk fails, sync_action reads
+         * "recover" while md only means to look for a spare (sync_completed
+         * "none"); then idle. That is no resync. */
+        mk(&a, "clean\n", "idle\n", "none\n", "0\n", "0\n");
+        assert_int_equal(SET(&a, MD_ATTR_SYNC_COMPLETED, "none\n"), 0);
+        mk(&b, "clean\n", "recover\n", "none\n", "1\n", "0\n");
+        assert_int_equal(SET(&b, MD_ATTR_SYNC_COMPLETED, "none\n"), 0);
+        mk(&c, "clean\n", "idle\n", "none\n", "1\n", "0\n");
+        assert_int_equal(SET(&c, MD_ATTR_SYNC_COMPLETED, "none\n"), 0);
+        mk(&d, "active\n", "recover\n", "none\n", "1\n", "0\n");
+        assert_int_equal(SET(&d, MD_ATTR_SYNC_COMPLETED, "0 / 129024\n"), 0);
+        assert_false(md_array_state_is_syncing(&b));
+        assert_true(md_array_state_is_syncing(&d));
+        assert_string_equal(diff(&a, &b, &seen), "degraded");
+        assert_string_equal(diff(&b, &c, &seen), "");
+        assert_string_equal(diff(&c, &d, &seen), "resync-started");
+        assert_string_equal(diff(&b, &d, &seen), "resync-started");
+        /* a delayed resync (waiting for another array on the same disks) runs */
+        assert_int_equal(SET(&d, MD_ATTR_SYNC_COMPLETED, "delayed\n"), 0);
+        assert_true(md_array_state_is_syncing(&d));
         md_array_state_done(&a);
         md_array_state_done(&b);
         md_array_state_done(&c);
