@@ -322,7 +322,8 @@ void unit_state_update(UnitState *s, const UnitProps *p, UnitUpdateFlags flags, 
         /* A StateChangeTimestamp fetched alone that differs from the one
          * the signals said belongs to a state the signals have not told
          * yet: keep the one that goes with the ActiveState we have. */
-        if ((flags & UNIT_UPDATE_FETCHED) && has(p, UNIT_PROP_STATE_CHANGE) && !has(p, UNIT_PROP_ACTIVE_STATE) &&
+        if ((flags & (UNIT_UPDATE_FETCHED | UNIT_UPDATE_UNANSWERED)) && has(p, UNIT_PROP_STATE_CHANGE) &&
+            !has(p, UNIT_PROP_ACTIVE_STATE) &&
             has(&old, UNIT_PROP_STATE_CHANGE) && p->state_change != old.state_change) {
                 skip |= UNIT_PROP_BIT(UNIT_PROP_STATE_CHANGE);
                 moved = true;

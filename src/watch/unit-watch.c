@@ -325,8 +325,9 @@ static void fetch_done(UnitFetch *f) {
         UnitProps p = {};
 
         unit_props_merge(&p, &f->props, f->superseded);
-        /* Without the state's own word, go by the signals. */
-        if (f->unanswered & UNIT_PROP_BIT(UNIT_PROP_STATE_CHANGE))
+        /* Not all answered (the unit is gone, the type has no such
+         * property): decide on what there is, do not ask again. */
+        if (f->unanswered)
                 flags = UNIT_UPDATE_UNANSWERED;
         rec->fetch = fetch_free(f);
 

@@ -28,6 +28,7 @@ typedef struct FakeUnit {
         uint32_t job, n_restarts;
         uint64_t inactive_enter, state_change, exec_main_exit;
         bool hold;              /* keep its Gets unanswered */
+        bool no_result;         /* its type has no Result property */
 } FakeUnit;
 
 typedef struct Seen {
@@ -92,7 +93,7 @@ static int reply_get(Fixture *f, sd_bus_message *m) {
                 return sd_bus_reply_method_return(m, "v", "s", u->active);
         if (streq(prop, "SubState"))
                 return sd_bus_reply_method_return(m, "v", "s", u->sub);
-        if (streq(prop, "Result"))
+        if (streq(prop, "Result") && !u->no_result)
                 return sd_bus_reply_method_return(m, "v", "s", u->result);
         if (streq(prop, "Restart"))
                 return sd_bus_reply_method_return(m, "v", "s", u->restart);
@@ -490,6 +491,33 @@ static void test_resync_before_ready(void **state) {
         assert_string_equal(find_seen(f, "slow.service", "failed")->result, "watchdog");
 }
 
+/* A Get that cannot be answered is not asked again and again: the
+ * failure is told with what there is. */
+static void test_unanswerable(void **state) {
+        Fixture *f = *state;
+        usec_t now = now_usec(CLOCK_REALTIME);
+        FakeUnit *x;
+        unsigned gets;
+
+        start_watch(f);
+        x = add_unit(f, "x.socket", "failed", now + 1);
+        x->no_result = true;
+        gets = f->gets;
+        send_changed(f, x, false, true);
+        assert_int_equal(count_seen(f, "x.socket", "failed"), 1);
+        assert_string_equal(find_seen(f, "x.socket", "failed")->result, "unknown");
+        assert_true(f->gets - gets <= 5);
+        /* and a unit that is gone by the time it is asked */
+        x = add_unit(f, "y.service", "failed", now + 2);
+        x->restart = "always";
+        f->n_units--;   /* unloaded: every Get of it fails */
+        gets = f->gets;
+        send_changed(f, x, false, true);
+        assert_int_equal(count_seen(f, "y.service", "failed"), 1);
+        assert_string_equal(find_seen(f, "y.service", "failed")->result, "unknown");
+        assert_true(f->gets - gets <= 7);       /* one batch: state, Result, ExecMainExit, Restart= */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_initial_signal_resync, setup, teardown),
@@ -497,6 +525,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_confirmation, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_with_calls_in_flight, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resync_before_ready, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unanswerable, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
