@@ -21,9 +21,10 @@
 #
 # usage: test-watch-block.sh PATH/TO/watch-driver PATH/TO/loop-ctl [FLOOD_COUNT]
 # Needs root, /dev/loop-control, losetup, mkfs.ext4, mkfs.vfat, jq, python3
-# (exits 77 otherwise). It uses loop numbers 7300-7301 and 7400 up, which
-# nothing else here uses, deletes only the devices it created, and never
-# touches loop devices other tests attach with `losetup -f`.
+# (exits 77 otherwise). It uses loop numbers 7300, 8200-8599 and 8600-8999
+# (test-triggers.sh uses 7600 up), skips if one exists already, deletes only
+# the devices it created, and never touches loop devices other tests attach
+# with `losetup -f`.
 set -euo pipefail
 
 driver=${1:?usage: test-watch-block.sh PATH/TO/watch-driver PATH/TO/loop-ctl [FLOOD_COUNT]}
@@ -37,10 +38,10 @@ for t in jq losetup mkfs.ext4 mkfs.vfat python3; do
 done
 
 L1=7300          # the identification tests
-L2=7301          # the private-/dev test
-FLOOD1=7400      # flood 1: $flood devices from here
-FLOOD2=$((FLOOD1 + flood))   # flood 2 (while the driver runs): as many again
-for n in $L1 $L2 $(seq $FLOOD1 $((FLOOD2 + flood - 1))); do
+FLOOD1=8200      # flood 1: $flood devices from here (at most 400)
+FLOOD2=8600      # flood 2 (while the driver runs): as many
+((flood <= 400)) || { echo "test-watch-block: at most 400 devices per flood" >&2; exit 1; }
+for n in $L1 $(seq $FLOOD1 $((FLOOD1 + flood - 1))) $(seq $FLOOD2 $((FLOOD2 + flood - 1))); do
     if [[ -e /sys/class/block/loop$n ]]; then
         echo "SKIP: loop$n exists already (someone else's?); not touching it" >&2
         exit 77
