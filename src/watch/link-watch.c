@@ -97,6 +97,7 @@ static void on_change(const LinkChange *c, void *userdata) {
                 .name = c->name,
                 .event = link_state_to_string(c->state),
                 .ifindex = c->ifindex,
+                /* rtnetlink carries no time: when we read it. */
                 .realtime = now_usec(CLOCK_REALTIME),
                 .monotonic = now_usec(CLOCK_MONOTONIC),
                 .initial = lw->emit_initial,
@@ -166,8 +167,9 @@ static void link_watch_settled(LinkWatch *lw) {
                              lw->table.n, lw->rcvbuf, lw->dumps, lw->overruns, took / USEC_PER_MSEC);
         else if (lw->out_of_sync || lw->resync_asked)
                 watch_notice(&lw->watch, WATCH_RESYNCED, 0,
-                             "%u changes missed; %zu links; %u overruns, %u dumps, %" PRIu64 " ms",
-                             lw->changes, lw->table.n, lw->overruns, lw->dumps, took / USEC_PER_MSEC);
+                             "%u changes missed; %zu links; %u overruns, %u dumps, %" PRIu64 " ms%s",
+                             lw->changes, lw->table.n, lw->overruns, lw->dumps, took / USEC_PER_MSEC,
+                             lw->dump_tainted ? "; a reply was malformed, so links gone meanwhile stay" : "");
         lw->out_of_sync = lw->resync_asked = false;
         lw->overruns = lw->dumps = lw->changes = 0;
         lw->dump_intr_retries = 0;
