@@ -245,6 +245,7 @@ static int read_size(BlockWatch *b, int classfd, const char *sysname, uint64_t *
 }
 
 static void pump(BlockWatch *b);
+static void device_identify(BlockWatch *b, BlockDevice *d, int classfd);
 
 static void on_probe_done(BlockProbe *probe, int error, const ProbeResult *result, void *userdata) {
         BlockWatch *b = userdata;
@@ -297,20 +298,15 @@ static void device_probe_now(BlockWatch *b, BlockDevice *d) {
         d->probe = probe;
 }
 
-/* Starts what waits, up to the limit. Devices that changed while their
- * probe ran go to the back of the queue. */
+/* Starts what waits, up to the limit. A device that changed while its
+ * probe ran is looked at again (the cheap cases first), at the back of the
+ * queue. */
 static void pump(BlockWatch *b) {
         for (size_t i = 0; i < b->table.n; i++) {
                 BlockDevice *d = b->table.devices[i];
 
-                if (d->probe_wanted && !d->probe && !d->queued) {
-                        d->queued = true;
-                        if (b->queue_tail)
-                                b->queue_tail->queue_next = d;
-                        else
-                                b->queue_head = d;
-                        b->queue_tail = d;
-                }
+                if (d->probe_wanted && !d->probe && !d->queued)
+                        device_identify(b, d, -EBADF);
         }
         while (b->queue_head && block_prober_running(b->prober) < BLOCK_PROBES_MAX) {
                 BlockDevice *d = b->queue_head;
@@ -336,6 +332,7 @@ static void device_identify(BlockWatch *b, BlockDevice *d, int classfd) {
                 d->probe_wanted = true;         /* again, after the one under way */
                 return;
         }
+        d->probe_wanted = false;
         if (read_size(b, classfd, d->sysname, &size) >= 0) {
                 d->size = size;
                 if (size == 0) {
