@@ -239,8 +239,7 @@ static usec_t failure_realtime(const UnitState *s, const char *result) {
         return s->now.state_change;
 }
 
-static void decide_failed(UnitState *s, const UnitProps *old, const UnitProps *p, UnitUpdateFlags flags,
-                          bool moved, UnitDecision *d) {
+static void decide_failed(UnitState *s, UnitUpdateFlags flags, bool moved, bool confirmed, UnitDecision *d) {
         unsigned missing = 0;
         const char *result;
         bool terminal;
@@ -279,12 +278,7 @@ static void decide_failed(UnitState *s, const UnitProps *old, const UnitProps *p
 
         result = unit_state_failure_result(s);
         may = unit_state_may_restart(s);
-        if (flags & UNIT_UPDATE_UNANSWERED)
-                terminal = true;
-        else if ((flags & UNIT_UPDATE_FETCHED) &&
-                 (has(p, UNIT_PROP_ACTIVE_STATE) ||
-                  (has(p, UNIT_PROP_STATE_CHANGE) && old->active == UNIT_STATE_FAILED &&
-                   has(old, UNIT_PROP_STATE_CHANGE) && p->state_change == old->state_change)))
+        if (confirmed)
                 /* Asked after the failure and still in it: systemd did not
                  * move it on to auto-restart. */
                 terminal = true;
@@ -313,20 +307,35 @@ static void decide_failed(UnitState *s, const UnitProps *old, const UnitProps *p
         });
 }
 
+
 void unit_state_update(UnitState *s, const UnitProps *p, UnitUpdateFlags flags, UnitDecision *ret) {
         UnitProps old = s->now;
         unsigned skip = 0;
-        bool moved = false;
+        bool moved = false, confirmed = false;
 
         *ret = (UnitDecision) {};
-        /* A StateChangeTimestamp fetched alone that differs from the one
-         * the signals said belongs to a state the signals have not told
-         * yet: keep the one that goes with the ActiveState we have. */
+        if (flags & UNIT_UPDATE_UNANSWERED)
+                confirmed = true;       /* nobody to ask: the signals' word */
+        else if ((flags & UNIT_UPDATE_FETCHED) && has(p, UNIT_PROP_ACTIVE_STATE))
+                confirmed = true;       /* the state itself, asked after the signals */
         if ((flags & (UNIT_UPDATE_FETCHED | UNIT_UPDATE_UNANSWERED)) && has(p, UNIT_PROP_STATE_CHANGE) &&
-            !has(p, UNIT_PROP_ACTIVE_STATE) &&
-            has(&old, UNIT_PROP_STATE_CHANGE) && p->state_change != old.state_change) {
-                skip |= UNIT_PROP_BIT(UNIT_PROP_STATE_CHANGE);
-                moved = true;
+            !has(p, UNIT_PROP_ACTIVE_STATE) && has(&old, UNIT_PROP_STATE_CHANGE)) {
+                /* A confirmation: StateChangeTimestamp asked alone. */
+                if (p->state_change == old.state_change)
+                        confirmed = true;       /* still in the state the signals said */
+                else if (p->state_change == 0 && old.state_change != 0) {
+                        /* Unloaded (garbage-collected) meanwhile, and the
+                         * Get loaded it afresh: systemd collects only a
+                         * unit it will not restart. */
+                        skip |= UNIT_PROP_BIT(UNIT_PROP_STATE_CHANGE);
+                        confirmed = true;
+                } else {
+                        /* Moved on: the signal saying where is on its
+                         * way. Keep the timestamp that goes with the
+                         * ActiveState we have. */
+                        skip |= UNIT_PROP_BIT(UNIT_PROP_STATE_CHANGE);
+                        moved = true;
+                }
         }
         unit_props_merge(&s->now, p, skip);
 
@@ -345,7 +354,7 @@ void unit_state_update(UnitState *s, const UnitProps *p, UnitUpdateFlags flags, 
         if (!has(&s->now, UNIT_PROP_ACTIVE_STATE))
                 return;
 
-        if (s->now.active != UNIT_STATE_FAILED)
+        if (s->now.active != UNIT_STATE_FAILED && s->now.active != UNIT_STATE_INACTIVE)
                 s->confirming = 0;
 
         if (!s->observed) {
@@ -361,7 +370,7 @@ void unit_state_update(UnitState *s, const UnitProps *p, UnitUpdateFlags flags, 
 
         switch (s->now.active) {
         case UNIT_STATE_FAILED:
-                decide_failed(s, &old, p, flags, moved, ret);
+                decide_failed(s, flags, moved, confirmed, ret);
                 break;
         case UNIT_STATE_ACTIVE:
         case UNIT_STATE_RELOADING:
@@ -378,8 +387,22 @@ void unit_state_update(UnitState *s, const UnitProps *p, UnitUpdateFlags flags, 
                         s->phase = UNIT_PHASE_ACTIVE;   /* it was active, we just did not see it */
                 break;
         case UNIT_STATE_INACTIVE:
-                if (s->now.job != 0)
+                if (s->now.job != 0) {
+                        s->confirming = 0;
                         break;  /* inside a job (a restart passes through dead) */
+                }
+                if (moved)
+                        break;
+                if (!confirmed && unit_state_may_restart(s) != 0) {
+                        /* Restart=always after a clean exit: dead for an
+                         * instant, then auto-restart, as with failed. */
+                        if (s->confirming != s->now.state_change) {
+                                s->confirming = s->now.state_change ?: 1;
+                                ret->fetch |= UNIT_PROP_BIT(UNIT_PROP_STATE_CHANGE);
+                        }
+                        break;
+                }
+                s->confirming = 0;
                 if (s->phase == UNIT_PHASE_ACTIVE || s->phase == UNIT_PHASE_FAILED)
                         add_event(ret, (UnitEvent) {
                                 .type = UNIT_EVENT_INACTIVE,
@@ -393,5 +416,6 @@ void unit_state_update(UnitState *s, const UnitProps *p, UnitUpdateFlags flags, 
 }
 
 bool unit_state_worth_keeping(const UnitState *s) {
-        return !(has(&s->now, UNIT_PROP_ACTIVE_STATE) && s->now.active == UNIT_STATE_INACTIVE && s->now.job == 0);
+        return !(has(&s->now, UNIT_PROP_ACTIVE_STATE) && s->now.active == UNIT_STATE_INACTIVE && s->now.job == 0 &&
+                 s->confirming == 0);
 }

@@ -32,9 +32,13 @@
  * "restarted" is emitted when NRestarts grows; "active" when the unit
  * becomes active (or reloading) from anything but active, seen happen
  * (the first snapshot of a unit that is active says nothing); "inactive"
- * when it settles inactive (no job) after it was active or failed.
+ * when it settles inactive (no job) after it was active or failed;
+ * settled as a failure is: a Restart=always service that exits cleanly
+ * shows inactive/dead for an instant before auto-restart too, so for a
+ * unit that may be restarted the same confirmation is asked first.
  * Passing through inactive/dead inside a restart job, or a oneshot that
- * never was active, says nothing. */
+ * never was active, says nothing. A unit settled inactive is not worth
+ * a record. */
 
 #include <stdbool.h>
 #include <stdint.h>

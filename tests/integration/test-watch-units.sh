@@ -13,6 +13,7 @@
 # - Restart=on-failure that crashes twice and recovers: "restarted" 1 and
 #   2, never "failed";
 # - crashes until StartLimitBurst=: exactly one "failed" start-limit-hit;
+# - Restart=always with clean exits: "restarted", no "inactive" between;
 # - "inactive" when a unit is stopped;
 # - systemctl daemon-reexec while a unit fails: lost, resynced, and that
 #   failure reported exactly once; a resync on SIGUSR1 finds nothing new;
@@ -145,6 +146,17 @@ rig_ok "watch-flaky.service: restarted 1, 2 and never failed (NRestarts $(prop w
 rig_exec systemctl stop watch-flaky.service
 wait_event watch-flaky.service inactive 5
 rig_ok "watch-flaky.service: inactive when stopped"
+
+echo "# Restart=always, clean exits"
+rig_exec systemctl start watch-always.service
+rig_wait_for "watch-always restarted twice" 10 sh -c "[ \$(grep '\"name\":\"watch-always.service\"' $OUT | grep -c '\"event\":\"restarted\"') -ge 2 ]" \
+    || rig_fail "watch-always: $(events watch-always.service)"
+rig_exec systemctl stop watch-always.service
+wait_event watch-always.service inactive 5
+sleep 0.3
+[[ $(n_events watch-always.service inactive) == 1 && $(n_events watch-always.service failed) == 0 ]] \
+    || rig_fail "watch-always: inactive/failed between restarts: $(events watch-always.service)"
+rig_ok "watch-always.service: restarted $(events watch-always.service restarted | jq -r .restarts | tr '\n' ' ')with no inactive between, inactive once when stopped"
 
 echo "# start limit"
 rig_exec systemctl start watch-limit.service

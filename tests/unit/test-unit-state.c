@@ -395,6 +395,69 @@ static void test_active_inactive(void **state) {
         assert_int_equal(log.n, 1);
 }
 
+/* lat-always.service: Restart=always, exits 0 every 200 ms: inactive/dead
+ * for an instant, then auto-restart. Neither "inactive" nor "failed", a
+ * "restarted" each time, and the record is kept through it. */
+static void test_restart_always_clean_exit(void **state) {
+        UnitState s;
+        Log log = {};
+
+        started_service(&s, &log, "always");
+        for (unsigned i = 0; i < 2; i++) {
+                usec_t t = 1000000 * (i + 1);
+
+                feed(&s, &log, svc_sig("success", i, t + 283650), 0);
+                feed(&s, &log, unit_sig("inactive", "dead", 0, t + 283918, t + 283918), 0);
+                assert_true(log.fetch == BIT(STATE_CHANGE));   /* confirm first */
+                assert_true(unit_state_worth_keeping(&s));
+                feed(&s, &log, svc_sig("success", i, t + 283650), 0);
+                feed(&s, &log, unit_sig("activating", "auto-restart", 0, t + 283918, t + 284271), 0);
+                feed(&s, &log, state_change_only(t + 284271), UNIT_UPDATE_FETCHED);    /* moved: nothing */
+                feed(&s, &log, svc_sig("success", i + 1, t + 283650), 0);
+                feed(&s, &log, unit_sig("activating", "auto-restart", 4881, t + 283918, t + 284271), 0);
+                feed(&s, &log, unit_sig("inactive", "dead", 4881, t + 656393, t + 656393), 0);
+                feed(&s, &log, unit_sig("active", "running", 4881, t + 656393, t + 681575), 0);
+                feed(&s, &log, unit_sig("active", "running", 0, t + 656393, t + 681575), 0);
+        }
+        assert_int_equal(count(&log, UNIT_EVENT_RESTARTED), 2);
+        assert_int_equal(count(&log, UNIT_EVENT_INACTIVE), 0);
+        assert_int_equal(count(&log, UNIT_EVENT_FAILED), 0);
+        assert_int_equal(count(&log, UNIT_EVENT_ACTIVE), 1);
+
+        /* systemctl stop: inactive, confirmed */
+        feed(&s, &log, unit_sig("deactivating", "stop-sigterm", 77, 0, 9000000), 0);
+        feed(&s, &log, unit_sig("inactive", "dead", 77, 9000100, 9000100), 0);
+        feed(&s, &log, unit_sig("inactive", "dead", 0, 9000100, 9000100), 0);
+        assert_int_equal(count(&log, UNIT_EVENT_INACTIVE), 0);
+        assert_true(log.fetch == BIT(STATE_CHANGE));
+        feed(&s, &log, state_change_only(9000100), UNIT_UPDATE_FETCHED);
+        assert_int_equal(count(&log, UNIT_EVENT_INACTIVE), 1);
+        assert_false(unit_state_worth_keeping(&s));
+
+        /* watch-flaky.service (Restart=on-failure) stopped: systemd
+         * unloads it at once, and the confirmation's Get loads it afresh,
+         * StateChangeTimestamp 0. Collected: it will not be restarted. */
+        log = (Log) {};
+        started_service(&s, &log, "on-failure");
+        feed(&s, &log, unit_sig("deactivating", "stop-sigterm", 261, 0, 3751147), 0);
+        feed(&s, &log, unit_sig("inactive", "dead", 261, 3773424, 3773424), 0);
+        feed(&s, &log, unit_sig("inactive", "dead", 0, 3773424, 3773424), 0);
+        assert_true(log.fetch == BIT(STATE_CHANGE));
+        feed(&s, &log, state_change_only(0), UNIT_UPDATE_FETCHED);
+        assert_int_equal(count(&log, UNIT_EVENT_INACTIVE), 1);
+        assert_true(log.events[log.n - 1].realtime == 3773424);
+        assert_false(unit_state_worth_keeping(&s));
+
+        /* the same for a failure (CollectMode=inactive-or-failed) */
+        log = (Log) {};
+        started_service(&s, &log, "on-failure");
+        feed(&s, &log, svc_sig("exit-code", 0, 4000000), 0);
+        feed(&s, &log, unit_sig("failed", "failed", 0, 4000100, 4000100), 0);
+        feed(&s, &log, state_change_only(0), UNIT_UPDATE_FETCHED);
+        assert_int_equal(count(&log, UNIT_EVENT_FAILED), 1);
+        assert_true(log.events[log.n - 1].occurrence == 4000100);
+}
+
 /* what the parser hands over is checked */
 static void test_props_refuse_bad_values(void **state) {
         UnitProps p = {};
@@ -442,6 +505,7 @@ int main(void) {
                 cmocka_unit_test(test_failed_unknown_policy),
                 cmocka_unit_test(test_non_service),
                 cmocka_unit_test(test_active_inactive),
+                cmocka_unit_test(test_restart_always_clean_exit),
                 cmocka_unit_test(test_props_refuse_bad_values),
                 cmocka_unit_test(test_diff),
         };
