@@ -1,5 +1,5 @@
 #!/bin/bash
-# shellcheck source-path=SCRIPTDIR
+# shellcheck source-path=SCRIPTDIR disable=SC2016,SC2001
 # unit.restart-dependents against a real systemd: boots a container with
 # the units tests/data/units/deps-*.service
 #     a <- b <- c   (b Requires=/After= a, c Requires=/After= b)
