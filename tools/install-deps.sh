@@ -42,6 +42,14 @@ packages=(
     fdisk
     # test scripts read salvectl --json
     jq
+    # md VM rig (tests/vm/): TCG VM with a Debian kernel unpacked from its
+    # package (fetched by tests/vm/build.sh), a busybox initramfs, real md
+    qemu-system-x86
+    busybox-static
+    cpio
+    kmod
+    mdadm
+    udev
     # the Debian package (tools/package.sh)
     git
     debhelper
