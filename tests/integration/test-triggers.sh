@@ -192,6 +192,24 @@ else
     echo "# SKIP device trigger: no loop-ctl, /dev/loop-control or mkfs.ext4"
 fi
 
+# --- watchers follow the plans: a reload without link plans drops the socket ---
+# salved's NETLINK_ROUTE sockets: /proc/net/netlink (protocol 0) by inode.
+rtnl() {
+    rig_exec sh -c 'pid=$(systemctl show -p MainPID --value salved)
+        ls -l /proc/$pid/fd | sed -n "s/.*socket:\[\([0-9]*\)\]$/\1/p" > /tmp/salved-sockets
+        awk "NR > 1 && \$2 == 0 { print \$NF }" /proc/net/netlink | grep -c -x -F -f /tmp/salved-sockets' || true
+}
+check "salved holds an rtnetlink socket while a plan has a link trigger" test "$(rtnl)" -ge 1
+rig_exec mv /etc/salve/plans.d/t-link.yaml /root/t-link.yaml
+rig_exec salvectl reload
+check "a reload that leaves no link trigger stops watching links" \
+    rig_exec sh -c 'journalctl -u salved -o cat | grep -q "^No plan watches links any more; stopped watching\.$"'
+check "and closes the socket" test "$(rtnl)" -eq 0
+rig_exec mv /root/t-link.yaml /etc/salve/plans.d/t-link.yaml
+rig_exec salvectl reload
+rig_wait_for "links to be watched again" 10 sh -c \
+    'test "$(journalctl -u salved -o cat | grep -c "^Watching links\.$")" -ge 2'
+
 # --- by hand ---
 out=$(rig_exec sh -c 'salvectl run t-unit 2>&1; echo "rc=$?"')
 # shellcheck disable=SC2016
