@@ -23,6 +23,18 @@
 #include "trigger-match.h"
 #include "trigger-vars.h"
 
+/* Events gathering for one run during settle: per instance, so that a
+ * plan serving every unit settles each unit's burst on its own. */
+typedef struct Settle {
+        struct PlanTrigger *owner;
+        char *instance;
+        sd_event_source *timer;
+        char **context;                 /* the first event's */
+        char *trigger, *reason;
+        usec_t time;                    /* CLOCK_REALTIME of the first event */
+        unsigned events;
+} Settle;
+
 /* What the Manager keeps per plan name between events. */
 typedef struct PlanTrigger {
         char *plan;
@@ -30,23 +42,41 @@ typedef struct PlanTrigger {
         size_t n_starts;
         bool limited;                   /* said "limit hit", not yet "limit over" */
         usec_t limited_until;           /* CLOCK_MONOTONIC */
-        sd_event_source *settle;        /* armed: events are gathering */
-        char **settle_context;          /* the first event's */
-        char *settle_trigger, *settle_reason;
-        usec_t settle_time;             /* CLOCK_REALTIME of the first event */
-        unsigned settle_events;
+        Settle **settles;
+        size_t n_settles;
         Manager *manager;
 } PlanTrigger;
+
+#define SETTLES_MAX 256U                /* per plan; past it, events start runs at once */
+
+static Settle *settle_free(Settle *x) {
+        if (!x)
+                return NULL;
+        sd_event_source_disable_unref(x->timer);
+        free(x->instance);
+        strv_free(x->context);
+        free(x->trigger);
+        free(x->reason);
+        return mfree(x);
+}
+
+static void settle_remove(PlanTrigger *t, Settle *x) {
+        for (size_t i = 0; i < t->n_settles; i++)
+                if (t->settles[i] == x) {
+                        t->settles[i] = t->settles[--t->n_settles];
+                        break;
+                }
+        settle_free(x);
+}
 
 static PlanTrigger *plan_trigger_free(PlanTrigger *t) {
         if (!t)
                 return NULL;
         free(t->plan);
         free(t->starts);
-        sd_event_source_disable_unref(t->settle);
-        strv_free(t->settle_context);
-        free(t->settle_trigger);
-        free(t->settle_reason);
+        for (size_t i = 0; i < t->n_settles; i++)
+                settle_free(t->settles[i]);
+        free(t->settles);
         return mfree(t);
 }
 
@@ -210,22 +240,59 @@ static void start_triggered(Manager *m, const Plan *p, PlanTrigger *t, const cha
 }
 
 static int on_settled(sd_event_source *s, uint64_t usec, void *userdata) {
-        PlanTrigger *t = userdata;
+        Settle *x = userdata;
+        PlanTrigger *t = x->owner;
         Manager *m = t->manager;
         const Plan *p = plan_set_find(m->plans, t->plan);
         _cleanup_free_ char *reason = NULL;
-        _cleanup_strv_free_ char **context = TAKE_PTR(t->settle_context);
-        _cleanup_free_ char *trigger = TAKE_PTR(t->settle_trigger), *first = TAKE_PTR(t->settle_reason);
-        unsigned n = t->settle_events;
 
-        t->settle = sd_event_source_disable_unref(t->settle);
-        t->settle_events = 0;
-        if (!p)
-                return 0;       /* reloaded away meanwhile */
-        if (n > 1 && asprintf(&reason, "%s, and %u more event%s while it settled", first, n - 1, n == 2 ? "" : "s") < 0)
-                return log_oom();
-        start_triggered(m, p, t, trigger, reason ?: first, t->settle_time, context);
+        if (p && x->events > 1 && asprintf(&reason, "%s, and %u more event%s while it settled", x->reason,
+                                           x->events - 1, x->events == 2 ? "" : "s") < 0)
+                reason = NULL;
+        if (p)          /* else reloaded away meanwhile */
+                start_triggered(m, p, t, x->trigger, reason ?: x->reason, x->time, x->context);
+        settle_remove(t, x);
         return 0;
+}
+
+/* Gathers ev into the settle of its instance; false if it cannot (start at once). */
+static bool settle_add(Manager *m, const Plan *p, PlanTrigger *t, const TriggerEvent *ev, char ***context,
+                       char **reason) {
+        _cleanup_free_ char *instance = NULL;
+        Settle *x, **n;
+        int k;
+
+        if (plan_instance_from_context(p, *context, &instance) < 0)
+                return false;
+        for (size_t i = 0; i < t->n_settles; i++)
+                if (streq(t->settles[i]->instance, instance)) {
+                        t->settles[i]->events++;
+                        return true;
+                }
+        if (t->n_settles >= SETTLES_MAX)
+                return false;
+        n = realloc(t->settles, sizeof(Settle *) * (t->n_settles + 1));
+        if (!n)
+                return false;
+        t->settles = n;
+        x = calloc(1, sizeof(Settle));
+        if (!x)
+                return false;
+        *x = (Settle) { .owner = t, .instance = TAKE_PTR(instance), .events = 1,
+                        .time = ev->realtime ?: now_usec(CLOCK_REALTIME),
+                        .trigger = strdup(trigger_kind_to_string(ev->kind)) };
+        k = sd_event_add_time_relative(m->event, &x->timer, CLOCK_MONOTONIC, p->settle, 0, on_settled, x);
+        if (k < 0 || !x->trigger) {
+                log_warning_errno(k < 0 ? k : -ENOMEM, "Cannot wait for plan %s to settle, starting at once: %m",
+                                  p->name);
+                settle_free(x);
+                return false;
+        }
+        (void) sd_event_source_set_description(x->timer, "trigger-settle");
+        x->context = TAKE_PTR(*context);
+        x->reason = TAKE_PTR(*reason);
+        t->settles[t->n_settles++] = x;
+        return true;
 }
 
 static void on_match(Manager *m, const Plan *p, const TriggerEvent *ev) {
@@ -233,7 +300,6 @@ static void on_match(Manager *m, const Plan *p, const TriggerEvent *ev) {
         _cleanup_free_ char *reason = NULL;
         PlanTrigger *t = plan_trigger_get(m, p->name);
         const Run *done;
-        int k;
 
         if (!t || event_context(m, ev, &context) < 0 || !(reason = event_reason(ev))) {
                 log_oom();
@@ -245,23 +311,8 @@ static void on_match(Manager *m, const Plan *p, const TriggerEvent *ev) {
                                     p->name);
                 return;
         }
-        if (p->settle > 0) {
-                if (t->settle) {
-                        t->settle_events++;
-                        return;
-                }
-                k = sd_event_add_time_relative(m->event, &t->settle, CLOCK_MONOTONIC, p->settle, 0, on_settled, t);
-                if (k >= 0) {
-                        (void) sd_event_source_set_description(t->settle, "trigger-settle");
-                        t->settle_context = TAKE_PTR(context);
-                        t->settle_trigger = strdup(trigger_kind_to_string(ev->kind));
-                        t->settle_reason = TAKE_PTR(reason);
-                        t->settle_time = ev->realtime ?: now_usec(CLOCK_REALTIME);
-                        t->settle_events = 1;
-                        return;
-                }
-                log_warning_errno(k, "Cannot wait for plan %s to settle, starting at once: %m", p->name);
-        }
+        if (p->settle > 0 && settle_add(m, p, t, ev, &context, &reason))
+                return;
         start_triggered(m, p, t, trigger_kind_to_string(ev->kind), reason, ev->realtime, context);
 }
 

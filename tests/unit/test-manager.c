@@ -185,7 +185,7 @@ static const char *plan_services =
         "steps:\n  - {id: s, run: unit.restart, with: {unit: \"${trigger.unit}\"}}\n";
 static const char *plan_settle =
         "plan: settle\nsettle: 50ms\n"
-        "trigger:\n  - link: {name: \"v*\", state: down}\n"
+        "trigger:\n  - link: {name: \"salvetest*\", state: down}\n"
         "steps:\n  - {id: s, run: exec, with: {command: [/bin/echo, \"${trigger.link}\"]}}\n";
 static const char *plan_unarmed =
         "plan: unarmed\narmed: false\n"
@@ -522,23 +522,32 @@ static void test_initial_event_already_handled(void **state) {
 }
 
 static void test_settle_gathers_a_burst(void **state) {
-        TriggerEvent ev = { .kind = TRIGGER_LINK, .name = "v0", .event = "down" };
+        TriggerEvent ev = { .kind = TRIGGER_LINK, .name = "salvetest0", .event = "down" };
         const Run *r;
         Rig rig;
 
         rig_new(&rig);
         manager_watch_event(rig.m, &ev);
-        ev.name = "v1";
         manager_watch_event(rig.m, &ev);
-        ev.name = "v2";
+        ev.event = "down";
         manager_watch_event(rig.m, &ev);
-        assert_int_equal(runs_of(&rig, "settle"), 0);   /* waiting for the burst to end */
-        for (unsigned i = 0; i < 50 && runs_of(&rig, "settle") == 0; i++)
+        ev.name = "salvetest1";                 /* another link: its own burst, its own run */
+        manager_watch_event(rig.m, &ev);
+        assert_int_equal(runs_of(&rig, "settle"), 0);   /* waiting for the bursts to end */
+        for (unsigned i = 0; i < 50 && runs_of(&rig, "settle") < 2; i++)
                 assert_true(sd_event_run(rig.event, 100 * 1000) >= 0);
-        assert_int_equal(runs_of(&rig, "settle"), 1);
-        r = last_run_of(&rig, "settle");
-        assert_string_equal(r->reason, "v0 down, and 2 more events while it settled");
-        assert_string_equal(step_get_arg(r->plan->steps, "command")->strv[1], "v0");
+        assert_int_equal(runs_of(&rig, "settle"), 2);
+        for (size_t i = 0; i < rig.m->store->n_runs; i++) {
+                r = rig.m->store->runs[i];
+                if (!streq(r->plan->name, "settle"))
+                        continue;
+                if (streq(step_get_arg(r->plan->steps, "command")->strv[1], "salvetest0"))
+                        assert_string_equal(r->reason, "salvetest0 down, and 2 more events while it settled");
+                else {
+                        assert_string_equal(step_get_arg(r->plan->steps, "command")->strv[1], "salvetest1");
+                        assert_string_equal(r->reason, "salvetest1 down");
+                }
+        }
         rig_free(&rig);
 }
 
