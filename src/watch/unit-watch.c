@@ -677,6 +677,20 @@ static unsigned full_mask(void) {
         return UNIT_PROPS_STATE | UNIT_PROP_BIT(UNIT_PROP_RESULT) | UNIT_PROPS_SERVICE | UNIT_PROPS_POLICY;
 }
 
+/* A tracked unit that is not failed and whose listed state is the one
+ * it had needs no fetch of its state in a resync, only of its Restart=
+ * (a daemon-reload may have changed it) and NRestarts (restarts missed
+ * become "restarted"). */
+static bool list_agrees(const UnitRecord *rec, const char *active, const char *sub, uint32_t job) {
+        const UnitProps *now = &rec->state.now;
+        unsigned need = UNIT_PROP_BIT(UNIT_PROP_ACTIVE_STATE) | UNIT_PROP_BIT(UNIT_PROP_SUB_STATE) |
+                        UNIT_PROP_BIT(UNIT_PROP_JOB);
+
+        return (now->set & need) == need && now->active != UNIT_STATE_FAILED &&
+               now->active == unit_active_state_from_string(active) && streq(now->sub, sub) && now->job == job &&
+               rec->state.confirming == 0;
+}
+
 static int on_subscribe_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         /* Errors are not fatal: the executor may have subscribed this
          * connection already, and without a subscription the list still
@@ -721,7 +735,7 @@ static int on_list_units(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                         continue;
                 rec->seen_gen = gen;
                 u->outstanding++;
-                record_fetch(rec, full_mask(), purpose, gen);
+                record_fetch(rec, list_agrees(rec, active, sub, job) ? UNIT_PROPS_POLICY | UNIT_PROP_BIT(UNIT_PROP_N_RESTARTS) : full_mask(), purpose, gen);
         }
         if (r < 0)
                 watch_notice(&u->watch, WATCH_BAD_INPUT, EBADMSG, "units: malformed ListUnits reply, using what was read");

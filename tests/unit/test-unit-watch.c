@@ -518,6 +518,33 @@ static void test_unanswerable(void **state) {
         assert_true(f->gets - gets <= 7);       /* one batch: state, Result, ExecMainExit, Restart= */
 }
 
+/* Restarts while nobody listened, of a unit found in the state it had:
+ * the resync asks for NRestarts only, and tells "restarted". */
+static void test_resync_restarts(void **state) {
+        Fixture *f = *state;
+        usec_t now;
+        FakeUnit *g;
+        unsigned gets;
+        const Seen *s;
+
+        start_watch(f);
+        now = now_usec(CLOCK_REALTIME);         /* a change after the start: news */
+        g = add_unit(f, "g.service", "active", now + 1);
+        g->restart = "always";
+        g->sub = "running";
+        send_changed(f, g, true, true);
+        g->n_restarts = 3;
+        gets = f->gets;
+        assert_int_equal(watch_resync(f->watch), 0);
+        settle(f);
+        assert_int_equal(f->gets - gets, 3);    /* Restart=, RestartForceExitStatus=, NRestarts */
+        s = find_seen(f, "g.service", "restarted");
+        assert_non_null(s);
+        assert_int_equal(s->restarts, 3);
+        assert_true(s->resynced);
+        assert_int_equal(count_seen(f, "g.service", "active"), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_initial_signal_resync, setup, teardown),
@@ -526,6 +553,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_free_with_calls_in_flight, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resync_before_ready, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unanswerable, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_resync_restarts, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
