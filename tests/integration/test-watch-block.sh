@@ -327,6 +327,9 @@ ok "the last $expect deleted: flood driver has none left"
 
 for p in "${pids[@]}"; do kill -TERM "$p"; wait "$p" || fail "driver $p exits 0"; done
 pids=()
+for f in "$tmp"/*.err; do
+    [[ ! -s "$f" ]] || fail "$(basename "$f" .err) driver wrote to stderr: $(head -c 300 "$f")"
+done
 stats() { jq -c 'select(.stats) | .stats' "$tmp/$1.out"; }
 s=$(stats flood)
 jq -e '.lost >= 1 and .resyncs >= 1 and .resynced_events >= 1 and .bad_input == 0' <<<"$s" >/dev/null ||
