@@ -16,7 +16,9 @@
  *      from a restart of the root): wait for it, read again; then done
  *      already (up since its providers came back), RestartUnit (up, but
  *      from before) or ResetFailedUnit + StartUnit (down), and wait for
- *      that job. Re-reading at the turn, not deciding up front, is what
+ *      that job. Job mode "fail": a job someone else queued meanwhile (a
+ *      stop an admin asked for, systemd's own restart) is never cancelled
+ *      by ours; systemd refuses ours, and the unit is read again. Re-reading at the turn, not deciding up front, is what
  *      keeps the step from restarting a unit systemd has just restarted,
  *      including the ones systemd restarts because we restarted one of
  *      their providers a turn earlier.
@@ -34,6 +36,8 @@
 
 #include "dependents.h"
 #include "executor-internal.h"
+
+#define SYSTEMD_ERROR_DESTRUCTIVE "org.freedesktop.systemd1.TransactionIsDestructive"
 
 typedef enum DepPhase {
         DEP_PHASE_CLOSURE,      /* reading units for the closure */
@@ -641,8 +645,19 @@ static int on_unit_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
 
         job->call = bus_queue_call_free(job->call);
         if (sd_bus_message_is_method_error(m, NULL)) {
+                ExecDependents *d = job->dependents;
                 exec_job_stop_awaiting(job);
-                turn_fail(job, "%s: %s", job->dependents->issued == DEP_ACTION_RESTART ? "RestartUnit" : "StartUnit",
+                if (sd_bus_message_is_method_error(m, SYSTEMD_ERROR_DESTRUCTIVE) && d->reads < DEP_TURN_READS_MAX) {
+                        /* Someone queued a job that ours would have
+                         * cancelled (job mode "fail"): look again, and
+                         * wait for it if it is on this unit. */
+                        d->issued = DEP_ACTION_DONE;
+                        r = read_unit(job, d->current);
+                        if (r < 0)
+                                turn_fail(job, "cannot read it: %s", strerror(-r));
+                        return 0;
+                }
+                turn_fail(job, "%s: %s", d->issued == DEP_ACTION_RESTART ? "RestartUnit" : "StartUnit",
                           exec_bus_error_text(sd_bus_message_get_error(m), -EIO, buf, sizeof(buf)));
                 return 0;
         }
@@ -662,7 +677,7 @@ static int send_unit_job(ExecJob *job) {
 
         r = bus_queue_call_method(job->executor->calls, &job->call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
                                   SYSTEMD_MANAGER_IFACE, d->issued == DEP_ACTION_RESTART ? "RestartUnit" : "StartUnit",
-                                  on_unit_job_reply, job, "ss", unit_name(job, d->current), "replace");
+                                  on_unit_job_reply, job, "ss", unit_name(job, d->current), "fail");
         if (r < 0)
                 return r;
         exec_job_await_reply(job);

@@ -220,7 +220,32 @@ rig_ok "cut off while b's start job ran (job $job), resumed: b started once, the
 rm -rf "$RIG_BOOT_DIR/units/deps-b.service.d"
 rig_exec systemctl daemon-reload
 
-echo "# 8. the step's timeout"
+echo "# 8. an admin's stop still running when the step comes: waited for, then respected"
+mkdir -p "$RIG_BOOT_DIR/units/deps-b.service.d"
+printf '[Service]\nExecStop=/bin/sleep 3\n' >"$RIG_BOOT_DIR/units/deps-b.service.d/slow-stop.conf"
+rig_exec systemctl daemon-reload
+reset_units
+rig_exec systemctl --no-block stop deps-b.service
+rig_wait_for "deps-b.service stopping" 10 sh -c '[ "$(systemctl show -P ActiveState deps-b.service)" = deactivating ]' \
+    || rig_fail "deps-b.service is $(state_of b), not deactivating"
+# What job mode "fail" relies on: systemd refuses a job that would cancel it.
+refused=$(rig_exec busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager \
+          StartUnit ss deps-c.service fail 2>&1 || true)
+[[ "$refused" == *"is destructive"* ]] || rig_fail "StartUnit deps-c.service fail during b's stop: '$refused'"
+rig_ok "systemd 252 refuses a 'fail' job that would cancel b's stop: $refused"
+t0=$(now_ns)
+run deps
+expect deps succeeded 'left alone: deps-b\.service \(stopped separately from deps-a\.service\), deps-c\.service \(needs deps-b\.service, which is left alone\)$'
+for u in b c; do
+    [[ "$(state_of "$u")" == inactive ]] || rig_fail "deps-$u.service is $(state_of "$u"), want inactive"
+    n=$(starts "$u" "$t0"); [[ "$n" == 0 ]] || rig_fail "deps-$u.service was started"
+done
+rig_ok "the step waited for b's stop job, then left b (and c, which needs it) stopped"
+rm -rf "$RIG_BOOT_DIR/units/deps-b.service.d"
+rig_exec systemctl daemon-reload
+
+echo "# 9. the step's timeout"
+reset_units
 mkdir -p "$RIG_BOOT_DIR/units/deps-b.service.d"
 printf '[Service]\nExecStartPre=/bin/sleep 5\n' >"$RIG_BOOT_DIR/units/deps-b.service.d/slow.conf"
 rig_exec systemctl daemon-reload
@@ -242,7 +267,7 @@ rig_ok "a unit systemd does not know fails the step, and says so"
 rig_poweroff || rig_fail "clean poweroff"
 rig_ok "clean poweroff"
 
-echo "# 9. a failed at boot, so b, c and d never started (their start jobs failed with \"dependency\")"
+echo "# 10. a failed at boot, so b, c and d never started (their start jobs failed with \"dependency\")"
 mkdir -p "$units/deps-a.service.d" "$units/salve-test.target.wants"
 printf '[Service]\nExecStartPre=/bin/sh -c "test -e /run/deps-a-ok"\n' >"$units/deps-a.service.d/boot.conf"
 for u in b c d; do ln -s "../deps-$u.service" "$units/salve-test.target.wants/deps-$u.service"; done
