@@ -261,17 +261,29 @@ msg=$(wait_line "$tmp/main.out" "$from" 20 '.notice == "resynced"') || fail "res
 ok "resync on request: $(jq -r .message <<<"$msg")"
 
 # --- 2. ENOBUFS -----------------------------------------------------------
+# loop$L1 again, empty, known to the flood driver before it stops; while
+# it is stopped and its buffer full, the ext4 image is attached: that
+# change is lost, and only the resync (diskseq changed) can find it.
+"$loopctl" add $L1; mine+=("$L1")
 start_driver flood --rcvbuf 4096; pid_flood=$last_pid
 wait_line "$tmp/flood.out" 0 30 '.notice == "ready"' >/dev/null || fail "flood driver says ready"
+wait_line "$tmp/flood.out" 0 30 ".name == \"/dev/loop$L1\" and .initial" >/dev/null || fail "flood driver knows loop$L1"
 kill -STOP "$pid_flood"
 for ((i = 0; i < flood; i++)); do mine+=("$((FLOOD1 + i))"); done
 t0=$(now_ms)
 ops=$("$loopctl" flood $FLOOD1 "$flood" 1 $((flood / 3))) || fail "flood 1"
 t1=$(now_ms)
+losetup "/dev/loop$L1" "$tmp/ext4.img"
 kill -CONT "$pid_flood"
 wait_line "$tmp/flood.out" 0 60 '.notice == "lost"' >/dev/null || fail "the driver says it lost events"
 msg=$(wait_line "$tmp/flood.out" 0 60 '.notice == "resynced"') || fail "the driver resynced"
 ok "flood 1 ($ops add/remove uevents in $((t1 - t0)) ms, driver stopped): lost, then $(jq -r .message <<<"$msg")"
+ev=$(wait_line "$tmp/flood.out" 0 30 ".name == \"/dev/loop$L1\" and .event == \"added\" and .fs_type == \"ext4\"") ||
+    fail "the ext4 attached while events were lost is found"
+jq -e '.resynced and .uuid == "5a17e000-0000-4000-8000-000000000001"' <<<"$ev" >/dev/null ||
+    fail "... by the resync (got $ev)"
+ok "a loop attach lost in the flood is found by the resync (diskseq changed): added TYPE=ext4, .resynced"
+losetup -d "/dev/loop$L1"
 
 for ((i = 0; i < flood; i++)); do mine+=("$((FLOOD2 + i))"); done
 t0=$(now_ms)
@@ -316,6 +328,7 @@ done
 ok "flood driver's whole set equals /sys/class/block ($(sysfs_set '*' | wc -l) devices)"
 
 # Delete what is left; both drivers see it go.
+"$loopctl" remove $L1
 from=$(lines "$tmp/flood.out")
 left=$(sysfs_set 'loop*' | in_range $FLOOD1 $last | sed 's|/dev/loop||')
 # shellcheck disable=SC2086
