@@ -561,13 +561,43 @@ bool md_array_state_is_resync_pending(const MdArrayState *s) {
                 IN_SET2(s->sync_action, MD_SYNC_IDLE, MD_SYNC_FROZEN);
 }
 
+/* A rebuild needs a target: a member that is neither in sync, nor faulty,
+ * nor a journal (md shows it as "spare"), taking a missing member's place
+ * (the array is degraded) or replacing one (want_replacement). This is
+ * what md's remove_and_add_spares() asks before it starts a recovery. */
+static bool recovery_has_target(const MdArrayState *s) {
+        bool known = false, spare = false, replacing = false;
+
+        for (size_t i = 0; i < s->n_members; i++) {
+                const MdMemberState *m = &s->members[i];
+
+                if (!m->known)
+                        continue;
+                known = true;
+                if (m->flags & MD_MEMBER_SPARE)
+                        spare = true;
+                if (m->flags & (MD_MEMBER_WANT_REPLACEMENT | MD_MEMBER_REPLACEMENT))
+                        replacing = true;
+        }
+        if (!known)
+                return true;    /* members not known: sync_action has to do */
+        return spare && (replacing || md_array_state_is_degraded(s));
+}
+
 bool md_array_state_is_syncing(const MdArrayState *s) {
-        /* sync_action reads recover (or resync) as soon as md merely means
-         * to look for work (MD_RECOVERY_NEEDED), e.g. right after a disk
-         * fails; sync_completed is "none" until a sync thread runs. */
-        return md_array_state_knows(s, MD_ATTR_SYNC_ACTION) &&
-                IN_SET2(s->sync_action, MD_SYNC_RESYNC, MD_SYNC_RECOVER) &&
-                (!md_array_state_knows(s, MD_ATTR_SYNC_COMPLETED) || s->sync_running);
+        if (!md_array_state_knows(s, MD_ATTR_SYNC_ACTION))
+                return false;
+        /* md_check_recovery() marks a sync running (MD_RECOVERY_RUNNING)
+         * before it knows whether there is one to run, and sync_action then
+         * reads "recover", sync_completed "0 / SIZE": right after a disk
+         * fails, with nothing to rebuild onto, both say so for a moment (seen
+         * on 6.1). So a recovery counts only with a target to rebuild, and
+         * either counts only while sync_completed is not "none". */
+        if (md_array_state_knows(s, MD_ATTR_SYNC_COMPLETED) && !s->sync_running)
+                return false;
+        if (s->sync_action == MD_SYNC_RESYNC)
+                return true;
+        return s->sync_action == MD_SYNC_RECOVER && recovery_has_target(s);
 }
 
 bool md_array_state_is_in_sync(const MdArrayState *s) {
@@ -577,8 +607,17 @@ bool md_array_state_is_in_sync(const MdArrayState *s) {
                 return false;
         if (!md_array_state_knows(s, MD_ATTR_SYNC_ACTION))
                 return true;    /* raid0, linear: nothing to sync */
-        return IN_SET2(s->sync_action, MD_SYNC_IDLE, MD_SYNC_CHECK) ||
-                s->sync_action == MD_SYNC_REPAIR || s->sync_action == MD_SYNC_FROZEN;
+        switch (s->sync_action) {
+        case MD_SYNC_IDLE:
+        case MD_SYNC_CHECK:
+        case MD_SYNC_REPAIR:
+        case MD_SYNC_FROZEN:
+                return true;
+        case MD_SYNC_RECOVER:
+                return !md_array_state_is_syncing(s);   /* md merely looking for work */
+        default:
+                return false;   /* resync, reshape, or a word not known here */
+        }
 }
 
 static bool member_failed(const MdMemberState *m) {

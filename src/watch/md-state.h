@@ -31,11 +31,11 @@
  *                    spare rewrites redundancy as a resync does, and
  *                    raid.wait-sync waits for either) with sync_completed
  *                    not "none"; also when a delayed resync waits for
- *                    another array on the same disks. sync_action alone is
- *                    not enough: md reads "recover" whenever a recovery
- *                    check is merely pending (right after a disk fails, with
- *                    nothing to rebuild onto), and sync_completed says
- *                    whether a sync thread runs.
+ *                    another array on the same disks. A recover counts only
+ *                    with a member to rebuild onto ("spare", in a degraded
+ *                    array or replacing a member): md reads "recover" and
+ *                    "0 / SIZE" for a moment whenever it looks for work,
+ *                    e.g. right after a disk fails with no spare.
  *   resync-finished  sync_action left resync/recover, and the array is in
  *                    sync with all its disks: resync_start "none", degraded
  *                    0, not frozen, still running. A resync or rebuild that

@@ -450,24 +450,52 @@ static void test_events_sequences(void **state) {
         md_array_state_done(&c);
         md_array_state_done(&d);
 
-        /* seen on the 6.1 kernel: right after a disk fails, sync_action reads
-         * "recover" while md only means to look for a spare (sync_completed
-         * "none"); then idle. That is no resync. */
+        /* seen on the 6.1 kernel (md VM): right after a disk fails with no
+         * spare, sync_action reads "recover" and sync_completed "0 / SIZE"
+         * while md looks for a spare, then idle. That is no resync. */
         mk(&a, "clean\n", "idle\n", "none\n", "0\n", "0\n");
         assert_int_equal(SET(&a, MD_ATTR_SYNC_COMPLETED, "none\n"), 0);
+        member(&a, "vda", "in_sync\n");
+        member(&a, "vdb", "in_sync\n");
         mk(&b, "clean\n", "recover\n", "none\n", "1\n", "0\n");
-        assert_int_equal(SET(&b, MD_ATTR_SYNC_COMPLETED, "none\n"), 0);
+        assert_int_equal(SET(&b, MD_ATTR_SYNC_COMPLETED, "0 / 129024\n"), 0);
+        member(&b, "vda", "in_sync\n");
+        member(&b, "vdb", "faulty\n");
         mk(&c, "clean\n", "idle\n", "none\n", "1\n", "0\n");
         assert_int_equal(SET(&c, MD_ATTR_SYNC_COMPLETED, "none\n"), 0);
+        member(&c, "vda", "in_sync\n");
+        member(&c, "vdb", "faulty\n");
+        /* the same moment with a healthy array and a hot spare */
+        mk(&d, "clean\n", "recover\n", "none\n", "0\n", "0\n");
+        assert_int_equal(SET(&d, MD_ATTR_SYNC_COMPLETED, "0 / 129024\n"), 0);
+        member(&d, "vda", "in_sync\n");
+        member(&d, "vdb", "in_sync\n");
+        member(&d, "vdc", "spare\n");
+        assert_false(md_array_state_is_syncing(&b));
+        assert_false(md_array_state_is_syncing(&d));
+        assert_true(md_array_state_is_in_sync(&d));
+        assert_string_equal(diff(&a, &b, &seen), "disk-failed:vdb degraded");
+        assert_string_equal(diff(&b, &c, &seen), "");
+        assert_string_equal(diff(&a, &d, &seen), "");
+        md_array_state_done(&d);
+        /* a real rebuild onto the spare; and the same with no progress yet */
         mk(&d, "active\n", "recover\n", "none\n", "1\n", "0\n");
         assert_int_equal(SET(&d, MD_ATTR_SYNC_COMPLETED, "0 / 129024\n"), 0);
-        assert_false(md_array_state_is_syncing(&b));
+        member(&d, "vda", "in_sync\n");
+        member(&d, "vdc", "spare\n");
         assert_true(md_array_state_is_syncing(&d));
-        assert_string_equal(diff(&a, &b, &seen), "degraded");
-        assert_string_equal(diff(&b, &c, &seen), "");
         assert_string_equal(diff(&c, &d, &seen), "resync-started");
         assert_string_equal(diff(&b, &d, &seen), "resync-started");
+        assert_int_equal(SET(&d, MD_ATTR_SYNC_COMPLETED, "none\n"), 0);
+        assert_false(md_array_state_is_syncing(&d));
+        /* a replacement (mdadm --replace) in an array that is not degraded */
+        assert_int_equal(SET(&d, MD_ATTR_DEGRADED, "0\n"), 0);
+        assert_int_equal(SET(&d, MD_ATTR_SYNC_COMPLETED, "2048 / 129024\n"), 0);
+        member(&d, "vda", "in_sync,want_replacement\n");
+        member(&d, "vdc", "spare,replacement\n");
+        assert_true(md_array_state_is_syncing(&d));
         /* a delayed resync (waiting for another array on the same disks) runs */
+        assert_int_equal(SET(&d, MD_ATTR_SYNC_ACTION, "resync\n"), 0);
         assert_int_equal(SET(&d, MD_ATTR_SYNC_COMPLETED, "delayed\n"), 0);
         assert_true(md_array_state_is_syncing(&d));
         md_array_state_done(&a);
