@@ -32,11 +32,11 @@
  *   emit what was missed with .resynced, WATCH_RESYNCED.
  * Every slot and call is owned here and released in done(). */
 
-#include <ctype.h>
 #include <inttypes.h>
 
 #include "string-util.h"
 #include "strv.h"
+#include "unit-bus.h"
 #include "unit-state.h"
 #include "watch.h"
 
@@ -44,10 +44,8 @@
 #define SYSTEMD_OBJECT_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit/"
 #define SYSTEMD_MANAGER_IFACE "org.freedesktop.systemd1.Manager"
-#define SYSTEMD_IFACE_PREFIX "org.freedesktop.systemd1."
 #define DBUS_PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
 #define UNIT_WATCH_CALLS_MAX 32         /* in flight on our own queue */
-#define UNIT_NAME_MAX 256
 
 typedef struct UnitWatch UnitWatch;
 typedef struct UnitRecord UnitRecord;
@@ -169,32 +167,13 @@ static UnitRecord *record_free(UnitRecord *rec) {
         return mfree(rec);
 }
 
-/* What systemd's unit names look like: [A-Za-z0-9:_.\\@-], a unit type
- * after the last dot. The type also names the interface that has Result. */
-static bool unit_name_valid(const char *name) {
-        static const char *const types[] = {
-                "service", "socket", "target", "device", "mount", "automount", "swap", "timer", "path", "slice", "scope",
-        };
-        const char *dot = strrchr(name, '.');
-
-        if (!dot || dot == name || strlen(name) >= UNIT_NAME_MAX)
-                return false;
-        for (const char *c = name; *c; c++)
-                if (!isalnum((unsigned char) *c) && !strchr(":_.\\@-", *c))
-                        return false;
-        for (size_t i = 0; i < ELEMENTSOF(types); i++)
-                if (streq(dot + 1, types[i]))
-                        return true;
-        return false;
-}
-
 static int record_new(UnitWatch *u, const char *path, UnitRecord **ret) {
         _cleanup_free_ char *name = NULL;
         UnitRecord *rec;
         int r;
 
         r = sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &name);
-        if (r <= 0 || !name || !unit_name_valid(name))
+        if (r <= 0 || !name || !unit_bus_name_is_valid(name))
                 return -EBADMSG;
         rec = calloc(1, sizeof(*rec));
         if (!rec)
@@ -257,65 +236,6 @@ static void record_apply(UnitRecord *rec, const UnitProps *p, UnitUpdateFlags fl
 
 /* ---- fetches: Gets of single properties ---- */
 
-static int read_prop_variant(sd_bus_message *m, UnitProp prop, UnitProps *p) {
-        const UnitPropInfo *info = unit_prop_info(prop);
-        const char *contents = NULL, *s;
-        uint64_t t;
-        uint32_t v;
-        char type;
-        int r;
-
-        r = sd_bus_message_peek_type(m, &type, &contents);
-        if (r <= 0 || type != SD_BUS_TYPE_VARIANT || !contents || !streq(contents, info->signature))
-                return -EBADMSG;
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
-        if (r < 0)
-                return -EBADMSG;
-        switch (info->signature[0]) {
-        case 's':
-                r = sd_bus_message_read_basic(m, 's', &s);
-                if (r >= 0)
-                        r = unit_props_set_string(p, prop, s);
-                break;
-        case 't':
-                r = sd_bus_message_read_basic(m, 't', &t);
-                if (r >= 0)
-                        r = unit_props_set_uint(p, prop, t);
-                break;
-        case 'u':
-                r = sd_bus_message_read_basic(m, 'u', &v);
-                if (r >= 0)
-                        r = unit_props_set_uint(p, prop, v);
-                break;
-        case '(':
-                if (prop == UNIT_PROP_JOB) {
-                        const char *job_path;
-                        r = sd_bus_message_read(m, "(uo)", &v, &job_path);
-                        if (r >= 0)
-                                r = unit_props_set_uint(p, prop, v);
-                } else {
-                        const void *a, *b;
-                        size_t na = 0, nb = 0;
-                        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_STRUCT, "aiai");
-                        if (r >= 0)
-                                r = sd_bus_message_read_array(m, 'i', &a, &na);
-                        if (r >= 0)
-                                r = sd_bus_message_read_array(m, 'i', &b, &nb);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        if (r >= 0)
-                                unit_props_set_restart_force(p, na > 0 || nb > 0);
-                }
-                break;
-        default:
-                r = -EBADMSG;
-        }
-        if (r < 0)
-                return -EBADMSG;
-        r = sd_bus_message_exit_container(m);
-        return r < 0 ? -EBADMSG : 0;
-}
-
 static void fetch_done(UnitFetch *f) {
         UnitRecord *rec = f->record;
         UnitWatch *u = rec->watch;
@@ -358,7 +278,7 @@ static int on_fetch_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         if (sd_bus_message_is_method_error(m, NULL))
                 f->unanswered |= UNIT_PROP_BIT(c->prop);
         else {
-                r = read_prop_variant(m, c->prop, &f->props);
+                r = unit_bus_read_value(m, c->prop, &f->props);
                 if (r < 0) {
                         f->unanswered |= UNIT_PROP_BIT(c->prop);
                         watch_notice(&u->watch, WATCH_BAD_INPUT, -r, "units: %s: reply to Get %s is not a %s",
@@ -369,26 +289,6 @@ static int on_fetch_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         if (--f->n_pending == 0)
                 fetch_done(f);
         return 0;
-}
-
-static const char *prop_interface(const UnitRecord *rec, UnitProp prop, char *buf, size_t size) {
-        const UnitPropInfo *info = unit_prop_info(prop);
-        const char *dot;
-
-        switch (info->iface) {
-        case UNIT_IFACE_UNIT:
-                return SYSTEMD_IFACE_PREFIX "Unit";
-        case UNIT_IFACE_SERVICE:
-                return SYSTEMD_IFACE_PREFIX "Service";
-        default:
-                /* foo.socket -> org.freedesktop.systemd1.Socket */
-                dot = strrchr(rec->name, '.');
-                if (!dot || !dot[1] || strlen(dot + 1) + sizeof(SYSTEMD_IFACE_PREFIX) >= size)
-                        return NULL;
-                (void) snprintf(buf, size, SYSTEMD_IFACE_PREFIX "%s", dot + 1);
-                buf[sizeof(SYSTEMD_IFACE_PREFIX) - 1] = (char) toupper((unsigned char) dot[1]);
-                return buf;
-        }
 }
 
 static void record_fetch(UnitRecord *rec, unsigned mask, FetchPurpose purpose, uint64_t gen) {
@@ -432,7 +332,7 @@ static void record_fetch(UnitRecord *rec, unsigned mask, FetchPurpose purpose, u
 
                 if (!(mask & UNIT_PROP_BIT(p)))
                         continue;
-                iface = prop_interface(rec, p, buf, sizeof(buf));
+                iface = unit_bus_prop_interface(rec->name, p, buf, sizeof(buf));
                 if (!iface)
                         continue;
                 f->calls[p] = (FetchCall) { .fetch = f, .prop = p };
@@ -457,71 +357,6 @@ fail:
 }
 
 /* ---- signals ---- */
-
-static int iface_kind(const char *iface, UnitPropIface *ret) {
-        if (!string_has_prefix(iface, SYSTEMD_IFACE_PREFIX))
-                return -ENOENT;
-        iface += strlen(SYSTEMD_IFACE_PREFIX);
-        if (streq(iface, "Unit"))
-                *ret = UNIT_IFACE_UNIT;
-        else if (streq(iface, "Service"))
-                *ret = UNIT_IFACE_SERVICE;
-        else if (*iface && !strchr(iface, '.') && !streq(iface, "Manager") && !streq(iface, "Job"))
-                *ret = UNIT_IFACE_TYPE;
-        else
-                return -ENOENT;
-        return 0;
-}
-
-/* Reads "a{sv}as" into p (our properties only) and the invalidated
- * ones of ours into *ret_invalidated. -EBADMSG if malformed. */
-static int read_properties_changed(sd_bus_message *m, UnitPropIface kind, UnitProps *p, unsigned *ret_invalidated) {
-        const char *name;
-        unsigned invalidated = 0;
-        int r;
-
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r <= 0)
-                return -EBADMSG;
-        while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-                UnitProp prop;
-
-                r = sd_bus_message_read_basic(m, 's', &name);
-                if (r <= 0)
-                        return -EBADMSG;
-                prop = unit_prop_from_name(kind, name);
-                if (prop < 0)
-                        r = sd_bus_message_skip(m, "v");
-                else
-                        r = read_prop_variant(m, prop, p);
-                if (r < 0)
-                        return -EBADMSG;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return -EBADMSG;
-        }
-        if (r < 0)
-                return -EBADMSG;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return -EBADMSG;
-
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "s");
-        if (r <= 0)
-                return -EBADMSG;
-        while ((r = sd_bus_message_read_basic(m, 's', &name)) > 0) {
-                UnitProp prop = unit_prop_from_name(kind, name);
-                if (prop >= 0)
-                        invalidated |= UNIT_PROP_BIT(prop);
-        }
-        if (r < 0)
-                return -EBADMSG;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return -EBADMSG;
-        *ret_invalidated = invalidated;
-        return 0;
-}
 
 static void record_take_signal(UnitRecord *rec, const UnitProps *p, unsigned invalidated) {
         if (rec->fetch)
@@ -550,9 +385,9 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 watch_notice(&u->watch, WATCH_BAD_INPUT, EBADMSG, "units: PropertiesChanged on %s unreadable", path);
                 return 0;
         }
-        if (iface_kind(iface, &kind) < 0)
+        if (unit_bus_iface_kind(iface, &kind) < 0)
                 return 0;       /* not a unit interface of systemd's */
-        r = read_properties_changed(m, kind, &p, &invalidated);
+        r = unit_bus_read_properties_changed(m, kind, &p, &invalidated);
         if (r < 0) {
                 watch_notice(&u->watch, WATCH_BAD_INPUT, -r, "units: malformed PropertiesChanged of %s on %s, dropped",
                              iface, path);
