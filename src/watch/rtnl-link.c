@@ -139,6 +139,8 @@ int rtnl_message_next(const void *buf, size_t len, size_t *offset, RtnlMessage *
 
         if (*offset >= len)
                 return 0;
+        /* Whatever follows, *ret says something defined (type 0 if the header is bad). */
+        *ret = (RtnlMessage) { .kind = _RTNL_MESSAGE_KIND_INVALID };
         left = len - *offset;
         nlh = (const struct nlmsghdr *) ((const uint8_t *) buf + *offset);
         if (left < sizeof(struct nlmsghdr) || nlh->nlmsg_len < sizeof(struct nlmsghdr) ||

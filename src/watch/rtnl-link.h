@@ -99,7 +99,9 @@ typedef struct RtnlMessage {
 /* Parses the message at *offset in buf[0..len). Returns 1 and advances
  * *offset past it when it is well formed; 0 when nothing is left;
  * -EBADMSG when it is malformed, with *offset advanced past it if its length
- * can be trusted or to len (the rest of the datagram is dropped) if not. */
+ * can be trusted or to len (the rest of the datagram is dropped) if not; then
+ * ret->kind is _RTNL_MESSAGE_KIND_INVALID and ret->type the message's type,
+ * or 0 if its header could not be read. */
 int rtnl_message_next(const void *buf, size_t len, size_t *offset, RtnlMessage *ret);
 
 /* Whether the kernel would accept s as an interface name (dev_valid_name):

@@ -189,8 +189,11 @@ static void test_parse_bad_header(void **state) {
         /* Less than a header. */
         add_link(&d, RTM_NEWLINK, 1, "a", IF_OPER_UP, IFF_UP);
         off = 0;
+        m.type = 0xffff;
         assert_int_equal(rtnl_message_next(d.buf, 10, &off, &m), -EBADMSG);
         assert_int_equal(off, 10);
+        assert_int_equal(m.kind, _RTNL_MESSAGE_KIND_INVALID);
+        assert_int_equal(m.type, 0);
         assert_int_equal(rtnl_message_next(d.buf, 10, &off, &m), 0);
 
         /* nlmsg_len beyond the datagram. */
