@@ -264,6 +264,35 @@ run deps-missing
 expect deps-missing failed '^deps-nope\.service is not loaded \(not-found\); no dependents restarted$'
 rig_ok "a unit systemd does not know fails the step, and says so"
 
+echo "# bounds: 250 more dependents of a (253 in all) are read; 10 more (263) are too many"
+reset_units
+mkunits() {
+    local i
+    for i in $(seq "$1" "$2"); do
+        printf '[Unit]\nRequires=deps-a.service\nAfter=deps-a.service\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n' \
+            >"$RIG_BOOT_DIR/units/deps-n$i.service"
+    done
+    rig_exec systemctl daemon-reload
+    rig_exec sh -c "systemctl start \$(seq -f 'deps-n%g.service' $1 $2 | tr '\n' ' ')"
+}
+mkunits 1 250
+ix() { for u in 1 100 250; do rig_exec systemctl show -P InactiveExitTimestampMonotonic "deps-n$u.service"; done | tr '\n' ' '; }
+ix0=$(ix)
+t1=$(rig_now_ms)
+run deps
+el=$(( $(rig_now_ms) - t1 ))
+# (c may still be stale from the timeout case above: b came back after it)
+expect deps succeeded 'already back: deps-b\.service \(active since what it needs came back\), deps-d\.service \(active since what it needs came back\), deps-n1\.service'
+[[ "$(ix)" == "$ix0" ]] || rig_fail "deps-n1/n100/n250 were started again: $ix0 -> $(ix)"
+rig_ok "253 dependents read and judged in ${el} ms (one GetAll at a time), none of the 250 restarted"
+mkunits 251 260
+run deps
+expect deps failed '^deps-a\.service has more than 256 dependents \(followed requires, binds-to\); salve restarts at most 256$'
+rig_ok "263 dependents: the step fails before restarting anything"
+rig_exec sh -c "systemctl stop \$(seq -f 'deps-n%g.service' 1 260 | tr '\n' ' ')"
+rm -f "$RIG_BOOT_DIR"/units/deps-n*.service
+rig_exec systemctl daemon-reload
+
 rig_poweroff || rig_fail "clean poweroff"
 rig_ok "clean poweroff"
 
