@@ -31,6 +31,7 @@
  *   been announced (.initial), which waits for their probes. */
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/socket.h>
@@ -49,6 +50,7 @@
 #define BLOCK_READS_PER_WAKEUP 256
 #define BLOCK_DRAIN_MAX 65536           /* datagrams dropped after ENOBUFS, at most */
 #define BLOCK_SIZE_FILE_MAX 64
+#define BLOCK_BAD_NOTICES_PER_SEC 10    /* more are counted, and said in one line */
 
 typedef enum ScanMode {
         SCAN_INITIAL,
@@ -69,6 +71,8 @@ typedef struct BlockWatch {
         size_t resync_scanned;
         unsigned resync_added, resync_removed, resync_changed;
         uint64_t probes, probe_usec_sum, probe_usec_max;
+        usec_t bad_window;              /* CLOCK_MONOTONIC second of the last bad-input notices */
+        unsigned bad_in_window, bad_suppressed;
         char buf[UEVENT_MESSAGE_MAX + 1];
 } BlockWatch;
 
@@ -104,6 +108,35 @@ static void block_emit(BlockWatch *b, BlockDevice *d, const char *event, const B
                 ev.occurrence = occurrence;
         }
         watch_emit(&b->watch, &ev);
+}
+
+/* Bad datagrams from the socket: every one is counted; at most
+ * BLOCK_BAD_NOTICES_PER_SEC a second are said, the rest in one line with
+ * the next that is said, so a sender cannot flood the log. No timer. */
+_printf_(3, 4)
+static void bad_uevent(BlockWatch *b, int error, const char *format, ...) {
+        usec_t now = now_usec(CLOCK_MONOTONIC) / USEC_PER_SEC;
+        char msg[256];
+        va_list ap;
+
+        if (now != b->bad_window) {
+                b->bad_window = now;
+                b->bad_in_window = 0;
+        }
+        if (++b->bad_in_window > BLOCK_BAD_NOTICES_PER_SEC) {
+                b->watch.stats.bad_input++;
+                b->bad_suppressed++;
+                return;
+        }
+        va_start(ap, format);
+        (void) vsnprintf(msg, sizeof(msg), format, ap);
+        va_end(ap);
+        if (b->bad_suppressed > 0) {
+                watch_notice(&b->watch, WATCH_BAD_INPUT, error, "%s (and %u more not said)", msg,
+                             b->bad_suppressed);
+                b->bad_suppressed = 0;
+        } else
+                watch_notice(&b->watch, WATCH_BAD_INPUT, error, "%s", msg);
 }
 
 static void resync_maybe_done(BlockWatch *b) {
@@ -609,19 +642,16 @@ static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
                         break;
                 }
                 if (mh.msg_namelen != sizeof(sa) || sa.nl_family != AF_NETLINK || sa.nl_pid != 0) {
-                        watch_notice(&b->watch, WATCH_BAD_INPUT, EPERM,
-                                     "uevent not from the kernel (sender port %u), dropped", sa.nl_pid);
+                        bad_uevent(b, EPERM, "uevent not from the kernel (sender port %u), dropped", sa.nl_pid);
                         continue;
                 }
                 if (mh.msg_flags & MSG_TRUNC || (size_t) n > UEVENT_MESSAGE_MAX) {
-                        watch_notice(&b->watch, WATCH_BAD_INPUT, EMSGSIZE, "uevent over %d bytes, dropped",
-                                     UEVENT_MESSAGE_MAX);
+                        bad_uevent(b, EMSGSIZE, "uevent over %d bytes, dropped", UEVENT_MESSAGE_MAX);
                         continue;
                 }
                 r = uevent_parse_message(b->buf, (size_t) n, &u);
                 if (r < 0) {
-                        watch_notice(&b->watch, WATCH_BAD_INPUT, -r, "malformed uevent (%zd bytes): %s", n,
-                                     strerror(-r));
+                        bad_uevent(b, -r, "malformed uevent (%zd bytes): %s", n, strerror(-r));
                         continue;
                 }
                 if (!streq(u.subsystem, "block"))
