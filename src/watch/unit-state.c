@@ -339,11 +339,15 @@ void unit_state_update(UnitState *s, const UnitProps *p, UnitUpdateFlags flags, 
         }
         unit_props_merge(&s->now, p, skip);
 
+        /* One event per restart, so "N restarts within T" counts those a
+         * resync found too (at most UNIT_RESTARTS_TOLD_MAX of them). */
         if (has(p, UNIT_PROP_N_RESTARTS) && has(&old, UNIT_PROP_N_RESTARTS) && p->n_restarts > old.n_restarts)
-                add_event(ret, (UnitEvent) {
-                        .type = UNIT_EVENT_RESTARTED,
-                        .restarts = p->n_restarts,
-                });
+                for (uint32_t k = p->n_restarts - MIN(p->n_restarts - old.n_restarts, UNIT_RESTARTS_TOLD_MAX) + 1;
+                     k <= p->n_restarts && k != 0; k++)
+                        add_event(ret, (UnitEvent) {
+                                .type = UNIT_EVENT_RESTARTED,
+                                .restarts = k,
+                        });
 
         if (s->service && !s->policy_asked && !(flags & UNIT_UPDATE_UNANSWERED) &&
             unit_state_may_restart(s) == -ENODATA) {

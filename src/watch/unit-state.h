@@ -29,7 +29,8 @@
  * Otherwise the decision asks for that confirmation. A failure is
  * reported once: its occurrence is its StateChangeTimestamp.
  *
- * "restarted" is emitted when NRestarts grows; "active" when the unit
+ * "restarted" is emitted when NRestarts grows, once per restart (.restarts
+ * counting up to NRestarts); "active" when the unit
  * becomes active (or reloading) from anything but active, seen happen
  * (the first snapshot of a unit that is active says nothing); "inactive"
  * when it settles inactive (no job) after it was active or failed;
@@ -167,7 +168,10 @@ typedef struct UnitEvent {
         usec_t realtime;                /* when it happened, 0: not known (use when seen) */
 } UnitEvent;
 
-#define UNIT_DECISION_EVENTS_MAX 2
+/* NRestarts grown by more than one (a resync after a gap): one
+ * "restarted" per restart, the last ones, at most this many. */
+#define UNIT_RESTARTS_TOLD_MAX 8
+#define UNIT_DECISION_EVENTS_MAX (UNIT_RESTARTS_TOLD_MAX + 1)
 
 typedef struct UnitDecision {
         UnitEvent events[UNIT_DECISION_EVENTS_MAX];

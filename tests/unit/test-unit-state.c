@@ -50,8 +50,8 @@ static UnitProps state_change_only(usec_t ts) {
 
 /* Everything a decision said, across a replay. */
 typedef struct Log {
-        UnitEvent events[32];
-        char results[32][UNIT_STATE_STRING_MAX];
+        UnitEvent events[64];
+        char results[64][UNIT_STATE_STRING_MAX];
         size_t n;
         unsigned fetch;         /* of the last update */
 } Log;
@@ -458,6 +458,31 @@ static void test_restart_always_clean_exit(void **state) {
         assert_true(log.events[log.n - 1].occurrence == 4000100);
 }
 
+/* NRestarts that jumped (found by a fetch): one event per restart, the
+ * last UNIT_RESTARTS_TOLD_MAX at most. */
+static void test_restarts_jump(void **state) {
+        UnitState s;
+        Log log = {};
+        UnitProps p = {};
+
+        started_service(&s, &log, "always");
+        assert_int_equal(unit_props_set_uint(&p, UNIT_PROP_N_RESTARTS, 0), 0);
+        feed(&s, &log, p, 0);
+        assert_int_equal(unit_props_set_uint(&p, UNIT_PROP_N_RESTARTS, 3), 0);
+        feed(&s, &log, p, UNIT_UPDATE_FETCHED);
+        assert_int_equal(count(&log, UNIT_EVENT_RESTARTED), 3);
+        assert_int_equal(log.events[log.n - 1].restarts, 3);
+        assert_int_equal(unit_props_set_uint(&p, UNIT_PROP_N_RESTARTS, 100), 0);
+        feed(&s, &log, p, UNIT_UPDATE_FETCHED);
+        assert_int_equal(count(&log, UNIT_EVENT_RESTARTED), 3 + UNIT_RESTARTS_TOLD_MAX);
+        assert_int_equal(log.events[log.n - UNIT_RESTARTS_TOLD_MAX].restarts, 100 - UNIT_RESTARTS_TOLD_MAX + 1);
+        assert_int_equal(log.events[log.n - 1].restarts, 100);
+        /* reset by a manual start: nothing */
+        assert_int_equal(unit_props_set_uint(&p, UNIT_PROP_N_RESTARTS, 0), 0);
+        feed(&s, &log, p, 0);
+        assert_int_equal(count(&log, UNIT_EVENT_RESTARTED), 3 + UNIT_RESTARTS_TOLD_MAX);
+}
+
 /* what the parser hands over is checked */
 static void test_props_refuse_bad_values(void **state) {
         UnitProps p = {};
@@ -506,6 +531,7 @@ int main(void) {
                 cmocka_unit_test(test_non_service),
                 cmocka_unit_test(test_active_inactive),
                 cmocka_unit_test(test_restart_always_clean_exit),
+                cmocka_unit_test(test_restarts_jump),
                 cmocka_unit_test(test_props_refuse_bad_values),
                 cmocka_unit_test(test_diff),
         };
