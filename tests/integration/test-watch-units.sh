@@ -134,6 +134,7 @@ fi
 echo "# Restart=on-failure"
 rig_exec rm -f /run/watch-flaky.n
 rig_exec systemctl start watch-flaky.service
+# shellcheck disable=SC2016 # expanded inside the container
 rig_wait_for "watch-flaky up after 2 crashes" 15 sh -c \
     '[ "$(cat /run/watch-flaky.n 2>/dev/null)" = 3 ] && systemctl is-active -q watch-flaky.service' \
     || rig_fail "watch-flaky did not recover: $(rig_exec systemctl status --no-pager watch-flaky.service)"
