@@ -706,8 +706,8 @@ static int check_vars_in(PlanLoader *l, const YNode *node, const char *field, co
         if (!string_has_trigger_vars(s))
                 return 0;
         if (string_foreach_trigger_var(s, check_var, &c, &bad) < 0)
-                return loader_merge(c.r, error_at(l, node, "%s: \"%.32s\": a variable is written ${trigger.NAME}",
-                                                  field, strna(bad)));
+                return loader_merge(c.r, error_at(l, node, "%s: \"%.32s\": a trigger variable is written "
+                                                  "${trigger.NAME}", field, strna(bad)));
         return c.r;
 }
 

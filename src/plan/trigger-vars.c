@@ -64,17 +64,18 @@ bool trigger_kind_provides_var(TriggerKind k, const char *name) {
         return false;
 }
 
+/* Only "${trigger." is salve's: any other ${...} (a shell's ${HOME} in an
+ * sh -c command) is left as it is. */
 int string_foreach_trigger_var(const char *s, trigger_var_cb cb, void *userdata, const char **ret_bad) {
         const char *p = s;
 
-        while ((p = strstr(p, "${"))) {
+        while ((p = strstr(p, "${trigger."))) {
                 const char *end = strchr(p, '}');
                 char name[64];
                 size_t n;
                 int r;
 
-                if (!end || !string_has_prefix(p, "${trigger.") || end - (p + 10) <= 0 ||
-                    (n = (size_t) (end - (p + 10))) >= sizeof(name)) {
+                if (!end || end - (p + 10) <= 0 || (n = (size_t) (end - (p + 10))) >= sizeof(name)) {
                         if (ret_bad)
                                 *ret_bad = p;
                         return -EINVAL;
@@ -92,7 +93,7 @@ int string_foreach_trigger_var(const char *s, trigger_var_cb cb, void *userdata,
 }
 
 bool string_has_trigger_vars(const char *s) {
-        return s && strstr(s, "${");
+        return s && strstr(s, "${trigger.");
 }
 
 const char *trigger_context_get(char * const *context, const char *name) {

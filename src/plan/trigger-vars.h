@@ -24,8 +24,9 @@ bool trigger_var_is_known(const char *name);
 bool trigger_kind_provides_var(TriggerKind k, const char *name);
 
 /* Calls cb for each ${trigger.NAME} in s, with NAME (NUL-terminated copy).
- * Returns -EINVAL (and *ret_bad points at the problem) for "${" not closed
- * or a ${...} that is not ${trigger.NAME}. */
+ * Returns -EINVAL (and *ret_bad points at the problem) for a
+ * "${trigger." that is not closed or names nothing. Any other ${...} is
+ * not salve's (a shell variable in an sh -c command) and is left alone. */
 typedef int (*trigger_var_cb)(const char *name, void *userdata);
 int string_foreach_trigger_var(const char *s, trigger_var_cb cb, void *userdata, const char **ret_bad);
 bool string_has_trigger_vars(const char *s);

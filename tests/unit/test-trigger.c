@@ -112,8 +112,14 @@ static void test_load_trigger_errors(void **state) {
                    "steps:\n  - {id: s, run: exec, with: {command: [/bin/echo, \"${trigger.nope}\"]}}\n",
                    5, 52, "unknown variable ${trigger.nope}");
         load_fails("plan: x\ntrigger:\n  - unit: {name: a.service}\n"
-                   "steps:\n  - {id: s, run: exec, with: {command: [/bin/echo, \"${unit}\"]}}\n",
-                   5, 52, "a variable is written ${trigger.NAME}");
+                   "steps:\n  - {id: s, run: exec, with: {command: [/bin/echo, \"${trigger.unit\"]}}\n",
+                   5, 52, "a trigger variable is written ${trigger.NAME}");
+        {
+                /* a shell's own ${...} is not salve's */
+                _cleanup_(plan_freep) Plan *sh = load_ok(
+                        "plan: x\nsteps:\n  - {id: s, run: exec, with: {command: [/bin/sh, -c, \"echo ${HOME} $${x}\"]}}\n");
+                assert_string_equal(step_get_arg(sh->steps, "command")->strv[2], "echo ${HOME} $${x}");
+        }
         load_fails("plan: x\ntrigger:\n  - unit: {name: a.service}\ntrigger-limit: {burst: 2, every: 1m}\n" STEPS, 4,
                    27, "unknown key \"every\"");
 }
