@@ -63,6 +63,15 @@ static bool name_matches(const char *pattern, const char *name) {
         return fnmatch(pattern, name, FNM_NOESCAPE) == 0;
 }
 
+/* A glob never matches salve's own transient units (salve-RUN-STEP-N.service):
+ * a plan that restarts "*.service" when one fails must not act on its own
+ * failing exec steps. Named exactly, one can still be watched. */
+static bool unit_matches(const char *pattern, const char *name) {
+        if (!name_matches(pattern, name))
+                return false;
+        return !(strpbrk(pattern, "*?[") && string_has_prefix(name, "salve-") && string_has_suffix(name, ".service"));
+}
+
 static const char *md_short(const char *s) {
         return string_has_prefix(s, "/dev/") ? s + 5 : s;
 }
@@ -109,7 +118,7 @@ bool trigger_matches(const Trigger *t, const TriggerEvent *ev) {
                 return false;
         switch (t->kind) {
         case TRIGGER_UNIT:
-                if (!name_matches(t->name, ev->name) || t->restarts > 0 || !streq_ptr(t->event, ev->event))
+                if (!unit_matches(t->name, ev->name) || t->restarts > 0 || !streq_ptr(t->event, ev->event))
                         return false;
                 return !t->result || (ev->result && strv_contains(t->result, ev->result));
         case TRIGGER_RAID:
@@ -156,7 +165,7 @@ bool trigger_matcher_test(TriggerMatcher *m, const Plan *plan, size_t ti, const 
         if (t->kind != TRIGGER_UNIT || t->restarts == 0)
                 return trigger_matches(t, ev);
         if (ev->kind != TRIGGER_UNIT || ev->initial || !streq_ptr(ev->event, "restarted") ||
-            !name_matches(t->name, ev->name))
+            !unit_matches(t->name, ev->name))
                 return false;
         w = window_get(m, plan, ti, ev->name);
         if (!w)

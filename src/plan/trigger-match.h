@@ -6,7 +6,8 @@
  * (tests/unit/test-trigger-match.c).
  *
  * The rules (salve.plan(5), TRIGGERS):
- * - unit: the name (a glob) matches; state failed|active|inactive equals
+ * - unit: the name (a glob, which never matches salve's own transient
+ *   salve-*.service units) matches; state failed|active|inactive equals
  *   the event, and for failed the Result is one of `result:` when given.
  *   `restarts: N, within: T` fires on the N-th automatic restart within T
  *   (then counts again from zero).

@@ -138,6 +138,8 @@ static void test_match_rules(void **state) {
         assert_false(trigger_matches(p->triggers + 0, &ev));
         ev = unit_event("web.socket", "failed", "exit-code");           /* glob */
         assert_false(trigger_matches(p->triggers + 0, &ev));
+        ev = unit_event("salve-any-1-s-1.service", "failed", "exit-code");  /* salve's own exec step */
+        assert_false(trigger_matches(p->triggers + 0, &ev));
         ev = unit_event("web.service", "inactive", NULL);
         assert_false(trigger_matches(p->triggers + 0, &ev));
         ev = unit_event("web.service", "failed", "exit-code");
