@@ -71,6 +71,7 @@ typedef struct BlockWatch {
         size_t resync_scanned;
         unsigned resync_added, resync_removed, resync_changed;
         uint64_t probes, probe_usec_sum, probe_usec_max;
+        char boot_id[37];               /* "" if not known: then no occurrence */
         usec_t bad_window;              /* CLOCK_MONOTONIC second of the last bad-input notices */
         unsigned bad_in_window, bad_suppressed;
         char buf[UEVENT_MESSAGE_MAX + 1];
@@ -86,7 +87,7 @@ static const char *sysfs_root(BlockWatch *b) {
 
 static void block_emit(BlockWatch *b, BlockDevice *d, const char *event, const BlockIdentity *id, bool initial,
                        bool resynced) {
-        char occurrence[128];
+        char occurrence[192];
         TriggerEvent ev = {
                 .kind = TRIGGER_DEVICE,
                 .name = d->node,
@@ -101,10 +102,11 @@ static void block_emit(BlockWatch *b, BlockDevice *d, const char *event, const B
                 .resynced = resynced,
         };
 
-        /* The disk's diskseq names its medium within this boot. */
-        if (d->diskseq > 0) {
-                (void) snprintf(occurrence, sizeof(occurrence), "%s:%s:%" PRIu64 ":%.40s", event, d->sysname,
-                                d->diskseq, id && id->uuid ? id->uuid : "-");
+        /* The disk's diskseq names its medium within this boot, and numbering
+         * starts again at boot: the boot ID makes it one occurrence. */
+        if (d->diskseq > 0 && b->boot_id[0]) {
+                (void) snprintf(occurrence, sizeof(occurrence), "%s:%s:%s:%" PRIu64 ":%.40s", b->boot_id, event,
+                                d->sysname, d->diskseq, id && id->uuid ? id->uuid : "-");
                 ev.occurrence = occurrence;
         }
         watch_emit(&b->watch, &ev);
@@ -682,11 +684,29 @@ static int block_open_socket(BlockWatch *b) {
         return 0;
 }
 
+/* The kernel's boot ID, for occurrences; empty if it cannot be read. */
+static void read_boot_id(BlockWatch *b) {
+        _cleanup_close_ int fd = -EBADF;
+        char path[PATH_MAX], buf[64];
+        size_t len = 0;
+
+        b->boot_id[0] = '\0';
+        (void) snprintf(path, sizeof(path), "%s/sys/kernel/random/boot_id", b->watch.ctx.procfs ?: "/proc");
+        if (read_small_file(AT_FDCWD, path, buf, sizeof(buf), &len) < 0 || len != 37 || buf[36] != '\n')
+                return;
+        for (size_t i = 0; i < 36; i++)
+                if (!((buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f') || buf[i] == '-'))
+                        return;
+        memcpy(b->boot_id, buf, 36);
+        b->boot_id[36] = '\0';
+}
+
 static int block_start(Watch *w) {
         BlockWatch *b = block_watch(w);
         char path[PATH_MAX];
         int r;
 
+        read_boot_id(b);
         b->classfd = -EBADF;
         r = block_prober_new(w->ctx.event, BLOCK_PROBE_TIMEOUT_USEC, &b->prober);
         if (r < 0)
