@@ -22,6 +22,7 @@ typedef struct Seen {
         size_t n_events;
         char bad[MAX_SEEN][160];
         size_t n_bad;
+        char occurrence[192];   /* salveta's first */
         int ready, resynced;
         char resync_message[256];
 } Seen;
@@ -32,6 +33,8 @@ static void on_event(Watch *w, const TriggerEvent *ev, void *userdata) {
         if (strncmp(ev->name, "/dev/salvet", 11) != 0)
                 return;         /* a real device's uevent */
         assert_true(s->n_events < MAX_SEEN);
+        if (streq(ev->name, "/dev/salveta") && !s->occurrence[0])
+                snprintf(s->occurrence, sizeof(s->occurrence), "%s", strna(ev->occurrence));
         snprintf(s->events[s->n_events++], sizeof(s->events[0]), "%s %s%s%s%s", ev->event, ev->name,
                  ev->initial ? " initial" : "", ev->resynced ? " resynced" : "", ev->fs_type ? " fs" : "");
 }
@@ -96,7 +99,7 @@ static bool seen(const Seen *s, const char *line) {
         } while (0)
 
 static void test_fixture(void **state) {
-        char root[] = "/tmp/test-block-watch-XXXXXX", path[PATH_MAX], devfs[PATH_MAX];
+        char root[] = "/tmp/test-block-watch-XXXXXX", path[PATH_MAX * 2 + 128], devfs[PATH_MAX], procfs[PATH_MAX];
         sd_event *e = NULL;
         Watch *w = NULL;
         Seen s = {};
@@ -110,6 +113,10 @@ static void test_fixture(void **state) {
         assert_int_equal(mkdir(path, 0755), 0);
         snprintf(devfs, sizeof(devfs), "%s/dev", root);
         assert_int_equal(mkdir(devfs, 0755), 0);
+        snprintf(path, sizeof(path), "mkdir -p '%s/proc/sys/kernel/random' && "
+                 "echo 0123abcd-0000-4000-8000-00000000b007 > '%s/proc/sys/kernel/random/boot_id'", root, root);
+        assert_int_equal(system(path), 0);
+        snprintf(procfs, sizeof(procfs), "%s/proc", root);
 
         /* Empty (size 0: no probe), with data (a probe, which finds no node),
          * and two that are not sane. */
@@ -124,6 +131,7 @@ static void test_fixture(void **state) {
         ctx.event = e;
         ctx.sysfs = root;
         ctx.devfs = devfs;
+        ctx.procfs = procfs;
         r = watch_new(WATCH_BLOCK, &ctx, &w);
         if (r == -EPERM || r == -EACCES || r == -EPROTONOSUPPORT) {
                 fprintf(stderr, "no uevent socket here (%s), skipping\n", strerror(-r));
@@ -134,6 +142,8 @@ static void test_fixture(void **state) {
         assert_true(seen(&s, "added /dev/salveta initial"));
         assert_true(seen(&s, "added /dev/salvetb initial"));   /* no node: identity NULL */
         assert_int_equal(s.n_events, 2);
+        /* boot ID, event, name, diskseq, UUID; salvetb has no diskseq: none */
+        assert_string_equal(s.occurrence, "0123abcd-0000-4000-8000-00000000b007:added:salveta:5:-");
         assert_int_equal(s.n_bad, 2);                          /* salvetbad, salvetesc */
         assert_true(w->stats.bad_input >= 2);
 
