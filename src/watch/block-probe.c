@@ -165,14 +165,14 @@ static int on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         BlockProbe *c = userdata;
         siginfo_t si = {};
-
         bool ok;
 
-        if (waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED | WNOHANG) < 0) {
-                if (errno != ECHILD)
-                        return 0;
-                ok = true;      /* reaped by the kernel (SIGCHLD ignored): the pipe tells */
-        } else if (si.si_pid == 0)
+        if (waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED | WNOHANG) < 0)
+                /* ECHILD: reaped by the kernel (SIGCHLD ignored), the pipe
+                 * tells. Anything else: the pidfd will not tell more, and a
+                 * readable pidfd left as it is would spin the loop. */
+                ok = errno == ECHILD;
+        else if (si.si_pid == 0)
                 return 0;       /* not yet */
         else
                 ok = si.si_code == CLD_EXITED && si.si_status == 0;

@@ -10,7 +10,10 @@
  * SIGCHLD handling and does not touch the process's signal mask; a timer
  * kills (SIGKILL) a child that takes longer than the timeout, and the
  * probe then completes with -ETIME. A killed child is reaped whenever it
- * dies (one stuck in D state on a failing disk stays until then).
+ * dies (one stuck in D state on a failing disk stays until then). In a
+ * process that ignores SIGCHLD the kernel reaps the children itself: that
+ * works (waitid() says ECHILD, the pipe tells), except that a child gone
+ * before its pidfd is opened makes block_prober_start() fail (ESRCH).
  *
  * The prober does not limit how many probes run: its caller does. */
 

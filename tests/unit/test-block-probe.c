@@ -176,12 +176,39 @@ static void test_cancel(void **state) {
         sd_event_unref(e);
 }
 
+/* A process that ignores SIGCHLD has its children reaped by the kernel:
+ * waitid() says ECHILD, and the answer still comes from the pipe. */
+static void child_good_later(const char *path, unsigned major, unsigned minor, int fd) {
+        usleep(100 * 1000);     /* outlive pidfd_open(): reaped at once, its pid is gone */
+        child_good(path, major, minor, fd);
+}
+
+static void test_sigchld_ignored(void **state) {
+        struct sigaction old, ign = { .sa_handler = SIG_IGN };
+        sd_event *e = NULL;
+        BlockProber *p = NULL;
+        Answer a = {};
+
+        assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(block_prober_new(e, 10 * USEC_PER_SEC, &p), 0);
+        block_prober_set_child(p, child_good_later);
+        assert_int_equal(block_prober_start(p, "x", 1, 1, on_answer, &a, NULL), 0);
+        RUN_UNTIL(e, a.calls && block_prober_children(p) == 0);
+        assert_int_equal(a.error, 0);
+        assert_string_equal(a.fs_type, "xfs");
+        block_prober_free(p);
+        sd_event_unref(e);
+        assert_int_equal(sigaction(SIGCHLD, &old, NULL), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_real_child),
                 cmocka_unit_test(test_timeout),
                 cmocka_unit_test(test_bad_children),
                 cmocka_unit_test(test_cancel),
+                cmocka_unit_test(test_sigchld_ignored),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
