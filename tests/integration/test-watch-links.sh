@@ -46,8 +46,11 @@ stop_driver() {
     local rc=0 pid=$dpid
     [[ -n "$pid" ]] || return 0
     dpid=""
+    # CONT first, in case a failure left it stopped; never after TERM: a
+    # sanitizer's leak check at exit stops the process with ptrace, and a
+    # late SIGCONT cancels that stop and leaves it hanging.
+    kill -CONT "$pid" 2>/dev/null || true
     kill -TERM "$pid" 2>/dev/null || true
-    kill -CONT "$pid" 2>/dev/null || true   # if a failure left it stopped
     wait "$pid" 2>/dev/null || rc=$?
     if [[ "${1:-}" != quiet ]]; then
         [[ $rc == 0 ]] || fail "watch-driver exited with $rc: $(head -c 2000 "$OUT.err")"
