@@ -301,8 +301,11 @@ IP -batch "$tmp/flood2.batch"
 t1=$(now_ms)
 # The kernel applies carrier changes in deferred work (linkwatch, up to a
 # second late): let the truth settle before the barrier.
-prev="" cur=$(truth "$NS")
-while [[ "$cur" != "$prev" ]]; do sleep 1.2; prev=$cur; cur=$(truth "$NS"); done
+prev="" cur=$(truth "$NS") tries=0
+while [[ "$cur" != "$prev" ]]; do
+    (( ++tries <= 10 )) || fail "the links did not settle in 12 s"
+    sleep 1.2; prev=$cur; cur=$(truth "$NS")
+done
 mark=$(lines)
 IP link add end0 type veth peer name end1
 wait_for "barrier end0" 30 'select(.kind == "link" and .name == "end0")'
