@@ -39,7 +39,10 @@
  *
  * Every wakeup reads at most READS_PER_WAKEUP datagrams, so a flood cannot
  * starve the rest of the loop; the io source is level triggered and comes
- * back. Nothing here blocks and nothing runs while the links are quiet. */
+ * back. Nothing here blocks and nothing runs while the links are quiet.
+ *
+ * Events are emitted from inside the walk of the link table: the context's
+ * on_event must not free this watcher (defer that to the loop). */
 
 #include <inttypes.h>
 #include <libmnl/libmnl.h>
