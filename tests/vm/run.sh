@@ -40,7 +40,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=${SALVE_BUILD_ROOT:-}
-ndisks=2 disk_size=64M disk_dir= job= phase=1 powercut=0 timeout=300 append= debug=0 keep=0 verbose=0
+ndisks=2 disk_size=64M disk_dir='' job='' phase=1 powercut=0 timeout=300 append='' debug=0 keep=0 verbose=0
 
 usage() { sed -n '13,37p' "$0" >&2; exit 2; }
 while (( $# )); do
@@ -67,7 +67,10 @@ done
 script=$(realpath "$1"); shift
 [[ -z "$build" ]] || build=$(realpath "$build")
 [[ -r "$script" ]] || { echo "run.sh: no script $script" >&2; exit 2; }
-[[ "$ndisks" =~ ^[0-9]+$ ]] && (( ndisks <= 8 )) || { echo "run.sh: --disks 0..8" >&2; exit 2; }
+if ! [[ "$ndisks" =~ ^[0-9]+$ ]] || (( ndisks > 8 )); then
+    echo "run.sh: --disks 0..8" >&2
+    exit 2
+fi
 
 log() { echo "vm: $*" >&2; }
 now_ms() { date +%s%3N; }
@@ -95,6 +98,7 @@ disk_dir=$(realpath "$disk_dir")
 
 qemu_pid=
 failed=1
+# shellcheck disable=SC2317  # called by the trap
 cleanup() {
     if [[ -n "$qemu_pid" ]] && kill -0 "$qemu_pid" 2>/dev/null; then
         kill -9 "$qemu_pid" 2>/dev/null || true

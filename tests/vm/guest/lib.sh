@@ -10,6 +10,7 @@
 #   vm_disk N                  the Nth virtio disk's node (/dev/vda for 1)
 #   vm_wait DESC TIMEOUT CMD...  poll CMD every 0.1 s, fail after TIMEOUT s
 #   vm_md ARRAY ATTR           cat /sys/block/ARRAY/md/ATTR
+#   vm_wait_md ARRAY ATTR VALUE TIMEOUT   wait until that file reads VALUE
 #   vm_md_find                 the name of the one md array there is (md0, md127)
 #   vm_md_stop_all             mdadm --stop every array, wipe nothing
 #   vm_watch_start             start watch-driver md; wait for its READY notice
@@ -28,7 +29,7 @@ VM_WATCH_OUT=/run/salve-vm-watch.jsonl
 VM_WATCH_ERR=/run/salve-vm-watch.err
 VM_WATCH_PID=
 
-vm_now_ms() { date +%s%3N; }
+vm_now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }   # no fork
 VM_T0=$(vm_now_ms)
 vm_ok() { VM_N=$((VM_N + 1)); printf 'ok %d - %s [%d.%03d s]\n' "$VM_N" "$*" $(( ($(vm_now_ms) - VM_T0) / 1000 )) $(( ($(vm_now_ms) - VM_T0) % 1000 )); }
 vm_done() { _vm_save; echo "1..$VM_N"; exit 0; }
@@ -84,6 +85,18 @@ vm_wait() { # DESC TIMEOUT CMD...
 
 vm_md() { cat "/sys/block/$1/md/$2"; }
 
+vm_wait_md() { # ARRAY ATTR VALUE TIMEOUT: wait until the attribute reads VALUE
+    local f="/sys/block/$1/md/$2" v end
+    end=$(( $(vm_now_ms) + $4 * 1000 ))
+    while :; do
+        v=
+        read -r v <"$f" 2>/dev/null
+        [[ "$v" == "$3" ]] && return 0
+        (( $(vm_now_ms) < end )) || vm_fail "timed out after $4 s waiting for $1 $2 = $3 (it reads '$v')"
+        sleep 0.1
+    done
+}
+
 vm_md_find() {
     local a n=0 found=
     for a in /sys/block/md*; do
@@ -111,7 +124,7 @@ vm_watch_start() {
     "$drv" "$@" md >"$VM_WATCH_OUT" 2>"$VM_WATCH_ERR" &
     VM_WATCH_PID=$!
     local end=$(( $(vm_now_ms) + 30000 ))
-    while ! jq -e -s 'any(.[]; .notice == "ready")' "$VM_WATCH_OUT" >/dev/null 2>&1; do
+    while ! _vm_watch_changed || ! jq -e -s 'any(.[]; .notice == "ready")' "$VM_WATCH_OUT" >/dev/null 2>&1; do
         if ! kill -0 "$VM_WATCH_PID" 2>/dev/null; then
             VM_WATCH_PID=
             if grep -q 'Operation not supported' "$VM_WATCH_ERR"; then
@@ -124,6 +137,16 @@ vm_watch_start() {
     done
 }
 
+# True when the driver's output has more lines than at the last call: the waits run
+# jq only then (each process costs a lot under TCG on a busy host).
+VM_WATCH_SIZE=-1
+_vm_watch_changed() {
+    local -a l
+    mapfile -t l <"$VM_WATCH_OUT" 2>/dev/null || return 1
+    [[ ${#l[@]} != "$VM_WATCH_SIZE" ]] || return 1
+    VM_WATCH_SIZE=${#l[@]}
+}
+
 vm_watch_count() { # JQ
     jq -c "select(.event != null) | select($1)" "$VM_WATCH_OUT" 2>/dev/null | wc -l
 }
@@ -131,9 +154,12 @@ vm_watch_count() { # JQ
 vm_watch_wait() { # DESC TIMEOUT JQ
     local desc=$1 timeout=$2 filter=$3 end line
     end=$(( $(vm_now_ms) + timeout * 1000 ))
+    VM_WATCH_SIZE=-1
     while :; do
-        line=$(jq -c "select(.event != null) | select($filter)" "$VM_WATCH_OUT" 2>/dev/null | head -n1)
-        [[ -n "$line" ]] && { echo "$line"; return 0; }
+        if _vm_watch_changed; then
+            line=$(jq -c "select(.event != null) | select($filter)" "$VM_WATCH_OUT" 2>/dev/null | head -n1)
+            [[ -n "$line" ]] && { echo "$line"; return 0; }
+        fi
         [[ -n "$VM_WATCH_PID" ]] && ! kill -0 "$VM_WATCH_PID" 2>/dev/null \
             && vm_fail "watch-driver died waiting for $desc: $(cat "$VM_WATCH_ERR")"
         (( $(vm_now_ms) < end )) || vm_fail "timed out after $timeout s waiting for the watcher's $desc"

@@ -41,7 +41,7 @@ st=$(vm_md "$a" array_state)
 vm_ok "udev assembled it again as $a (array_state $st, resync_start $(vm_md "$a" resync_start))"
 
 echo check >"/sys/block/$a/md/sync_action" || vm_fail "echo check > sync_action"
-vm_wait "the check to end" 120 grep -qx idle "/sys/block/$a/md/sync_action"
+vm_wait_md "$a" sync_action idle 120
 mm=$(vm_md "$a" mismatch_cnt)
 (( mm > 0 )) || vm_fail "mismatch_cnt $mm after a check of a corrupted member"
 vm_ok "check done: mismatch_cnt $mm"
@@ -53,9 +53,9 @@ n=$(vm_watch_count '.event == "resync-started" or .event == "resync-finished" or
 vm_ok "watcher: no resync-started/-finished or degraded for a check"
 
 echo repair >"/sys/block/$a/md/sync_action" || vm_fail "echo repair > sync_action"
-vm_wait "the repair to end" 120 grep -qx idle "/sys/block/$a/md/sync_action"
+vm_wait_md "$a" sync_action idle 120
 echo check >"/sys/block/$a/md/sync_action" || vm_fail "echo check > sync_action (2)"
-vm_wait "the second check to end" 120 grep -qx idle "/sys/block/$a/md/sync_action"
+vm_wait_md "$a" sync_action idle 120
 [[ $(vm_md "$a" mismatch_cnt) == 0 ]] || vm_fail "mismatch_cnt $(vm_md "$a" mismatch_cnt) after repair + check"
 sleep 1
 (( $(vm_watch_count '.event == "check-mismatch"') == 1 )) || vm_fail "check-mismatch after a repair or a clean check"

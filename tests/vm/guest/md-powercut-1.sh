@@ -13,7 +13,7 @@ echo 1000 >/proc/sys/dev/raid/speed_limit_min
 echo 1000 >/proc/sys/dev/raid/speed_limit_max
 mdadm --create /dev/md0 --run --quiet --level=1 --raid-devices=2 --metadata=1.2 --bitmap=none \
     "$d1" "$d2" || vm_fail "mdadm --create"
-vm_wait "md0 resyncing" 20 grep -qx resync /sys/block/md0/md/sync_action
+vm_wait_md md0 sync_action resync 20
 # md records its progress in the superblock every 1/16 of the array or so
 done_=0
 end=$(( $(vm_now_ms) + 60000 ))

@@ -39,7 +39,7 @@ mdadm --readwrite "/dev/$a" || vm_fail "mdadm --readwrite"
 ev=$(vm_watch_wait "resync-started of $a" 30 ".name == \"$a\" and .event == \"resync-started\"")
 [[ $(jq -r .initial <<<"$ev") == false ]] || vm_fail "resync-started marked initial: $ev"
 vm_ok "mdadm --readwrite: watcher: resync-started $a"
-vm_wait "the resync to end" 120 grep -qx idle "/sys/block/$a/md/sync_action"
+vm_wait_md "$a" sync_action idle 120
 [[ $(vm_md "$a" resync_start) == none ]] || vm_fail "resync_start $(vm_md "$a" resync_start) after the resync"
 vm_watch_wait "resync-finished of $a" 30 ".name == \"$a\" and .event == \"resync-finished\"" >/dev/null
 vm_ok "resync done (resync_start none): watcher: resync-finished $a"
