@@ -620,6 +620,13 @@ bool md_array_state_is_in_sync(const MdArrayState *s) {
         }
 }
 
+/* Running but not in sync with all its disks: degraded, or a resync due. */
+static bool needs_sync(const MdArrayState *s) {
+        return md_array_state_is_running(s) &&
+                (md_array_state_is_degraded(s) ||
+                 (md_array_state_knows(s, MD_ATTR_RESYNC_START) && s->resync_start != MD_SECTOR_NONE));
+}
+
 static bool member_failed(const MdMemberState *m) {
         return m && m->known && (m->flags & MD_MEMBER_FAULTY) && !(m->flags & MD_MEMBER_IN_SYNC);
 }
@@ -663,7 +670,10 @@ unsigned md_array_state_diff(const MdArrayState *old, const MdArrayState *new, m
                         n += emit(handler, userdata, MD_EVENT_DEGRADED, new, NULL, 0);
         }
 
-        if (old && md_array_state_is_syncing(old) && !md_array_state_is_syncing(new) &&
+        /* A resync or rebuild short enough to run between two reads (a
+         * bitmap re-add, a small array) is seen only as the array coming
+         * back in sync: that is resync-finished too. */
+        if (old && (md_array_state_is_syncing(old) || needs_sync(old)) && !md_array_state_is_syncing(new) &&
             md_array_state_is_running(new) && !md_array_state_is_degraded(new) &&
             md_array_state_knows(new, MD_ATTR_RESYNC_START) && new->resync_start == MD_SECTOR_NONE &&
             new->sync_action != MD_SYNC_FROZEN)

@@ -40,7 +40,11 @@
  *                    sync with all its disks: resync_start "none", degraded
  *                    0, not frozen, still running. A resync or rebuild that
  *                    stops short (frozen, a disk lost, the array stopped, a
- *                    degraded array) emits nothing; the state says why.
+ *                    degraded array) emits nothing; the state says why. A
+ *                    resync or rebuild that ran entirely between two reads
+ *                    (a bitmap re-add, a small array) shows only as a
+ *                    running array going from degraded or resync_start set
+ *                    to in sync: resync-finished alone, no resync-started.
  *   check-mismatch   sync_action left "check" with mismatch_cnt > 0;
  *                    .mismatches = mismatch_cnt. An interrupted check (one
  *                    that left "check" before its end: on the 6.1 kernel it

@@ -552,6 +552,25 @@ static void test_events_sequences(void **state) {
         md_array_state_done(&c);
         md_array_state_done(&d);
 
+        /* a rebuild or resync that ran entirely between two reads */
+        mk(&a, "clean\n", "idle\n", "none\n", "1\n", "0\n");
+        member(&a, "vda", "in_sync\n");
+        mk(&b, "clean\n", "idle\n", "none\n", "0\n", "0\n");
+        member(&b, "vda", "in_sync\n");
+        member(&b, "vdb", "in_sync\n");
+        mk(&c, "read-auto\n", "idle\n", "8192\n", "0\n", "0\n");
+        mk(&d, "active\n", "idle\n", "8192\n", "0\n", "0\n");   /* written to, resync not yet begun */
+        assert_string_equal(diff(&a, &b, &seen), "resync-finished");
+        assert_string_equal(diff(&c, &b, &seen), "resync-finished");
+        assert_string_equal(diff(&c, &d, &seen), "");
+        assert_string_equal(diff(&d, &b, &seen), "resync-finished");
+        assert_string_equal(diff(&a, &a, &seen), "");
+        assert_string_equal(diff(&b, &b, &seen), "");
+        md_array_state_done(&a);
+        md_array_state_done(&b);
+        md_array_state_done(&c);
+        md_array_state_done(&d);
+
         /* bad blocks not yet acknowledged show "faulty" on a working member */
         mk(&a, "clean\n", "idle\n", "none\n", "0\n", "0\n");
         member(&a, "vda", "in_sync\n");
