@@ -748,6 +748,12 @@ int manager_start_run(Manager *m, const char *plan_name, const char *trigger, co
                 k = plan_instance_from_context(p, context, &instance);
         if (k < 0)
                 return k;
+        if (used && !context) {
+                log_struct_internal(LOG_WARNING, 0, NULL, NULL, plan_name, NULL,
+                                    "Not starting plan %s (trigger %s): its steps use ${trigger.%s}, which only a "
+                                    "trigger, or salvectl run --trigger, sets.", plan_name, trigger, used[0]);
+                return -ENXIO;
+        }
         if (used) {
                 k = manager_check_context(p, context, &error);
                 if (k < 0) {

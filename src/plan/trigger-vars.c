@@ -140,15 +140,18 @@ int string_expand_trigger_vars(const char *s, char * const *context, char **ret,
                         return -EINVAL;
                 memcpy(name, start + 10, n);
                 name[n] = 0;
-                value = trigger_context_get(context, name);
-                if (!value || !value_is_safe(value)) {
+                /* Unset is empty: a raid plan's ${trigger.disk} on a
+                 * "degraded" event. A field that needs a value says so when
+                 * the result is checked. */
+                value = trigger_context_get(context, name) ?: "";
+                if (*value && !value_is_safe(value)) {
                         if (ret_missing) {
                                 *ret_missing = NULL;
                                 for (size_t i = 0; trigger_var_names[i]; i++)
                                         if (streq(trigger_var_names[i], name))
                                                 *ret_missing = trigger_var_names[i];
                         }
-                        return value ? -EBADMSG : -ENXIO;
+                        return -EBADMSG;
                 }
                 x = realloc(out, len + (size_t) (start - p) + strlen(value) + 1);
                 if (!x)
@@ -281,19 +284,19 @@ static int expand_one(const Step *s, const StepArg *a, char **value, char * cons
         if (!string_has_trigger_vars(*value))
                 return 0;
         r = string_expand_trigger_vars(*value, context, &x, &missing);
-        if (r == -ENXIO || r == -EBADMSG) {
-                if (asprintf(ret_error, "step %s: with.%s: ${trigger.%s} %s", s->id, a->key, strna(missing),
-                             r == -ENXIO ? "is not set by this run's trigger"
-                                         : "holds characters salve does not substitute (only letters, digits "
-                                           "and :_.@/=+-)") < 0)
+        if (r == -EBADMSG) {
+                if (asprintf(ret_error, "step %s: with.%s: ${trigger.%s} holds characters salve does not "
+                             "substitute (only letters, digits and :_.@/=+-)", s->id, a->key, strna(missing)) < 0)
                         return -ENOMEM;
                 return r;
         }
         if (r < 0)
                 return r;
-        problem = arg_value_problem(a->type, x);
+        problem = *x ? arg_value_problem(a->type, x) : a->type == ARG_STRING || a->type == ARG_STRV ? NULL
+                                                                                                         : "is empty";
         if (problem) {
-                if (asprintf(ret_error, "step %s: with.%s: \"%s\" %s", s->id, a->key, x, problem) < 0)
+                if (asprintf(ret_error, "step %s: with.%s: \"%s\" (from \"%s\") %s", s->id, a->key, x, *value,
+                             problem) < 0)
                         return -ENOMEM;
                 return -EINVAL;
         }

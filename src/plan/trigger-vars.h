@@ -34,9 +34,9 @@ bool string_has_trigger_vars(const char *s);
 /* Looks NAME up in a context strv ("name=value"); NULL when unset. */
 const char *trigger_context_get(char * const *context, const char *name);
 
-/* Expands every ${trigger.NAME} in s from context. -ENXIO when a variable
- * is unset (its name in *ret_missing, pointing into s's copy owned by the
- * caller's buffer: a static name from trigger_var_names). */
+/* Expands every ${trigger.NAME} in s from context; an unset one is empty.
+ * -EBADMSG when a value has characters salve never substitutes (its name
+ * in *ret_missing: a static name from trigger_var_names). */
 int string_expand_trigger_vars(const char *s, char * const *context, char **ret, const char **ret_missing);
 
 /* The context of an event, in trigger_var_names order, unset ones left out. */
