@@ -55,6 +55,9 @@ packages=(
     debhelper
     dpkg-dev
     lintian
+    # the benchmarks' D-Bus clients (bench/bench-salved.sh, bench-watch.sh)
+    python3-dbus
+    python3-gi
     # docs / plan graphs
     graphviz
     # lint for the test scripts
