@@ -16,7 +16,9 @@
  *   costs nothing. A limited plan says so once per period, in the journal
  *   and in the status. */
 
+#include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
 
 #include "log.h"
 #include "manager.h"
@@ -316,9 +318,46 @@ static void on_match(Manager *m, const Plan *p, const TriggerEvent *ev) {
         start_triggered(m, p, t, trigger_kind_to_string(ev->kind), reason, ev->realtime, context);
 }
 
-static void on_watch_event(Watch *w, const TriggerEvent *ev, void *userdata) {
-        Manager *m = userdata;
+/* md/NAME of an array: the /dev/md/NAME symlink (udev's, or mdadm's) that
+ * points at it. Plans may name arrays so; md's events carry the kernel
+ * name (md127). */
+static char *md_alias(const char *array) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        char target[PATH_MAX], path[PATH_MAX];
 
+        d = opendir("/dev/md");
+        if (!d || !array)
+                return NULL;
+        for (struct dirent *de; (de = readdir(d));) {
+                ssize_t n;
+                const char *base;
+                char *alias;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/dev/md/%s", de->d_name);
+                n = readlink(path, target, sizeof(target) - 1);
+                if (n <= 0)
+                        continue;
+                target[n] = 0;
+                base = strrchr(target, '/');
+                if (!streq(base ? base + 1 : target, array))
+                        continue;
+                if (asprintf(&alias, "md/%s", de->d_name) < 0)
+                        return NULL;
+                return alias;
+        }
+        return NULL;
+}
+
+static void on_watch_event(Watch *w, const TriggerEvent *event, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *alias = NULL;
+        TriggerEvent copy, *ev = &copy;
+
+        copy = *event;
+        if (ev->kind == TRIGGER_RAID && !ev->alias && (alias = md_alias(ev->name)))
+                copy.alias = alias;
         m->trigger_events++;
         for (size_t i = 0; m->plans && i < m->plans->n_plans; i++) {
                 const Plan *p = m->plans->plans[i];

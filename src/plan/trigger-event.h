@@ -30,6 +30,7 @@ typedef struct TriggerEvent {
         unsigned restarts;      /* NRestarts= */
 
         /* raid */
+        const char *alias;      /* the array's md/NAME, when /dev/md/NAME names it (else NULL) */
         const char *disk;       /* disk-failed: the member (sdb1) */
         uint64_t mismatches;    /* check-mismatch: mismatch_cnt */
 

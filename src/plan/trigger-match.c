@@ -122,7 +122,8 @@ bool trigger_matches(const Trigger *t, const TriggerEvent *ev) {
                         return false;
                 return !t->result || (ev->result && strv_contains(t->result, ev->result));
         case TRIGGER_RAID:
-                return (streq(t->name, "*") || streq(md_short(t->name), md_short(ev->name ?: ""))) &&
+                return (streq(t->name, "*") || streq(md_short(t->name), md_short(ev->name ?: "")) ||
+                        (ev->alias && streq(md_short(t->name), md_short(ev->alias)))) &&
                        streq_ptr(t->event, ev->event);
         case TRIGGER_DEVICE:
                 return device_matches(t->name, ev) && streq_ptr(t->event, ev->event);

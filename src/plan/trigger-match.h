@@ -11,7 +11,8 @@
  *   the event, and for failed the Result is one of `result:` when given.
  *   `restarts: N, within: T` fires on the N-th automatic restart within T
  *   (then counts again from zero).
- * - raid: the array (md0, /dev/md0; "*" for any) and the event are equal.
+ * - raid: the array (md0, /dev/md0, md/NAME as /dev/md/NAME names it; "*"
+ *   for any) and the event are equal.
  * - device: `match:` UUID=, LABEL=, PARTUUID= compare with what libblkid
  *   found, /dev/... with the node; the event is equal.
  * - link: the name (a glob) matches and the state equals the event.

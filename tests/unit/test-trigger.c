@@ -162,6 +162,15 @@ static void test_match_rules(void **state) {
                 assert_true(trigger_matches(q->triggers + 0, &r));
                 r.name = "md1";
                 assert_false(trigger_matches(q->triggers + 0, &r));
+                {
+                        _cleanup_(plan_freep) Plan *named = load_ok(
+                                "plan: n\ntrigger:\n  - raid: {array: md/data, event: degraded}\n"
+                                "steps:\n  - {id: s, run: exec, with: {command: [/bin/true]}}\n");
+                        TriggerEvent md = { .kind = TRIGGER_RAID, .name = "md127", .event = "degraded" };
+                        assert_false(trigger_matches(named->triggers, &md));
+                        md.alias = "md/data";           /* /dev/md/data -> ../md127 */
+                        assert_true(trigger_matches(named->triggers, &md));
+                }
                 assert_true(trigger_matches(q->triggers + 1, &d));
                 d.initial = true;               /* present at start is not "added" */
                 assert_false(trigger_matches(q->triggers + 1, &d));
