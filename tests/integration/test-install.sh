@@ -63,11 +63,13 @@ check "salved has not restarted" test "$(rig_exec systemctl show -p NRestarts --
 check "salvectl status answers over the bus" rig_exec salvectl status
 
 plans=$(rig_exec salvectl --json plans | jq -r '(if type == "array" then . else .plans end)[] | "\(.name) \(.source)"')
-for p in storage-recovery dependents-restart raid-disk-replace; do
+for p in storage-recovery dependents-restart raid-disk-replace restart-dependents; do
     check "salvectl plans lists $p from /usr/lib/salve/plans.d" \
         grep -qx -- "$p /usr/lib/salve/plans.d/$p.yaml" <<<"$plans"
 done
 rig_exec salvectl plans >/dev/null
+check "the shipped restart-dependents plan is installed not armed" \
+    test "$(rig_exec salvectl --json plans | jq -r '(if type == "array" then . else .plans end)[] | select(.name == "restart-dependents") | .armed')" = false
 
 actions=$(rig_exec pkaction | grep '^org\.salve\.' || true)
 check "polkit knows the org.salve.* actions ($(wc -l <<<"$actions") of them)" test -n "$actions"
