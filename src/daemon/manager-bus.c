@@ -329,15 +329,12 @@ static Pending *pending_new(Manager *m, Request request) {
         return p;
 }
 
-static int method_start_run(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        const char *plan, *reason;
+/* The checks of "whose context it is" (context NULL: StartRun), then the
+ * polkit question; the run starts when polkit says yes. */
+static int start_run_request(Manager *m, sd_bus_message *call, const char *plan, const char *reason, char ***context,
+                             sd_bus_error *error) {
         Pending *p;
-        int r;
 
-        r = sd_bus_message_read(call, "ss", &plan, &reason);
-        if (r < 0)
-                return r;
         if (!plan_name_is_valid(plan))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid plan name \"%s\".", plan);
         if (!text_is_valid(reason, SALVE_COMMENT_MAX))
@@ -350,16 +347,26 @@ static int method_start_run(sd_bus_message *call, void *userdata, sd_bus_error *
                 pending_free(p);
                 return -ENOMEM;
         }
+        if (context)
+                p->context = TAKE_PTR(*context);
         return authorize(m, call, SALVE_ACTION_RUN, p, STRV_MAKE_CONST("plan", plan));
+}
+
+static int method_start_run(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        const char *plan, *reason;
+        int r;
+
+        r = sd_bus_message_read(call, "ss", &plan, &reason);
+        if (r < 0)
+                return r;
+        return start_run_request(userdata, call, plan, reason, NULL, error);
 }
 
 /* StartRunWithTrigger(s plan, s reason, as context): a manual run that
  * sets ${trigger.NAME} as a trigger would, "NAME=VALUE" each. */
 static int method_start_run_with_trigger(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
         _cleanup_strv_free_ char **context = NULL;
         const char *plan, *reason;
-        Pending *p;
         int r;
 
         r = sd_bus_message_read(call, "ss", &plan, &reason);
@@ -367,11 +374,6 @@ static int method_start_run_with_trigger(sd_bus_message *call, void *userdata, s
                 r = sd_bus_message_read_strv(call, &context);
         if (r < 0)
                 return r;
-        if (!plan_name_is_valid(plan))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid plan name \"%s\".", plan);
-        if (!text_is_valid(reason, SALVE_COMMENT_MAX))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The reason must be at most %d bytes of "
-                                         "text.", SALVE_COMMENT_MAX);
         if (strv_length(context) > 32)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "At most 32 trigger variables.");
         STRV_FOREACH(c, context) {
@@ -386,17 +388,9 @@ static int method_start_run_with_trigger(sd_bus_message *call, void *userdata, s
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown trigger variable \"%s\".",
                                                  name);
         }
-        if (!plan_set_find(m->plans, plan))
-                return sd_bus_error_setf(error, SALVE_ERROR_NO_SUCH_PLAN, "No plan named \"%s\" is loaded.", plan);
         if (strv_push(&context, strdup("kind=manual")) < 0)
                 return -ENOMEM;
-        p = pending_new(m, REQUEST_START);
-        if (!p || !(p->plan = strdup(plan)) || !(p->text = strdup(reason))) {
-                pending_free(p);
-                return -ENOMEM;
-        }
-        p->context = TAKE_PTR(context);
-        return authorize(m, call, SALVE_ACTION_RUN, p, STRV_MAKE_CONST("plan", plan));
+        return start_run_request(userdata, call, plan, reason, &context, error);
 }
 
 static int method_cancel_run(sd_bus_message *call, void *userdata, sd_bus_error *error) {
