@@ -693,6 +693,45 @@ unsigned md_array_state_diff(const MdArrayState *old, const MdArrayState *new, m
         return n;
 }
 
+typedef struct TrackContext {
+        md_event_handler_t handler;
+        void *userdata;
+        bool started, finished;
+} TrackContext;
+
+static void on_tracked(const MdEvent *e, void *userdata) {
+        TrackContext *t = userdata;
+
+        if (e->type == MD_EVENT_RESYNC_STARTED)
+                t->started = true;
+        else if (e->type == MD_EVENT_RESYNC_FINISHED)
+                t->finished = true;
+        if (t->handler)
+                t->handler(e, t->userdata);
+}
+
+unsigned md_array_state_track(const MdArrayState *old, MdArrayState *new, md_event_handler_t handler,
+                              void *userdata) {
+        TrackContext t = { handler, userdata };
+        bool owed = old && old->finish_owed;
+        unsigned n;
+
+        if (!new)
+                return 0;
+        n = md_array_state_diff(old, new, on_tracked, &t);
+        if (t.finished)
+                owed = false;
+        if (t.started)
+                owed = true;
+        if (owed && !t.finished && !md_array_state_is_syncing(new) && md_array_state_is_in_sync(new) &&
+            new->sync_action != MD_SYNC_FROZEN) {
+                n += emit(handler, userdata, MD_EVENT_RESYNC_FINISHED, new, NULL, 0);
+                owed = false;
+        }
+        new->finish_owed = owed;
+        return n;
+}
+
 /* /proc/mdstat, as md_seq_show() writes it:
  *   Personalities : [raid1] [raid0]
  *   md0 : active (auto-read-only) raid1 vdb[1] vda[0](F)

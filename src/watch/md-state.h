@@ -150,6 +150,10 @@ typedef struct MdArrayState {
 
         MdMemberState *members;         /* sorted by name */
         size_t n_members;
+
+        /* Not read from the kernel: md_array_state_track()'s memory that a
+         * resync or rebuild was announced started and not yet finished. */
+        bool finish_owed;
 } MdArrayState;
 
 typedef enum MdEventType {
@@ -224,6 +228,14 @@ bool md_array_state_is_in_sync(const MdArrayState *s);
  * resync-pending, check-mismatch. Returns the number of events. */
 unsigned md_array_state_diff(const MdArrayState *old, const MdArrayState *new, md_event_handler_t handler,
                              void *userdata);
+/* md_array_state_diff(), plus: a resync or rebuild announced started is
+ * announced finished once the array is in sync, whatever states md showed
+ * on the way. The watcher reads the files one after another while md
+ * changes them, so one read can mix before and after (a member still
+ * "spare" beside degraded 0: neither syncing nor needing a sync), and the
+ * transition rule alone then misses the end. new->finish_owed carries it. */
+unsigned md_array_state_track(const MdArrayState *old, MdArrayState *new, md_event_handler_t handler,
+                              void *userdata);
 
 /* /proc/mdstat */
 typedef struct MdstatMember {

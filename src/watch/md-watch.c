@@ -401,7 +401,7 @@ static int array_refresh(MdArrayWatch *a, ScanFlags flags) {
         /* the new state is in place before anyone hears of it */
         a->state = new;
         a->have_state = true;
-        (void) md_array_state_diff(had ? &old : NULL, &a->state, on_md_event, &c);
+        (void) md_array_state_track(had ? &old : NULL, &a->state, on_md_event, &c);
         if (a->md->on_change && (!had || !md_array_state_equal(&old, &a->state)))
                 a->md->on_change(&a->md->watch, a->name, &a->state, a->md->on_change_userdata);
         md_array_state_done(&old);
