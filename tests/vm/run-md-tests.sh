@@ -13,7 +13,11 @@
 #             enumeration; --readwrite => resync-started, -finished (2 boots)
 #   bench     sync_action idle -> watcher prints resync-finished (prints a
 #             "bench md-resync-finished" line)                    (1 boot)
-# --ci runs basic (the meson test 'md-vm'); --all (the default) runs all four.
+#   salved    salved itself, installed in the VM, starts plans on resync-started,
+#             resync-finished, disk-failed, degraded; not again after its
+#             restart (tests/vm/test-md-salved.sh)                (1 boot)
+# --ci runs basic and salved (the meson test 'md-vm'); --all (the default) runs
+# all five.
 # --build defaults to $SALVE_BUILD_ROOT (meson test sets it); the build must
 # have tests/integration/watch-driver.  --keep keeps the work dir (job dirs
 # with console.log, guest.out, watch.jsonl, dmesg.txt); it is kept anyway
@@ -30,14 +34,14 @@ while (( $# )); do
         --build) build=$2; shift 2 ;;
         --keep) keep=1; shift ;;
         -v|--verbose) verbose=(-v); shift ;;
-        --ci) scenarios+=(basic); shift ;;
-        --all) scenarios+=(basic check powercut bench); shift ;;
-        basic|check|powercut|bench) scenarios+=("$1"); shift ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        --ci) scenarios+=(basic salved); shift ;;
+        --all) scenarios+=(basic check powercut bench salved); shift ;;
+        basic|check|powercut|bench|salved) scenarios+=("$1"); shift ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "run-md-tests: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
-(( ${#scenarios[@]} )) || scenarios=(basic check powercut bench)
+(( ${#scenarios[@]} )) || scenarios=(basic check powercut bench salved)
 [[ -n "$build" ]] || { echo "run-md-tests: --build DIR (or SALVE_BUILD_ROOT) is needed" >&2; exit 2; }
 build=$(realpath "$build")
 if [[ ! -x "$build/tests/integration/watch-driver" ]]; then
@@ -94,6 +98,7 @@ scenario() { # NAME: run it, print its wall time; sets failed/skipped/passed
             fi
             ;;
         bench) vm bench --disk-size 16M "$here/guest/md-bench.sh" 5 || rc=$? ;;
+        salved) "$here/test-md-salved.sh" --build "$build" "${verbose[@]}" || rc=$? ;;
     esac
     local ms=$(( $(date +%s%3N) - t0 ))
     case "$rc" in
