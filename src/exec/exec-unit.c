@@ -167,16 +167,8 @@ static int unit_job_issue(ExecJob *job) {
 }
 
 static int on_reset_failed_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        ExecJob *job = userdata;
-        int r;
-
         /* Whatever it answered (the unit was not failed, or does not exist),
          * the job itself reports what matters. */
-        job->call = bus_queue_call_free(job->call);
-        r = unit_job_issue(job);
-        if (r < 0)
-                exec_job_finish(job, EXEC_FAILED, r, -1, "%s %s: %s", unit_job_method(job->kind), job->unit,
-                                strerror(-r));
         return 0;
 }
 
@@ -207,13 +199,19 @@ int exec_unit_job_start(ExecJob *job, const Step *step) {
         job->mode = mode;
         /* A plan that starts a unit means it, as a runbook's "systemctl
          * reset-failed X; systemctl restart X" does: clear a failed state
-         * and the start rate limit first. */
-        if (step->kind == STEP_UNIT_START || step->kind == STEP_UNIT_RESTART)
-                r = bus_queue_call_method(job->executor->calls, &job->call, SYSTEMD_BUS_NAME,
-                                             SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE, "ResetFailedUnit",
-                                             on_reset_failed_reply, job, "s", unit);
-        else
-                r = unit_job_issue(job);
+         * and the start rate limit first. Both calls go at once, without
+         * waiting for the first reply: the queue sends them in order, and
+         * systemd handles one sender's calls in the order they come, so the
+         * reset is done before the job is queued, a round trip sooner. The
+         * reset is floating: its answer changes nothing. */
+        if (step->kind == STEP_UNIT_START || step->kind == STEP_UNIT_RESTART) {
+                r = bus_queue_call_method(job->executor->calls, NULL, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+                                          SYSTEMD_MANAGER_IFACE, "ResetFailedUnit", on_reset_failed_reply, NULL,
+                                          "s", unit);
+                if (r < 0)
+                        return r;
+        }
+        r = unit_job_issue(job);
         if (r < 0)
                 return r;
         exec_job_await_reply(job);
