@@ -56,7 +56,7 @@ check "nothing new starts while the journal cannot be written ($n steps ran)" \
     test "$(grep -c start "$SALVE_LOGS/rc.log")" -eq "$n"
 out=$(rig_exec salvectl run rc-long 2>&1) && rig_fail "new work was accepted on a full disk"
 check "new work is refused, saying why ($out)" grep -q "cannot write its run journal" <<<"$out"
-full_id=$(grep -o 'JOURNAL_FULL *"[0-9a-f]*"' "$SALVE_SOURCE_ROOT/src/daemon/log.h" | grep -o '[0-9a-f]\{32\}')
+full_id=$(grep -o 'JOURNAL_FULL *"[0-9a-f]*"' "$SALVE_SOURCE_ROOT/src/shared/log.h" | grep -o '[0-9a-f]\{32\}')
 check "it is logged with its MESSAGE_ID" \
     rig_exec sh -c "journalctl -u salved -o verbose | grep -q MESSAGE_ID=$full_id"
 if held | grep -q " [1-9][0-9]* results\? held"; then
