@@ -686,7 +686,6 @@ static int block_open_socket(BlockWatch *b) {
 
 /* The kernel's boot ID, for occurrences; empty if it cannot be read. */
 static void read_boot_id(BlockWatch *b) {
-        _cleanup_close_ int fd = -EBADF;
         char path[PATH_MAX], buf[64];
         size_t len = 0;
 

@@ -416,7 +416,6 @@ static void test_confirmation(void **state) {
         gets = f->gets;
         send_changed(f, e, true, false);
         {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
                 FakeUnit snap = *e;
                 e->active = "activating";
                 e->sub = "auto-restart";
