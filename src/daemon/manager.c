@@ -712,22 +712,6 @@ void manager_schedule(Manager *m) {
 
 /* ---- runs ---- */
 
-/* Whether the plan's ${trigger.NAME} expand with this context, checked on
- * a fresh copy exactly as run_new() will do it after the journal has the
- * run; *ret_error says why not. */
-static int manager_check_context(const Plan *p, char **context, char **ret_error) {
-        _cleanup_(plan_freep) Plan *copy = NULL;
-        Diagnostics d = {};
-        int k;
-
-        *ret_error = NULL;
-        k = plan_load_buffer(p->path ?: p->name, p->source, strlen(p->source), &d, &copy);
-        diagnostics_done(&d);
-        if (k < 0)
-                return k;
-        return plan_expand_trigger_vars(copy, context, ret_error);
-}
-
 int manager_start_run(Manager *m, const char *plan_name, const char *trigger, const char *reason, usec_t trigger_time,
                       char **context, char **ret_run_id) {
         _cleanup_free_ char *id = NULL, *instance = NULL, *error = NULL;
@@ -755,7 +739,7 @@ int manager_start_run(Manager *m, const char *plan_name, const char *trigger, co
                 return -ENXIO;
         }
         if (used) {
-                k = manager_check_context(p, context, &error);
+                k = plan_check_trigger_vars(p, context, &error);
                 if (k < 0) {
                         log_struct_internal(LOG_WARNING, k, NULL, NULL, plan_name, NULL,
                                             "Not starting plan %s (trigger %s): %s.", plan_name, trigger,

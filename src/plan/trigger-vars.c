@@ -276,7 +276,9 @@ static const char *arg_value_problem(ArgType t, const char *v) {
         }
 }
 
-static int expand_one(const Step *s, const StepArg *a, char **value, char * const *context, char **ret_error) {
+/* Expands *value and checks the result; with apply, the result replaces it. */
+static int expand_one(const Step *s, const StepArg *a, char **value, bool apply, char * const *context,
+                      char **ret_error) {
         _cleanup_free_ char *x = NULL;
         const char *missing = NULL, *problem;
         int r;
@@ -300,25 +302,36 @@ static int expand_one(const Step *s, const StepArg *a, char **value, char * cons
                         return -ENOMEM;
                 return -EINVAL;
         }
-        free(*value);
-        *value = TAKE_PTR(x);
+        if (apply) {
+                free(*value);
+                *value = TAKE_PTR(x);
+        }
         return 0;
 }
 
-int plan_expand_trigger_vars(Plan *p, char * const *context, char **ret_error) {
+static int expand_plan(Plan *p, bool apply, char * const *context, char **ret_error) {
         int r;
 
         *ret_error = NULL;
         for (size_t i = 0; i < p->n_steps; i++)
                 for (size_t j = 0; j < p->steps[i].n_args; j++) {
                         StepArg *a = p->steps[i].args + j;
-                        if (a->str && (r = expand_one(p->steps + i, a, &a->str, context, ret_error)) < 0)
+                        if (a->str && (r = expand_one(p->steps + i, a, &a->str, apply, context, ret_error)) < 0)
                                 return r;
                         for (size_t k = 0; a->strv && a->strv[k]; k++)
-                                if ((r = expand_one(p->steps + i, a, &a->strv[k], context, ret_error)) < 0)
+                                if ((r = expand_one(p->steps + i, a, &a->strv[k], apply, context, ret_error)) < 0)
                                         return r;
                 }
         return 0;
+}
+
+int plan_expand_trigger_vars(Plan *p, char * const *context, char **ret_error) {
+        return expand_plan(p, true, context, ret_error);
+}
+
+int plan_check_trigger_vars(const Plan *p, char * const *context, char **ret_error) {
+        /* Nothing is written without apply. */
+        return expand_plan((Plan *) p, false, context, ret_error);
 }
 
 int plan_instance_from_context(const Plan *p, char * const *context, char **ret) {

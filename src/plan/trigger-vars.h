@@ -49,6 +49,9 @@ int plan_trigger_vars_used(const Plan *p, char ***ret);
  * the results as the loader checks literals. On failure *ret_error says
  * which step and field, and why (p is then unusable). */
 int plan_expand_trigger_vars(Plan *p, char * const *context, char **ret_error);
+/* The same checks, leaving p as it is (salved checks a trigger against the
+ * loaded plan before it journals a run, whose own copy is then expanded). */
+int plan_check_trigger_vars(const Plan *p, char * const *context, char **ret_error);
 
 /* What tells runs of one plan apart when the plan uses variables: the
  * used variables' values ("unit=a.service"), or "" when it uses none.
