@@ -39,6 +39,8 @@
 
 #include <libmnl/libmnl.h>
 
+#include "fileio.h"
+
 #include "block-probe.h"
 #include "block-table.h"
 #include "uevent-parse.h"
@@ -230,31 +232,6 @@ static void device_gone(BlockWatch *b, BlockDevice *d, bool resynced) {
         block_device_free(d);
 }
 
-static int read_small_file(int dirfd, const char *path, char *buf, size_t size, size_t *ret_len) {
-        _cleanup_close_ int fd = -EBADF;
-        size_t len = 0;
-
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                ssize_t k = read(fd, buf + len, size - len);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len == size)
-                        return -EFBIG;
-        }
-        *ret_len = len;
-        return 0;
-}
-
 /* /sys/class/block/NAME/size, in 512-byte sectors. */
 static int read_size(BlockWatch *b, int classfd, const char *sysname, uint64_t *ret) {
         char path[UEVENT_DEVNAME_MAX + 8], buf[BLOCK_SIZE_FILE_MAX], *end;
@@ -267,7 +244,7 @@ static int read_size(BlockWatch *b, int classfd, const char *sysname, uint64_t *
         if (classfd < 0)
                 return -EBADF;
         (void) snprintf(path, sizeof(path), "%s/size", sysname);
-        r = read_small_file(classfd, path, buf, sizeof(buf) - 1, &len);
+        r = read_small_file_at(classfd, path, buf, sizeof(buf) - 1, &len);
         if (r < 0)
                 return r;
         buf[len] = '\0';
@@ -539,7 +516,7 @@ static int scan_one(BlockWatch *b, int classfd, const char *name, Snapshot *s) {
                 return 0;
         }
         (void) snprintf(path, sizeof(path), "%s/uevent", name);
-        r = read_small_file(classfd, path, b->buf, UEVENT_MESSAGE_MAX, &len);
+        r = read_small_file_at(classfd, path, b->buf, UEVENT_MESSAGE_MAX, &len);
         if (r == -ENOENT)
                 return 0;
         if (r >= 0)
@@ -691,7 +668,7 @@ static void read_boot_id(BlockWatch *b) {
 
         b->boot_id[0] = '\0';
         (void) snprintf(path, sizeof(path), "%s/sys/kernel/random/boot_id", b->watch.ctx.procfs ?: "/proc");
-        if (read_small_file(AT_FDCWD, path, buf, sizeof(buf), &len) < 0 || len != 37 || buf[36] != '\n')
+        if (read_small_file_at(AT_FDCWD, path, buf, sizeof(buf), &len) < 0 || len != 37 || buf[36] != '\n')
                 return;
         for (size_t i = 0; i < 36; i++)
                 if (!((buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f') || buf[i] == '-'))

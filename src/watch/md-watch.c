@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "md-watch.h"
 #include "string-util.h"
 
@@ -84,27 +85,6 @@ static MdWatch *md_watch(Watch *w) {
 static void source_close(sd_event_source **s, int *fd) {
         *s = sd_event_source_disable_unref(*s);
         *fd = safe_close(*fd);
-}
-
-/* Reads the whole file from offset 0 (re-arming a sysfs or mdstat poll). */
-static int read_from_zero(int fd, char *buf, size_t size, size_t *ret_len) {
-        size_t n = 0;
-
-        for (;;) {
-                ssize_t k = pread(fd, buf + n, size - n, (off_t) n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n == size)
-                        return -EFBIG;
-        }
-        *ret_len = n;
-        return 0;
 }
 
 /* A short, printable rendering of bad text for a notice. */
@@ -169,7 +149,7 @@ static int read_polled(MdArrayWatch *a, int dir_fd, MdAttr attr, char *buf, size
                         if (r < 0)
                                 return r;
                 }
-                r = read_from_zero(a->attr_fd[attr], buf, size, ret_len);
+                r = read_fd_from_zero(a->attr_fd[attr], buf, size, ret_len);
                 if (r >= 0)
                         return r;
                 /* never keep a file that does not read: it could poll PRI forever */
@@ -186,7 +166,7 @@ static int read_plain(int dir_fd, const char *path, char *buf, size_t size, size
         fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
-        return read_from_zero(fd, buf, size, ret_len);
+        return read_fd_from_zero(fd, buf, size, ret_len);
 }
 
 static MdMemberWatch *member_free(MdMemberWatch *m) {
@@ -289,7 +269,7 @@ static int array_read_members(MdArrayWatch *a, int dir_fd, MdArrayState *s) {
                                 if (r < 0)
                                         break;
                         }
-                        r = read_from_zero(m->fd, buf, sizeof(buf), &len);
+                        r = read_fd_from_zero(m->fd, buf, sizeof(buf), &len);
                         if (r >= 0)
                                 break;
                         source_close(&m->source, &m->fd);
@@ -498,7 +478,7 @@ static int names_from_mdstat(MdWatch *md, char ***ret, size_t *ret_n) {
         buf = malloc(MDSTAT_MAX);
         if (!buf)
                 return -ENOMEM;
-        r = read_from_zero(md->mdstat_fd, buf, MDSTAT_MAX, &len);
+        r = read_fd_from_zero(md->mdstat_fd, buf, MDSTAT_MAX, &len);
         if (r < 0)
                 return r;
         r = mdstat_parse(buf, len, &m);
