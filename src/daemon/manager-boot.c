@@ -155,9 +155,12 @@ void manager_boot_triggers(Manager *m) {
                         const Trigger *tr = p->triggers + t;
                         if (tr->kind != TRIGGER_BOOT || (streq(tr->event, "unclean") && !unclean))
                                 continue;
+                        /* ${trigger.kind} and ${trigger.event} work in boot plans too. */
                         k = manager_start_run(m, p->name, "boot",
                                               unclean ? "unclean shutdown before this boot" : "boot", boot_time,
-                                              NULL, NULL);
+                                              (char **) STRV_MAKE_CONST("kind=boot",
+                                                                        unclean ? "event=unclean" : "event=clean"),
+                                              NULL);
                         if (k < 0)
                                 log_struct_internal(LOG_ERR, k, NULL, NULL, p->name, NULL,
                                                     "Failed to start plan %s on boot: %m", p->name);

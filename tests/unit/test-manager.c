@@ -521,6 +521,30 @@ static void test_initial_event_already_handled(void **state) {
         rig_free(&rig);
 }
 
+/* A boot plan's ${trigger.kind} and ${trigger.event} are set: the validator
+ * lets a boot-only plan use them, so its runs must carry them. */
+static void test_boot_trigger_context(void **state) {
+        char path[128], cmd[160];
+        const Run *r;
+        Rig rig;
+
+        rig_new(&rig);
+        rig_close(&rig);
+        snprintf(path, sizeof(path), "%s/plans", rig.dir);
+        write_file(path, "bootvar.yaml",
+                   "plan: bootvar\ntrigger:\n  - boot: any\n"
+                   "steps:\n  - {id: s, run: exec, with: {command: [/bin/echo, \"${trigger.kind} ${trigger.event}\"]}}\n");
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s/run'", rig.dir);         /* a new boot */
+        assert_int_equal(system(cmd), 0);
+        rig_open(&rig, rig.dir);
+        assert_int_equal(runs_of(&rig, "bootvar"), 1);
+        r = last_run_of(&rig, "bootvar");
+        assert_string_equal(r->trigger, "boot");
+        /* the first Manager never saw a shutdown: the previous "boot" ended uncleanly */
+        assert_string_equal(step_get_arg(r->plan->steps, "command")->strv[1], "boot unclean");
+        rig_free(&rig);
+}
+
 static void test_settle_gathers_a_burst(void **state) {
         TriggerEvent ev = { .kind = TRIGGER_LINK, .name = "salvetest0", .event = "down" };
         const Run *r;
@@ -563,6 +587,7 @@ int main(void) {
                 cmocka_unit_test(test_triggers_start_runs),
                 cmocka_unit_test(test_initial_event_already_handled),
                 cmocka_unit_test(test_settle_gathers_a_burst),
+                cmocka_unit_test(test_boot_trigger_context),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
