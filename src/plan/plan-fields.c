@@ -21,6 +21,22 @@ int loader_report(PlanLoader *l, DiagLevel level, const YNode *n, const char *fo
         return level == DIAG_ERROR ? -EINVAL : 0;
 }
 
+int loader_report_pos(PlanLoader *l, DiagLevel level, SourcePos pos, const char *format, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        r = diag_add(l->diag, level, l->file, pos.line ?: 1, pos.column ?: 1, "%s%s", l->ctx, msg);
+        if (r < 0)
+                return r;
+        return level == DIAG_ERROR ? -EINVAL : 0;
+}
+
 /* Keeps -ENOMEM, which must stop everything, over -EINVAL, which must not. */
 int loader_merge(int r, int q) {
         if (r == -ENOMEM || q == -ENOMEM)

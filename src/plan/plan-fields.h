@@ -21,6 +21,9 @@ typedef struct PlanLoader {
 } PlanLoader;
 
 int loader_report(PlanLoader *l, DiagLevel level, const YNode *n, const char *format, ...) _printf_(4, 5);
+/* The same at a recorded position (a StepArg's, a needs entry's). */
+int loader_report_pos(PlanLoader *l, DiagLevel level, SourcePos pos, const char *format, ...) _printf_(4, 5);
+#define error_at_pos(l, pos, ...) loader_report_pos(l, DIAG_ERROR, pos, __VA_ARGS__)
 #define error_at(l, n, ...) loader_report(l, DIAG_ERROR, n, __VA_ARGS__)
 #define warning_at(l, n, ...) loader_report(l, DIAG_WARNING, n, __VA_ARGS__)
 

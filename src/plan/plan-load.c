@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -130,6 +131,19 @@ static int parse_with(PlanLoader *l, Step *s, const YNode *step, const YNode *wi
                 case ARG_ENUM:
                         q = loader_parse_enum(l, v, field, a->values, &arg->str);
                         break;
+                case ARG_SIZE:
+                        if (v->type != YNODE_SCALAR || ynode_is_null(v))
+                                q = error_at(l, v, "%s: expected a size such as 512K, 10M or 2G, got %s", field,
+                                             ynode_describe(v));
+                        else {
+                                int e = parse_size(v->value, &arg->u);
+                                if (e == -ERANGE)
+                                        q = error_at(l, v, "%s: \"%s\" is too large", field, v->value);
+                                else if (e < 0)
+                                        q = error_at(l, v, "%s: \"%s\" is not a size (expected bytes, or a number "
+                                                     "with K, M, G or T, e.g. 10M)", field, v->value);
+                        }
+                        break;
                 default:
                         assert_not_reached();
                 }
@@ -141,6 +155,46 @@ static int parse_with(PlanLoader *l, Step *s, const YNode *step, const YNode *wi
                 if (schema[j].required && !step_get_arg(s, schema[j].key))
                         r = loader_merge(r, error_at(l, with, "%s step needs with.%s", step_kind_to_string(s->kind),
                                               schema[j].key));
+
+        if (s->kind == STEP_BACKUP_VERIFY && !step_get_arg(s, "manifest") && !step_get_arg(s, "max-age") &&
+            !step_get_arg(s, "min-size") && !step_get_arg(s, "command"))
+                r = loader_merge(r, error_at(l, with, "backup.verify step needs at least one check: with.manifest, "
+                                      "with.max-age, with.min-size or with.command"));
+        if (s->kind == STEP_BACKUP_VERIFY && step_get_arg(s, "user") && !step_get_arg(s, "command"))
+                r = loader_merge(r, error_at(l, with, "with.user applies to with.command only"));
+        if (s->kind == STEP_SNAPSHOT) {
+                const char *backend = step_get_string(s, "backend"), *source = step_get_string(s, "source");
+                const StepArg *src = step_get_arg(s, "source");
+                if (streq_ptr(backend, "btrfs")) {
+                        if (step_get_arg(s, "size"))
+                                r = loader_merge(r, error_at(l, with, "with.size applies to the lvm backend only"));
+                        if (source && !string_has_trigger_vars(source) && source[0] != '/')
+                                r = loader_merge(r, error_at_pos(l, src->pos, "with.source: a btrfs snapshot's "
+                                                             "source is the subvolume's absolute path, got \"%s\"",
+                                                             source));
+                } else if (streq_ptr(backend, "lvm")) {
+                        if (step_get_arg(s, "destination"))
+                                r = loader_merge(r, error_at(l, with, "with.destination applies to the btrfs "
+                                                      "backend only"));
+                        if (source && !string_has_trigger_vars(source) &&
+                            (!strchr(source, '/') || source[0] == '/' || strchr(strchr(source, '/') + 1, '/')))
+                                r = loader_merge(r, error_at_pos(l, src->pos, "with.source: an lvm snapshot's "
+                                                             "source is VG/LV (e.g. vg0/db), got \"%s\"",
+                                                             source));
+                }
+                const char *name = step_get_string(s, "name");
+                if (name && !string_has_trigger_vars(name)) {
+                        bool ok = strlen(name) <= 64;
+                        for (const char *c = name; ok && *c; c++)
+                                ok = isalnum((unsigned char) *c) || strchr("_.-+", *c);
+                        if (!ok || name[0] == '-' || name[0] == '.') {
+                                const StepArg *a = step_get_arg(s, "name");
+                                r = loader_merge(r, error_at_pos(l, a->pos, "with.name: \"%s\" is not a snapshot "
+                                                                 "name (up to 64 of A-Z a-z 0-9 _ . - +, not "
+                                                                 "starting with - or .)", name));
+                        }
+                }
+        }
 
         if (s->kind == STEP_WAIT) {
                 bool unit = step_get_arg(s, "unit"), path = step_get_arg(s, "path");
@@ -231,7 +285,7 @@ static int parse_retry(PlanLoader *l, Step *s, const YNode *n) {
 
 static const char *const step_keys[] = {
         "id", "description", "needs", "run", "human", "with", "when", "timeout", "estimate", "idempotent",
-        "retry", "on-failure", "owner", "escalate", "ack-timeout", "instructions", "links", "done-if", NULL,
+        "retry", "on-failure", "owner", "escalate", "ack-timeout", "instructions", "links", "done-if", "release", NULL,
 };
 
 /* done-if: [command...], or {command: [...], timeout: D}. */
@@ -373,6 +427,9 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                 else if (streq(k->value, "done-if")) {
                         q = parse_done_if(l, s, v);
                         node_done_if = v;
+                } else if (streq(k->value, "release")) {
+                        q = loader_parse_units(l, v, "release", &s->release);
+                        s->release_pos = (SourcePos) { v->line, v->column };
                 } else
                         q = loader_unknown_key(l, k, NULL, step_keys);
                 r = loader_merge(r, q);
@@ -790,8 +847,22 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
                 else if (streq(k->value, "rto")) {
                         q = loader_parse_duration(l, v, "rto", &p->rto);
                         p->rto_pos = (SourcePos) { v->line, v->column };
-                } else if (streq(k->value, "holds"))
+                } else if (streq(k->value, "holds")) {
                         q = loader_parse_units(l, v, "holds", &p->holds);
+                        /* A gate orders the held unit after salved; only a
+                         * service can wait there without an ordering cycle
+                         * (mounts, sockets and targets come before the bus). */
+                        for (size_t h = 0; q >= 0 && p->holds[h]; h++)
+                                if (!string_has_suffix(p->holds[h], ".service") ||
+                                    streq(p->holds[h], "salved.service") || streq(p->holds[h], "dbus.service") ||
+                                    string_has_prefix(p->holds[h], "salve-gate@") ||
+                                    string_has_prefix(p->holds[h], "systemd-"))
+                                        q = loader_merge(q, error_at(l, v->items[h], "holds: \"%s\" cannot be held: "
+                                                              "salve holds services that start after salved, not "
+                                                              "%s", p->holds[h],
+                                                              string_has_suffix(p->holds[h], ".service")
+                                                              ? "the bus, salved or systemd's own" : "other unit types"));
+                }
                 else if (streq(k->value, "escalate"))
                         q = loader_parse_strv(l, v, "escalate", &p->escalate);
                 else if (streq(k->value, "links"))
@@ -835,6 +906,12 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
                 if (r == -ENOMEM)
                         return r;
         }
+        for (size_t i = 0; i < p->n_steps; i++)
+                for (size_t j = 0; p->steps[i].release && p->steps[i].release[j]; j++)
+                        if (!strv_contains(p->holds, p->steps[i].release[j]))
+                                r = loader_merge(r, error_at_pos(l, p->steps[i].release_pos, "step \"%s\": release: "
+                                                                 "\"%s\" is not in the plan's holds",
+                                                                 p->steps[i].id ?: "?", p->steps[i].release[j]));
         return loader_merge(r, check_plan_vars(l, steps));
 }
 

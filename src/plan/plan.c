@@ -52,6 +52,7 @@ static const char *const arg_type_table[_ARG_TYPE_MAX] = {
         [ARG_DURATION] = "duration",
         [ARG_BOOL] = "boolean",
         [ARG_UINT] = "number",
+        [ARG_SIZE] = "size",
         [ARG_ENUM] = "one of",
 };
 
@@ -124,12 +125,18 @@ static const ArgSchema schema_dependents[] = {
         { "unit", ARG_UNIT, true },
         { "follow", ARG_STRV, false, dependent_kinds },
 };
-static const ArgSchema schema_raid[] = {
+static const ArgSchema schema_raid_wait_sync[] = {
         { "array", ARG_MD_ARRAY, true },
+        { "start-pending", ARG_BOOL },          /* default true: start a PENDING resync (mdadm --readwrite) */
+        { "allow-degraded", ARG_BOOL },         /* default false: a degraded array nothing rebuilds fails */
+};
+static const ArgSchema schema_raid_check[] = {
+        { "array", ARG_MD_ARRAY, true },
+        { "max-mismatch", ARG_UINT },           /* default 0 */
 };
 static const ArgSchema schema_fs_check[] = {
         { "device", ARG_DEVICE, true },
-        { "repair", ARG_ENUM, false, fsck_repair },
+        { "repair", ARG_ENUM, false, fsck_repair },     /* default preen */
         { "fstype", ARG_STRING },
 };
 static const ArgSchema schema_fs_mount[] = {
@@ -139,15 +146,20 @@ static const ArgSchema schema_fs_mount[] = {
         { "options", ARG_STRING },
 };
 static const ArgSchema schema_snapshot[] = {
-        { "volume", ARG_STRING, true },
-        { "backend", ARG_ENUM, false, snapshot_backends },
-        { "name", ARG_STRING },
-        { "size", ARG_STRING },
+        { "backend", ARG_ENUM, true, snapshot_backends },
+        { "source", ARG_STRING, true },         /* lvm: VG/LV; btrfs: a subvolume's path */
+        { "name", ARG_STRING },                 /* prefix; the snapshot is NAME-RUN */
+        { "size", ARG_SIZE },                   /* lvm classic: the COW size; thin: none */
+        { "keep", ARG_UINT },                   /* retention: newest N of this prefix */
+        { "destination", ARG_PATH },            /* btrfs: the directory snapshots go in */
 };
 static const ArgSchema schema_backup_verify[] = {
         { "path", ARG_PATH, true },
+        { "manifest", ARG_PATH },               /* sha256sum format, relative to its own directory */
         { "max-age", ARG_DURATION },
+        { "min-size", ARG_SIZE },
         { "command", ARG_STRV },
+        { "user", ARG_STRING },
 };
 static const ArgSchema schema_wait[] = {
         { "unit", ARG_UNIT },
@@ -164,8 +176,8 @@ const ArgSchema *step_kind_schema(StepKind k, size_t *ret_n) {
                 S(STEP_UNIT_STOP, schema_unit),
                 S(STEP_UNIT_RESTART, schema_unit),
                 S(STEP_UNIT_RESTART_DEPENDENTS, schema_dependents),
-                S(STEP_RAID_WAIT_SYNC, schema_raid),
-                S(STEP_RAID_CHECK, schema_raid),
+                S(STEP_RAID_WAIT_SYNC, schema_raid_wait_sync),
+                S(STEP_RAID_CHECK, schema_raid_check),
                 S(STEP_FS_CHECK, schema_fs_check),
                 S(STEP_FS_MOUNT, schema_fs_mount),
                 S(STEP_SNAPSHOT, schema_snapshot),
@@ -292,6 +304,7 @@ static void step_done(Step *s) {
         free(s->args);
         condition_done(&s->when);
         strv_free(s->done_if);
+        strv_free(s->release);
         free(s->on_failure_step);
         free(s->owner);
         strv_free(s->escalate);

@@ -68,6 +68,7 @@ typedef enum ArgType {
         ARG_BOOL,
         ARG_UINT,
         ARG_ENUM,
+        ARG_SIZE,               /* bytes: 4096, 512K, 10M, 2G, 1T (powers of 1024) */
         _ARG_TYPE_MAX,
         _ARG_TYPE_INVALID = -EINVAL,
 } ArgType;
@@ -82,7 +83,7 @@ typedef struct StepArg {
         char *str;              /* STRING, UNIT, PATH, DEVICE, MD_ARRAY, ENUM */
         char **strv;            /* STRV */
         usec_t usec;            /* DURATION */
-        uint64_t u;             /* UINT; BOOL as 0/1 */
+        uint64_t u;             /* UINT, SIZE (bytes); BOOL as 0/1 */
         SourcePos pos;
 } StepArg;
 
@@ -111,6 +112,8 @@ typedef struct Step {
         usec_t estimate;        /* 0 when unset */
         usec_t ack_timeout;     /* human steps; USEC_INFINITY when unset */
         bool idempotent;
+        char **release;         /* held units this step releases when it starts (a subset of the plan's holds) */
+        SourcePos release_pos;
         char **done_if;         /* machine steps: a check command, exit 0 = the step's effect is in place */
         usec_t done_if_timeout;
         unsigned retry_attempts;        /* total attempts, >= 1 */

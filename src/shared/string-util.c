@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+
 #include "string-util.h"
 
 size_t string_distance(const char *a, const char *b, size_t max) {
@@ -118,4 +122,34 @@ void offset_to_line_column(const char *buf, size_t offset, unsigned *ret_line, u
         }
         *ret_line = line;
         *ret_column = column;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        static const char suffixes[] = "KMGTPE";
+        unsigned long long v;
+        const char *p;
+        char *end;
+        unsigned shift = 0;
+
+        if (!s || !isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end && (p = strchr(suffixes, *end)) && *end) {
+                shift = 10 * (unsigned) (p - suffixes + 1);
+                end++;
+                if (*end == 'i' && end[1] == 'B')
+                        end += 2;
+                else if (*end == 'B')
+                        end++;
+        } else if (*end == 'B')
+                end++;
+        if (*end)
+                return -EINVAL;
+        if (shift > 0 && v > (UINT64_MAX >> shift))
+                return -ERANGE;
+        *ret = (uint64_t) v << shift;
+        return 0;
 }

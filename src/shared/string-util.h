@@ -22,3 +22,8 @@ ssize_t utf8_first_invalid(const char *buf, size_t len, bool *ret_is_nul);
 
 /* 1-based line and column (in characters) of a byte offset. */
 void offset_to_line_column(const char *buf, size_t offset, unsigned *ret_line, unsigned *ret_column);
+
+/* "4096", "512K", "10M", "2G", "1T" (powers of 1024, an optional "B" or
+ * "iB" after the letter) to bytes. -EINVAL if malformed, -ERANGE if it
+ * does not fit. */
+int parse_size(const char *s, uint64_t *ret);
