@@ -35,7 +35,7 @@
 #include <stddef.h>
 
 #include "dependents.h"
-#include "executor-internal.h"
+#include "exec-kind.h"
 
 #define SYSTEMD_ERROR_DESTRUCTIVE "org.freedesktop.systemd1.TransactionIsDestructive"
 
@@ -43,6 +43,8 @@ typedef enum DepPhase {
         DEP_PHASE_CLOSURE,      /* reading units for the closure */
         DEP_PHASE_TURN,         /* a unit's turn (the root's first) */
 } DepPhase;
+
+typedef struct ExecDependents ExecDependents;
 
 struct ExecDependents {
         DepGraph graph;         /* the closure; each unit's outcome once its turn is over */
@@ -59,16 +61,19 @@ struct ExecDependents {
         bool failed;
 };
 
-ExecDependents *exec_dependents_free(ExecDependents *d) {
+static ExecDependents *exec_dependents_free(ExecDependents *d) {
         if (!d)
                 return NULL;
         dep_graph_done(&d->graph);
         free(d->job_result);
         return mfree(d);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(ExecDependents *, exec_dependents_free);
+
+static void dependents_job_removed(ExecJob *job, const char *result);
 
 static DepUnit *unit_at(ExecJob *job, size_t i) {
-        return job->dependents->graph.units + i;
+        return ((ExecDependents *) job->state)->graph.units + i;
 }
 
 static const char *unit_name(ExecJob *job, size_t i) {
@@ -78,7 +83,7 @@ static const char *unit_name(ExecJob *job, size_t i) {
 /* ---- the message ---- */
 
 static void dependents_describe(ExecJob *job, bool failures, DepMsg *m) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
 
         dep_graph_describe(&d->graph, failures, m);
         if (d->bad_names > 0)
@@ -87,7 +92,7 @@ static void dependents_describe(ExecJob *job, bool failures, DepMsg *m) {
 }
 
 static void dependents_finish(ExecJob *job) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         char follow[64];
         DepMsg m = {};
 
@@ -113,7 +118,7 @@ static void dependents_fail(ExecJob *job, int error, const char *format, ...) {
 
 static int on_dependents_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         ExecJob *job = userdata;
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         char t[FORMAT_DURATION_MAX];
         DepMsg m = {};
 
@@ -255,7 +260,7 @@ static int read_unit(ExecJob *job, size_t i) {
                 return r;
         /* At a turn the unit may have a job whose JobRemoved could come
          * before we have read its path: have the executor keep it. */
-        if (job->dependents->phase == DEP_PHASE_TURN)
+        if (((ExecDependents *) job->state)->phase == DEP_PHASE_TURN)
                 exec_job_await_reply(job);
         return bus_queue_call_method(job->executor->calls, &job->query, SYSTEMD_BUS_NAME, path,
                                      DBUS_PROPERTIES_IFACE, "GetAll", on_unit_read, job, "s", SYSTEMD_UNIT_IFACE);
@@ -265,7 +270,7 @@ static int read_unit(ExecJob *job, size_t i) {
 
 static int add_dependent(const char *name, void *userdata) {
         ExecJob *job = userdata;
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
 
         if (!unit_name_is_valid(name)) {
                 d->bad_names++;
@@ -279,7 +284,7 @@ static int add_dependent(const char *name, void *userdata) {
 static void turn_next(ExecJob *job);
 
 static void closure_done(ExecJob *job) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         _cleanup_free_ char *cycle = NULL;
         int r;
 
@@ -313,7 +318,7 @@ static void closure_done(ExecJob *job) {
 }
 
 static void closure_read_next(ExecJob *job) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         int r;
 
         if (d->reading >= d->graph.n) {
@@ -326,7 +331,7 @@ static void closure_read_next(ExecJob *job) {
 }
 
 static void closure_add_dependents_of(ExecJob *job, size_t i) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         char follow[64];
         int r;
 
@@ -346,7 +351,7 @@ static void closure_add_dependents_of(ExecJob *job, size_t i) {
 }
 
 static void closure_start(ExecJob *job) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         DepUnit *root = d->graph.units;
 
         /* The root as it is now, up again, is what the dependents are
@@ -366,7 +371,7 @@ static int issue_unit_job(ExecJob *job);
 
 static void turn_fail(ExecJob *job, const char *format, ...) _printf_(2, 3);
 static void turn_fail(ExecJob *job, const char *format, ...) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         DepUnit *r = unit_at(job, d->current);
         va_list ap;
 
@@ -389,7 +394,7 @@ static void turn_fail(ExecJob *job, const char *format, ...) {
 }
 
 static void turn_settle(ExecJob *job, DepOutcome outcome) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
 
         unit_at(job, d->current)->outcome = outcome;
         if (d->current == 0) {
@@ -401,7 +406,7 @@ static void turn_settle(ExecJob *job, DepOutcome outcome) {
 }
 
 static void turn_begin(ExecJob *job, size_t i) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         int r;
 
         d->current = i;
@@ -415,7 +420,7 @@ static void turn_begin(ExecJob *job, size_t i) {
 }
 
 static void turn_next(ExecJob *job) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         const DepGraph *g = &d->graph;
 
         for (; d->pos < g->n_order; d->pos++) {
@@ -447,7 +452,7 @@ static void turn_next(ExecJob *job) {
 
 /* The latest read of the unit at its turn is in st: act on it. */
 static void turn_decide(ExecJob *job) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         DepUnit *u = d->graph.units + d->current;
         DepAction a;
         int r;
@@ -515,7 +520,7 @@ static void turn_decide(ExecJob *job) {
 }
 
 static void turn_read(ExecJob *job, UnitProps *p) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         DepUnit *u = d->graph.units + d->current;
         _cleanup_free_ char *removed = NULL;
         int r;
@@ -568,12 +573,12 @@ static void turn_read(ExecJob *job, UnitProps *p) {
                 return;
         }
         if (removed)
-                exec_dependents_job_removed(job, removed);
+                dependents_job_removed(job, removed);
 }
 
 static int on_unit_read(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         ExecJob *job = userdata;
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         _cleanup_(unit_props_done) UnitProps p = {};
         size_t i = d->phase == DEP_PHASE_CLOSURE ? d->reading : d->current;
         char buf[384];
@@ -618,8 +623,8 @@ static int on_unit_read(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         return 0;
 }
 
-void exec_dependents_job_removed(ExecJob *job, const char *result) {
-        ExecDependents *d = job->dependents;
+static void dependents_job_removed(ExecJob *job, const char *result) {
+        ExecDependents *d = ((ExecDependents *) job->state);
         int r;
 
         job->job_path = mfree(job->job_path);
@@ -645,7 +650,7 @@ static int on_unit_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
 
         job->call = bus_queue_call_free(job->call);
         if (sd_bus_message_is_method_error(m, NULL)) {
-                ExecDependents *d = job->dependents;
+                ExecDependents *d = ((ExecDependents *) job->state);
                 exec_job_stop_awaiting(job);
                 if (sd_bus_message_is_method_error(m, SYSTEMD_ERROR_DESTRUCTIVE) && d->reads < DEP_TURN_READS_MAX) {
                         /* Someone queued a job that ours would have
@@ -667,12 +672,12 @@ static int on_unit_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
                 return 0;
         }
         if (removed)
-                exec_dependents_job_removed(job, removed);
+                dependents_job_removed(job, removed);
         return 0;
 }
 
 static int send_unit_job(ExecJob *job) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
         int r;
 
         r = bus_queue_call_method(job->executor->calls, &job->call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
@@ -700,7 +705,7 @@ static int on_reset_failed_reply(sd_bus_message *m, void *userdata, sd_bus_error
  * or a start rate limit hit while its dependency was down must not keep
  * it down now. */
 static int issue_unit_job(ExecJob *job) {
-        ExecDependents *d = job->dependents;
+        ExecDependents *d = ((ExecDependents *) job->state);
 
         if (d->issued == DEP_ACTION_RESTART)
                 return send_unit_job(job);
@@ -711,7 +716,8 @@ static int issue_unit_job(ExecJob *job) {
 
 /* ---- start ---- */
 
-int exec_dependents_start(ExecJob *job, const Step *step) {
+static int dependents_start(ExecJob *job, const ExecRequest *req) {
+        const Step *step = req->step;
         const char *unit = step_get_string(step, "unit");
         const StepArg *follow = step_get_arg(step, "follow");
         _cleanup_(exec_dependents_freep) ExecDependents *d = NULL;
@@ -734,19 +740,36 @@ int exec_dependents_start(ExecJob *job, const Step *step) {
         if (r < 0)
                 return r;
 
-        job->type = EXEC_JOB_DEPENDENTS;
         job->unit = strdup(unit);
         if (!job->unit)
                 return -ENOMEM;
-        job->dependents = TAKE_PTR(d);
+        job->state = TAKE_PTR(d);
 
         r = exec_job_arm_timer(job, job->timeout, on_dependents_timeout, "exec-dependents-timeout");
         if (r < 0)
                 return r;
-        job->dependents->phase = DEP_PHASE_TURN;
-        job->dependents->current = 0;
+        ((ExecDependents *) job->state)->phase = DEP_PHASE_TURN;
+        ((ExecDependents *) job->state)->current = 0;
         r = read_unit(job, 0);
         if (r < 0)
                 return r;
         return 0;
 }
+
+/* Idempotent: it judges systemd's state afresh and restarts only what is
+ * still stale or down. */
+static int dependents_resume(ExecJob *job, const ExecRequest *req, usec_t elapsed) {
+        exec_job_timeout_left(job, elapsed);
+        return dependents_start(job, req);
+}
+
+static void dependents_done(ExecJob *job) {
+        job->state = exec_dependents_free(job->state);
+}
+
+const ExecKindOps exec_kind_dependents = {
+        .start = dependents_start,
+        .resume = dependents_resume,
+        .job_removed = dependents_job_removed,
+        .done = dependents_done,
+};

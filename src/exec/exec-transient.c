@@ -28,7 +28,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "executor-internal.h"
+#include "exec-kind.h"
 
 /* ---- the unit's properties (pure) ---- */
 
@@ -44,6 +44,7 @@ void exec_transient_spec_done(ExecTransientSpec *s) {
         free(s->working_directory);
         free(s->syslog_identifier);
         strv_free(s->log_extra_fields);
+        strv_free(s->read_write_paths);
         *s = (ExecTransientSpec) { .runtime_max = USEC_INFINITY };
 }
 
@@ -333,6 +334,12 @@ static int append_properties(sd_bus_message *m, const ExecTransientSpec *s) {
             (r = append_string(m, "ProtectHome", "read-only")) < 0)
                 return r;
 
+        if (s->read_only && ((r = append_string(m, "ProtectSystem", "strict")) < 0 ||
+                             (s->read_write_paths && (r = append_strv(m, "ReadWritePaths", s->read_write_paths)) < 0)))
+                return r;
+        if (s->private_network && (r = append_bool(m, "PrivateNetwork", true)) < 0)
+                return r;
+
         if (s->runtime_max != USEC_INFINITY && (r = append_usec(m, "RuntimeMaxUSec", s->runtime_max)) < 0)
                 return r;
         if (s->user && (r = append_string(m, "User", s->user)) < 0)
@@ -352,8 +359,37 @@ void exec_transient_cancel(ExecJob *job) {
 
 /* The unit keeps its outcome until the owner of the result releases it. */
 static void transient_finish(ExecJob *job, ExecOutcome o, int error, int exit_status, const char *message) {
+        exec_transient_end_cb end = job->transient_end;
+
         job->holds_result = job->unit_started;
-        exec_job_finish(job, o, error, exit_status, "%s", message);
+        if (!end) {
+                exec_job_finish(job, o, error, exit_status, "%s", message);
+                return;
+        }
+        /* The kind decides; nothing of this unit may call back any more. */
+        job->call = bus_queue_call_free(job->call);
+        job->query = bus_queue_call_free(job->query);
+        job->on_changed = NULL;
+        job->backstop = sd_event_source_disable_unref(job->backstop);
+        exec_job_stop_awaiting(job);
+        end(job, o, error, exit_status, message);
+}
+
+void exec_transient_release(ExecJob *job) {
+        if (!job->transient)
+                return;
+        job->call = bus_queue_call_free(job->call);
+        job->query = bus_queue_call_free(job->query);
+        job->on_changed = NULL;
+        job->backstop = sd_event_source_disable_unref(job->backstop);
+        exec_job_stop_awaiting(job);
+        if (job->unit_started || job->holds_result)
+                executor_release_unit(job->executor, job->unit);
+        job->transient = job->unit_started = job->holds_result = job->start_job_failed = false;
+        job->query_again = false;
+        job->query_failures = 0;
+        job->start_job_result = mfree(job->start_job_result);
+        job->job_path = mfree(job->job_path);
 }
 
 static int read_unit_state(sd_bus_message *m, ServiceEnd *ret) {
@@ -585,10 +621,12 @@ static int on_backstop(sd_event_source *s, uint64_t usec, void *userdata) {
 static int transient_watch(ExecJob *job, const char *unit) {
         int r;
 
-        job->type = EXEC_JOB_TRANSIENT;
+        job->transient = true;
+        free(job->unit);
         job->unit = strdup(unit);
         if (!job->unit)
                 return -ENOMEM;
+        job->unit_path = mfree(job->unit_path);
         r = sd_bus_path_encode(SYSTEMD_UNIT_PATH, job->unit, &job->unit_path);
         if (r < 0)
                 return r;
@@ -656,11 +694,13 @@ static int transient_start_spec(ExecJob *job, const ExecTransientSpec *spec) {
         return 0;
 }
 
-int exec_transient_start(ExecJob *job, const char *run_id, const Step *step, unsigned attempt) {
+static int exec_start(ExecJob *job, const ExecRequest *req) {
         _cleanup_(exec_transient_spec_done) ExecTransientSpec spec = { .runtime_max = USEC_INFINITY };
         int r;
 
-        r = exec_transient_spec_build(run_id, step, attempt, job->timeout, &spec);
+        if (!req->run_id || !*req->run_id)
+                return -EINVAL;
+        r = exec_transient_spec_build(req->run_id, req->step, req->attempt, job->timeout, &spec);
         if (r < 0)
                 return r;
         return transient_start_spec(job, &spec);
@@ -676,19 +716,58 @@ int exec_transient_start_check(ExecJob *job, const char *run_id, const Step *ste
         return transient_start_spec(job, &spec);
 }
 
-int exec_transient_resume(ExecJob *job, const char *run_id, const Step *step, unsigned attempt, usec_t elapsed) {
-        _cleanup_free_ char *unit = NULL;
+int exec_transient_reattach(ExecJob *job, const char *unit, usec_t elapsed, exec_transient_end_cb on_end) {
         int r;
 
-        r = exec_unit_name(run_id, step->id, attempt, &unit);
-        if (r < 0)
-                return r;
         r = transient_watch(job, unit);
         if (r < 0)
                 return r;
+        job->transient_end = on_end;
         job->unit_started = true;       /* as far as we know: cancelling stops it */
         r = transient_arm_backstop(job, MAX(elapsed, 1u));
         if (r < 0)
                 return r;
         return transient_query(job);
 }
+
+static int exec_resume(ExecJob *job, const ExecRequest *req, usec_t elapsed) {
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        r = exec_unit_name(req->run_id, req->step->id, req->attempt, &unit);
+        if (r < 0)
+                return r;
+        return exec_transient_reattach(job, unit, elapsed, NULL);
+}
+
+int exec_transient_spec_for(const ExecRequest *req, const char *suffix, char * const *argv, usec_t timeout,
+                            ExecTransientSpec *ret) {
+        _cleanup_(exec_transient_spec_done) ExecTransientSpec s = { .runtime_max = USEC_INFINITY };
+        int r;
+
+        if (!req || !req->run_id || !*req->run_id || !req->step || !argv || !argv[0] || !ret)
+                return -EINVAL;
+        r = spec_build_common(req->run_id, req->step, req->attempt, suffix, argv, timeout, &s);
+        if (r < 0)
+                return r;
+        *ret = s;
+        s = (ExecTransientSpec) { .runtime_max = USEC_INFINITY };
+        return 0;
+}
+
+int exec_transient_run(ExecJob *job, const ExecTransientSpec *spec, exec_transient_end_cb on_end) {
+        int r;
+
+        if (job->transient)
+                return -EBUSY;  /* release the last one first */
+        r = transient_start_spec(job, spec);
+        if (r < 0)
+                return r;
+        job->transient_end = on_end;
+        return 0;
+}
+
+const ExecKindOps exec_kind_exec = {
+        .start = exec_start,
+        .resume = exec_resume,
+};

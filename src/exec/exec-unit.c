@@ -10,7 +10,11 @@
  * have read the reply that names it); executor.c remembers such jobs
  * while any reply is pending, and exec_job_take_job_path() looks there. */
 
-#include "executor-internal.h"
+#include "exec-kind.h"
+
+typedef struct UnitJobState {
+        const char *mode;       /* job mode (static, or owned by the plan) */
+} UnitJobState;
 
 static const char *unit_job_method(StepKind k) {
         switch (k) {
@@ -109,7 +113,7 @@ static int on_unit_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
         return 0;
 }
 
-void exec_unit_job_removed(ExecJob *job, const char *result) {
+static void unit_job_removed(ExecJob *job, const char *result) {
         int r;
 
         job->job_path = mfree(job->job_path);
@@ -145,7 +149,7 @@ static int on_unit_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
                 return 0;
         }
         if (removed)
-                exec_unit_job_removed(job, removed);
+                unit_job_removed(job, removed);
         return 0;
 }
 
@@ -163,7 +167,7 @@ static int on_unit_job_timeout(sd_event_source *s, uint64_t usec, void *userdata
 static int unit_job_issue(ExecJob *job) {
         return bus_queue_call_method(job->executor->calls, &job->call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
                                         SYSTEMD_MANAGER_IFACE, unit_job_method(job->kind), on_unit_job_reply, job,
-                                        "ss", job->unit, job->mode);
+                                        "ss", job->unit, ((UnitJobState *) job->state)->mode);
 }
 
 static int on_reset_failed_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -177,14 +181,14 @@ static int unit_job_init(ExecJob *job, const Step *step) {
 
         if (!unit || !unit_job_method(step->kind))
                 return -EINVAL;
-        job->type = EXEC_JOB_UNIT;
         job->unit = strdup(unit);
         if (!job->unit)
                 return -ENOMEM;
         return sd_bus_path_encode(SYSTEMD_UNIT_PATH, unit, &job->unit_path);
 }
 
-int exec_unit_job_start(ExecJob *job, const Step *step) {
+static int unit_job_start(ExecJob *job, const ExecRequest *req) {
+        const Step *step = req->step;
         const char *unit = step_get_string(step, "unit");
         const char *mode = step_get_string(step, "mode") ?: "replace";
         int r;
@@ -196,7 +200,7 @@ int exec_unit_job_start(ExecJob *job, const Step *step) {
         r = exec_job_arm_timer(job, job->timeout, on_unit_job_timeout, "exec-unit-job-timeout");
         if (r < 0)
                 return r;
-        job->mode = mode;
+        ((UnitJobState *) job->state)->mode = mode;
         /* A plan that starts a unit means it, as a runbook's "systemctl
          * reset-failed X; systemctl restart X" does: clear a failed state
          * and the start rate limit first. Both calls go at once, without
@@ -255,7 +259,7 @@ static int on_resume_job(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                         return 0;
                 }
                 if (removed)
-                        exec_unit_job_removed(job, removed);
+                        unit_job_removed(job, removed);
                 return 0;
         }
         r = exec_get_active_state(job, job->unit_path, &job->query, on_resume_state, job);
@@ -264,7 +268,8 @@ static int on_resume_job(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
         return 0;
 }
 
-int exec_unit_job_resume(ExecJob *job, const Step *step, usec_t elapsed) {
+static int unit_job_resume(ExecJob *job, const ExecRequest *req, usec_t elapsed) {
+        const Step *step = req->step;
         int r;
 
         r = unit_job_init(job, step);
@@ -285,3 +290,10 @@ int exec_unit_job_resume(ExecJob *job, const Step *step, usec_t elapsed) {
         exec_job_await_reply(job);
         return 0;
 }
+
+const ExecKindOps exec_kind_unit = {
+        .state_size = sizeof(UnitJobState),
+        .start = unit_job_start,
+        .resume = unit_job_resume,
+        .job_removed = unit_job_removed,
+};

@@ -15,7 +15,19 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
-#include "executor-internal.h"
+#include "exec-kind.h"
+
+typedef struct WaitState {
+        bool is_unit;                   /* with.unit; else with.path */
+        const char *want_state;         /* unit: "active", "inactive" or "failed" */
+        char *last_state;               /* unit: the ActiveState last seen */
+        char *path;                     /* path: the path waited for */
+        bool want_exists;
+        char *watch_dir;                /* the nearest existing ancestor we watch */
+        sd_event_source *inotify;
+} WaitState;
+
+#define W(job) ((WaitState *) (job)->state)
 
 static const char *const unit_states[] = { "active", "inactive", "failed" };
 
@@ -24,13 +36,13 @@ static int on_wait_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         char d[FORMAT_DURATION_MAX];
 
         format_duration(d, job->timeout);
-        if (job->type == EXEC_JOB_WAIT_UNIT)
+        if (W(job)->is_unit)
                 exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "%s not %s after %s (it is %s)", job->unit,
-                                job->want_state, d, job->last_state ?: "of unknown state");
-        else if (job->want_exists)
-                exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "%s did not appear within %s", job->path, d);
+                                W(job)->want_state, d, W(job)->last_state ?: "of unknown state");
+        else if (W(job)->want_exists)
+                exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "%s did not appear within %s", W(job)->path, d);
         else
-                exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "%s still exists after %s", job->path, d);
+                exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "%s still exists after %s", W(job)->path, d);
         return 0;
 }
 
@@ -40,10 +52,10 @@ static void wait_unit_saw(ExecJob *job, const char *state) {
         char *s = strdup(state);
 
         if (s) {
-                free(job->last_state);
-                job->last_state = s;
+                free(W(job)->last_state);
+                W(job)->last_state = s;
         }
-        if (exec_unit_state_is(state, job->want_state))
+        if (exec_unit_state_is(state, W(job)->want_state))
                 exec_job_finish(job, EXEC_SUCCEEDED, 0, -1, "%s is %s", job->unit, state);
 }
 
@@ -113,12 +125,12 @@ static int on_wait_unit_loaded(sd_bus_message *m, void *userdata, sd_bus_error *
 }
 
 static int wait_unit_start(ExecJob *job, const char *unit, const char *state) {
-        job->type = EXEC_JOB_WAIT_UNIT;
-        job->want_state = unit_states[0];
+        W(job)->is_unit = true;
+        W(job)->want_state = unit_states[0];
         for (size_t i = 0; state && i < ELEMENTSOF(unit_states); i++)
                 if (streq(state, unit_states[i]))
-                        job->want_state = unit_states[i];
-        if (state && !streq(state, job->want_state))
+                        W(job)->want_state = unit_states[i];
+        if (state && !streq(state, W(job)->want_state))
                 return -EINVAL;
 
         job->unit = strdup(unit);
@@ -132,7 +144,7 @@ static int wait_unit_start(ExecJob *job, const char *unit, const char *state) {
 /* ---- a path ---- */
 
 static bool wait_path_reached(ExecJob *job) {
-        return (access(job->path, F_OK) >= 0) == job->want_exists;
+        return (access(W(job)->path, F_OK) >= 0) == W(job)->want_exists;
 }
 
 /* The nearest ancestor of path that exists ("/" at worst). */
@@ -167,27 +179,27 @@ static int wait_path_watch(ExecJob *job) {
         _cleanup_free_ char *dir = NULL;
         int r;
 
-        r = nearest_existing_ancestor(job->path, &dir);
+        r = nearest_existing_ancestor(W(job)->path, &dir);
         if (r < 0)
                 return r;
-        if (job->inotify && streq_ptr(dir, job->watch_dir))
+        if (W(job)->inotify && streq_ptr(dir, W(job)->watch_dir))
                 return 0;
 
-        job->inotify = sd_event_source_disable_unref(job->inotify);
-        r = sd_event_add_inotify(job->executor->event, &job->inotify, dir,
+        W(job)->inotify = sd_event_source_disable_unref(W(job)->inotify);
+        r = sd_event_add_inotify(job->executor->event, &W(job)->inotify, dir,
                                  IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE_SELF |
                                  IN_MOVE_SELF | IN_ATTRIB,
                                  on_path_event, job);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(job->inotify, "exec-wait-path");
-        free(job->watch_dir);
-        job->watch_dir = TAKE_PTR(dir);
+        (void) sd_event_source_set_description(W(job)->inotify, "exec-wait-path");
+        free(W(job)->watch_dir);
+        W(job)->watch_dir = TAKE_PTR(dir);
         return 0;
 }
 
 static void wait_path_finish(ExecJob *job) {
-        exec_job_finish(job, EXEC_SUCCEEDED, 0, -1, job->want_exists ? "%s exists" : "%s is gone", job->path);
+        exec_job_finish(job, EXEC_SUCCEEDED, 0, -1, W(job)->want_exists ? "%s exists" : "%s is gone", W(job)->path);
 }
 
 static int on_path_event(sd_event_source *s, const struct inotify_event *event, void *userdata) {
@@ -200,7 +212,7 @@ static int on_path_event(sd_event_source *s, const struct inotify_event *event, 
         }
         r = wait_path_watch(job);
         if (r < 0) {
-                exec_job_finish(job, EXEC_FAILED, r, -1, "cannot watch for %s: %s", job->path, strerror(-r));
+                exec_job_finish(job, EXEC_FAILED, r, -1, "cannot watch for %s: %s", W(job)->path, strerror(-r));
                 return 0;
         }
         /* It may have appeared while the watch moved. */
@@ -212,10 +224,10 @@ static int on_path_event(sd_event_source *s, const struct inotify_event *event, 
 static int wait_path_start(ExecJob *job, const char *path, bool exists) {
         int r;
 
-        job->type = EXEC_JOB_WAIT_PATH;
-        job->want_exists = exists;
-        job->path = strdup(path);
-        if (!job->path)
+        W(job)->is_unit = false;
+        W(job)->want_exists = exists;
+        W(job)->path = strdup(path);
+        if (!W(job)->path)
                 return -ENOMEM;
         if (path[0] != '/')
                 return -EINVAL;
@@ -228,7 +240,8 @@ static int wait_path_start(ExecJob *job, const char *path, bool exists) {
         return 0;
 }
 
-int exec_wait_start(ExecJob *job, const Step *step) {
+static int wait_start(ExecJob *job, const ExecRequest *req) {
+        const Step *step = req->step;
         const char *unit = step_get_string(step, "unit");
         const char *path = step_get_string(step, "path");
         const StepArg *exists = step_get_arg(step, "exists");
@@ -244,3 +257,27 @@ int exec_wait_start(ExecJob *job, const Step *step) {
                 return wait_unit_start(job, unit, step_get_string(step, "state"));
         return wait_path_start(job, path, exists ? exists->u != 0 : true);
 }
+
+/* Waiting twice is harmless: wait for what is left. */
+static int wait_resume(ExecJob *job, const ExecRequest *req, usec_t elapsed) {
+        exec_job_timeout_left(job, elapsed);
+        return wait_start(job, req);
+}
+
+static void wait_disarm(ExecJob *job) {
+        W(job)->inotify = sd_event_source_disable_unref(W(job)->inotify);
+}
+
+static void wait_done(ExecJob *job) {
+        free(W(job)->last_state);
+        free(W(job)->path);
+        free(W(job)->watch_dir);
+}
+
+const ExecKindOps exec_kind_wait = {
+        .state_size = sizeof(WaitState),
+        .start = wait_start,
+        .resume = wait_resume,
+        .disarm = wait_disarm,
+        .done = wait_done,
+};

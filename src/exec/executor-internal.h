@@ -36,17 +36,9 @@
 /* Calls to systemd on the wire at once, when nobody gave us a queue. */
 #define EXEC_CALLS_MAX_DEFAULT 32U
 
-typedef enum ExecJobType {
-        EXEC_JOB_IMMEDIATE,     /* result known at start, delivered from a defer source */
-        EXEC_JOB_UNIT,          /* unit.start/stop/restart */
-        EXEC_JOB_TRANSIENT,     /* exec */
-        EXEC_JOB_WAIT_UNIT,
-        EXEC_JOB_WAIT_PATH,
-        EXEC_JOB_CONDITION,
-        EXEC_JOB_DEPENDENTS,    /* unit.restart-dependents */
-} ExecJobType;
-
-typedef struct ExecDependents ExecDependents;
+typedef struct ExecKindOps ExecKindOps;
+typedef void (*exec_transient_end_cb)(ExecJob *job, ExecOutcome outcome, int error, int exit_status,
+                                      const char *message);
 
 typedef struct RemovedJob {
         char *path;
@@ -67,6 +59,8 @@ struct Executor {
         unsigned n_awaiting_job;        /* unit jobs whose StartUnit (etc.) reply is pending */
         RemovedJob removed[EXEC_REMOVED_JOBS_MAX];      /* ring */
         size_t removed_next;
+        exec_progress_cb progress_cb;
+        void *progress_userdata;
 };
 
 typedef struct ConditionUnitCheck {
@@ -82,40 +76,35 @@ typedef struct ConditionUnitCheck {
 struct ExecJob {
         Executor *executor;
         ExecJob *prev, *next;
-        ExecJobType type;
+        const ExecKindOps *ops;         /* the step kind's table; NULL for conditions and done-if checks */
+        void *state;                    /* the kind's private state (exec-kind.h) */
         StepKind kind;
         char *step_id;
         exec_done_cb cb;
         void *userdata;
         usec_t timeout;
+        bool resumed;                   /* picked up after salved restarted, not started by us */
 
-        /* unit jobs, exec, wait on a unit */
+        /* what every kind may use: the unit the step is about, its systemd
+         * job, one call and one property read in flight */
         char *unit;
         char *unit_path;
-        char *job_path;                 /* unit jobs: the systemd job object */
-        const char *mode;               /* unit jobs: job mode (static or owned by the plan) */
+        char *job_path;                 /* a systemd job object (JobRemoved dispatch) */
         bool awaiting_job;              /* counted in executor->n_awaiting_job */
         BusQueueCall *call;             /* the method call queued or in flight */
         BusQueueCall *query;            /* a property read queued or in flight */
         sd_bus_message_handler_t on_changed;    /* gets PropertiesChanged of unit_path, while set */
-        bool query_again;               /* exec: state changed while a read was in flight */
-        bool unit_started;              /* exec: StartTransientUnit succeeded */
-        bool start_job_failed;          /* exec: its start job ended other than "done" */
-        bool resumed;                   /* picked up after salved restarted, not started by us */
-        bool holds_result;              /* exec: the unit ran and keeps its outcome until released */
-        unsigned query_failures;        /* exec: reads of the unit's state that failed in a row */
+
+        /* the transient-unit facility (exec-transient.c): job->unit is the
+         * transient service while `transient` is set */
+        bool transient;
+        exec_transient_end_cb transient_end;    /* NULL: finish the job with the unit's outcome */
+        bool query_again;               /* state changed while a read was in flight */
+        bool unit_started;              /* StartTransientUnit succeeded */
+        bool start_job_failed;          /* its start job ended other than "done" */
+        bool holds_result;              /* the unit ran and keeps its outcome until released */
+        unsigned query_failures;        /* reads of the unit's state that failed in a row */
         char *start_job_result;
-
-        /* wait steps */
-        const char *want_state;         /* unit: "active", "inactive" or "failed" */
-        char *last_state;               /* unit: the ActiveState last seen */
-        char *path;                     /* path: the path waited for */
-        bool want_exists;
-        char *watch_dir;                /* the nearest existing ancestor we watch */
-        sd_event_source *inotify;
-
-        /* unit.restart-dependents: the closure, the order, the outcomes */
-        ExecDependents *dependents;
 
         /* conditions */
         ConditionUnitCheck checks[EXEC_CONDITION_UNITS_MAX];
@@ -133,8 +122,7 @@ struct ExecJob {
 };
 
 /* ---- life cycle (executor.c) ---- */
-int exec_job_new(Executor *e, ExecJobType type, const Step *step, exec_done_cb cb, void *userdata,
-                 ExecJob **ret);
+int exec_job_new(Executor *e, const Step *step, exec_done_cb cb, void *userdata, ExecJob **ret);
 ExecJob *exec_job_free(ExecJob *job);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ExecJob *, exec_job_free);
 /* Drops every slot and source, calls back, frees the job. */
@@ -168,21 +156,12 @@ void exec_job_stop_awaiting(ExecJob *job);
 int exec_job_take_job_path(ExecJob *job, sd_bus_message *m, char **ret_removed);
 int exec_job_take_job_path_string(ExecJob *job, const char *path, char **ret_removed);
 
-/* ---- the kinds (exec-unit.c, exec-transient.c, exec-wait.c) ---- */
-int exec_unit_job_start(ExecJob *job, const Step *step);
-int exec_unit_job_resume(ExecJob *job, const Step *step, usec_t elapsed);
-void exec_unit_job_removed(ExecJob *job, const char *result);
-int exec_transient_start(ExecJob *job, const char *run_id, const Step *step, unsigned attempt);
-int exec_transient_resume(ExecJob *job, const char *run_id, const Step *step, unsigned attempt, usec_t elapsed);
-int exec_transient_start_check(ExecJob *job, const char *run_id, const Step *step, unsigned attempt);
+/* ---- shared by the kinds ---- */
+/* The transient facility's JobRemoved and cancel (exec-transient.c). */
 void exec_transient_job_removed(ExecJob *job, const char *result);
 void exec_transient_cancel(ExecJob *job);
-int exec_wait_start(ExecJob *job, const Step *step);
-/* unit.restart-dependents (exec-dependents.c); resume runs it again. */
-int exec_dependents_start(ExecJob *job, const Step *step);
-void exec_dependents_job_removed(ExecJob *job, const char *result);
-ExecDependents *exec_dependents_free(ExecDependents *d);
-DEFINE_TRIVIAL_CLEANUP_FUNC(ExecDependents *, exec_dependents_free);
+/* done-if checks are transient units too, outside any kind. */
+int exec_transient_start_check(ExecJob *job, const char *run_id, const Step *step, unsigned attempt);
 /* Whether a unit's ActiveState counts as the wanted one ("active" includes
  * "reloading"; otherwise exact). */
 bool exec_unit_state_is(const char *state, const char *want);
@@ -204,6 +183,11 @@ typedef struct ExecTransientSpec {
         char *syslog_identifier;
         char **log_extra_fields;        /* SALVE_RUN=..., SALVE_STEP=..., SALVE_ATTEMPT=... */
         usec_t runtime_max;             /* USEC_INFINITY: none */
+        /* Tighter sandboxes, for kinds whose tools only read (fsck -n,
+         * backup checks) or need no network (most). */
+        bool read_only;                 /* ProtectSystem=strict, ProtectHome=read-only */
+        bool private_network;           /* PrivateNetwork=yes */
+        char **read_write_paths;        /* with read_only: ReadWritePaths= */
 } ExecTransientSpec;
 
 void exec_transient_spec_done(ExecTransientSpec *s);

@@ -12,7 +12,7 @@
 
 #include <stdarg.h>
 
-#include "executor-internal.h"
+#include "exec-kind.h"
 
 /* ---- outcome strings and unit names (pure) ---- */
 
@@ -146,15 +146,13 @@ int exec_get_active_state(ExecJob *job, const char *unit_path, BusQueueCall **ca
 
 /* ---- job life cycle ---- */
 
-int exec_job_new(Executor *e, ExecJobType type, const Step *step, exec_done_cb cb, void *userdata,
-                 ExecJob **ret) {
+int exec_job_new(Executor *e, const Step *step, exec_done_cb cb, void *userdata, ExecJob **ret) {
         ExecJob *job;
 
         job = calloc(1, sizeof(*job));
         if (!job)
                 return -ENOMEM;
         job->executor = e;
-        job->type = type;
         job->kind = step ? step->kind : _STEP_KIND_INVALID;
         job->cb = cb;
         job->userdata = userdata;
@@ -200,7 +198,8 @@ static void exec_job_disarm(ExecJob *job) {
         job->on_changed = NULL;
         for (size_t i = 0; i < job->n_checks; i++)
                 job->checks[i].call = bus_queue_call_free(job->checks[i].call);
-        job->inotify = sd_event_source_disable_unref(job->inotify);
+        if (job->ops && job->ops->disarm && job->state)
+                job->ops->disarm(job);
         job->timer = sd_event_source_disable_unref(job->timer);
         job->backstop = sd_event_source_disable_unref(job->backstop);
         job->defer = sd_event_source_disable_unref(job->defer);
@@ -227,15 +226,15 @@ ExecJob *exec_job_free(ExecJob *job) {
                 free(job->checks[i].state);
                 free(job->checks[i].error);
         }
-        exec_dependents_free(job->dependents);
+        if (job->ops && job->ops->done && job->state)
+                job->ops->done(job);
+        if (job->ops && job->ops->state_size > 0)
+                free(job->state);
         free(job->step_id);
         free(job->unit);
         free(job->unit_path);
         free(job->job_path);
         free(job->start_job_result);
-        free(job->last_state);
-        free(job->path);
-        free(job->watch_dir);
         free(job->pending_message);
         free(job);
         return NULL;
@@ -251,7 +250,7 @@ static void exec_job_finishv(ExecJob *job, ExecOutcome outcome, int error, int e
                 .error = error > 0 ? -error : error,
                 .exit_status = exit_status,
                 .message = message,
-                .unit = job->type == EXEC_JOB_TRANSIENT && job->holds_result ? job->unit : NULL,
+                .unit = job->transient && job->holds_result ? job->unit : NULL,
         };
 
         vsnprintf(message, sizeof(message), format, ap);
@@ -335,12 +334,10 @@ static void executor_job_removed(Executor *e, const char *path, const char *resu
         for (ExecJob *j = e->jobs; j; j = j->next) {
                 if (!streq_ptr(j->job_path, path))
                         continue;
-                if (j->type == EXEC_JOB_UNIT)
-                        exec_unit_job_removed(j, result);
-                else if (j->type == EXEC_JOB_TRANSIENT)
+                if (j->transient)
                         exec_transient_job_removed(j, result);
-                else if (j->type == EXEC_JOB_DEPENDENTS)
-                        exec_dependents_job_removed(j, result);
+                else if (j->ops && j->ops->job_removed)
+                        j->ops->job_removed(j, result);
                 return;
         }
         if (e->n_awaiting_job == 0)
@@ -522,42 +519,60 @@ Executor *executor_free(Executor *e) {
         return mfree(e);
 }
 
+/* Every kind this salve can run; NULL: not (the step fails, saying so). */
+static const ExecKindOps *const kind_table[_STEP_KIND_MAX] = {
+        [STEP_EXEC] = &exec_kind_exec,
+        [STEP_UNIT_START] = &exec_kind_unit,
+        [STEP_UNIT_STOP] = &exec_kind_unit,
+        [STEP_UNIT_RESTART] = &exec_kind_unit,
+        [STEP_UNIT_RESTART_DEPENDENTS] = &exec_kind_dependents,
+        [STEP_WAIT] = &exec_kind_wait,
+};
+
+const ExecKindOps *exec_kind_ops(StepKind k) {
+        if (k < 0 || k >= _STEP_KIND_MAX)
+                return NULL;
+        return kind_table[k];
+}
+
+static int exec_job_new_for_kind(Executor *e, const Step *step, usec_t timeout, exec_done_cb cb, void *userdata,
+                                 ExecJob **ret) {
+        _cleanup_(exec_job_freep) ExecJob *job = NULL;
+        int r;
+
+        r = exec_job_new(e, step, cb, userdata, &job);
+        if (r < 0)
+                return r;
+        job->timeout = timeout == 0 ? USEC_INFINITY : timeout;
+        job->ops = exec_kind_ops(step->kind);
+        if (job->ops && job->ops->state_size > 0) {
+                job->state = calloc(1, job->ops->state_size);
+                if (!job->state)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(job);
+        return 0;
+}
+
 int executor_start(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
                    exec_done_cb cb, void *userdata, ExecJob **ret_job) {
         _cleanup_(exec_job_freep) ExecJob *job = NULL;
+        const ExecRequest req = { .run_id = run_id, .step = step, .attempt = attempt };
         int r;
 
         if (!e || !step || !cb || !ret_job)
                 return -EINVAL;
         if (step_kind_is_human(step->kind) || step->kind < 0 || step->kind >= _STEP_KIND_MAX)
                 return -EINVAL;
-        if (step->kind == STEP_EXEC && (!run_id || !*run_id))
-                return -EINVAL;
 
-        r = exec_job_new(e, EXEC_JOB_IMMEDIATE, step, cb, userdata, &job);
+        r = exec_job_new_for_kind(e, step, timeout, cb, userdata, &job);
         if (r < 0)
                 return r;
-        job->timeout = timeout == 0 ? USEC_INFINITY : timeout;
-
-        switch (step->kind) {
-        case STEP_EXEC:
-                r = exec_transient_start(job, run_id, step, attempt);
-                break;
-        case STEP_UNIT_START:
-        case STEP_UNIT_STOP:
-        case STEP_UNIT_RESTART:
-                r = exec_unit_job_start(job, step);
-                break;
-        case STEP_WAIT:
-                r = exec_wait_start(job, step);
-                break;
-        case STEP_UNIT_RESTART_DEPENDENTS:
-                r = exec_dependents_start(job, step);
-                break;
-        default:
+        if (job->ops)
+                r = job->ops->start(job, &req);
+        else
                 r = exec_job_finish_later(job, EXEC_NOT_SUPPORTED, -EOPNOTSUPP, -1,
                                           "%s steps are not implemented yet", step_kind_to_string(step->kind));
-        }
         if (r < 0)
                 return r;
 
@@ -568,6 +583,7 @@ int executor_start(Executor *e, const char *run_id, const Step *step, unsigned a
 int executor_resume(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
                     usec_t started, exec_done_cb cb, void *userdata, ExecJob **ret_job) {
         _cleanup_(exec_job_freep) ExecJob *job = NULL;
+        const ExecRequest req = { .run_id = run_id, .step = step, .attempt = attempt };
         usec_t now = now_usec(CLOCK_REALTIME), elapsed;
         int r;
 
@@ -576,37 +592,17 @@ int executor_resume(Executor *e, const char *run_id, const Step *step, unsigned 
         if (step_kind_is_human(step->kind) || step->kind < 0 || step->kind >= _STEP_KIND_MAX)
                 return -EINVAL;
 
-        r = exec_job_new(e, EXEC_JOB_IMMEDIATE, step, cb, userdata, &job);
+        r = exec_job_new_for_kind(e, step, timeout, cb, userdata, &job);
         if (r < 0)
                 return r;
-        job->timeout = timeout == 0 ? USEC_INFINITY : timeout;
         job->resumed = true;
         elapsed = started > 0 && now > started ? now - started : 0;
 
-        switch (step->kind) {
-        case STEP_EXEC:
-                r = exec_transient_resume(job, run_id, step, attempt, elapsed);
-                break;
-        case STEP_UNIT_START:
-        case STEP_UNIT_STOP:
-        case STEP_UNIT_RESTART:
-                r = exec_unit_job_resume(job, step, elapsed);
-                break;
-        case STEP_WAIT:
-                /* Waiting twice is harmless: wait for what is left. */
-                exec_job_timeout_left(job, elapsed);
-                r = exec_wait_start(job, step);
-                break;
-        case STEP_UNIT_RESTART_DEPENDENTS:
-                /* Idempotent: it judges systemd's state afresh and
-                 * restarts only what is still stale or down. */
-                exec_job_timeout_left(job, elapsed);
-                r = exec_dependents_start(job, step);
-                break;
-        default:
+        if (job->ops && job->ops->resume)
+                r = job->ops->resume(job, &req, elapsed);
+        else
                 r = exec_job_finish_later(job, EXEC_UNKNOWN, 0, -1, "salve cannot tell how a %s step ended",
                                           step_kind_to_string(step->kind));
-        }
         if (r < 0)
                 return r;
 
@@ -622,7 +618,7 @@ int executor_start_check(Executor *e, const char *run_id, const Step *step, unsi
         if (!e || !step || !step->done_if || !cb || !ret_job || !run_id || !*run_id)
                 return -EINVAL;
 
-        r = exec_job_new(e, EXEC_JOB_IMMEDIATE, step, cb, userdata, &job);
+        r = exec_job_new(e, step, cb, userdata, &job);
         if (r < 0)
                 return r;
         job->timeout = step->done_if_timeout;
@@ -701,13 +697,15 @@ int executor_list_units(Executor *e, const char *pattern, exec_units_cb cb, void
 }
 
 bool exec_job_owns_unit(const ExecJob *job, const char *unit) {
-        return job && job->type == EXEC_JOB_TRANSIENT && streq_ptr(job->unit, unit);
+        return job && job->transient && streq_ptr(job->unit, unit);
 }
 
 void exec_job_cancel(ExecJob *job) {
         if (!job)
                 return;
-        if (job->type == EXEC_JOB_TRANSIENT)
+        if (job->ops && job->ops->cancel)
+                job->ops->cancel(job);
+        if (job->transient)
                 exec_transient_cancel(job);
         exec_job_free(job);
 }
@@ -801,7 +799,7 @@ int executor_check_condition(Executor *e, const Condition *c, const char *trigge
         if (!e || !c || !cb || !ret_job)
                 return -EINVAL;
 
-        r = exec_job_new(e, EXEC_JOB_CONDITION, NULL, cb, userdata, &job);
+        r = exec_job_new(e, NULL, cb, userdata, &job);
         if (r < 0)
                 return r;
 
@@ -833,6 +831,20 @@ int executor_check_condition(Executor *e, const Condition *c, const char *trigge
         return 0;
 }
 
+void executor_set_progress_handler(Executor *e, exec_progress_cb cb, void *userdata) {
+        if (!e)
+                return;
+        e->progress_cb = cb;
+        e->progress_userdata = userdata;
+}
+
+void exec_job_report_progress(ExecJob *job, const ExecProgress *p) {
+        Executor *e = job->executor;
+
+        if (e->progress_cb)
+                e->progress_cb(job, p, job->userdata, e->progress_userdata);
+}
+
 const ExecutorOps executor_systemd_ops = {
         .start = executor_start,
         .resume = executor_resume,
@@ -843,4 +855,5 @@ const ExecutorOps executor_systemd_ops = {
         .job_cancel = exec_job_cancel,
         .job_owns_unit = exec_job_owns_unit,
         .free = executor_free,
+        .set_progress_handler = executor_set_progress_handler,
 };

@@ -15,7 +15,9 @@
  *                            BoundBy=, WantedBy=) and did not come back
  *                            with it, restarted one at a time in After=
  *                            order (exec-dependents.c, dependents.c)
- *   other kinds              fail with "not implemented yet"
+ *   raid.*, fs.*, snapshot, backup.verify: see exec-kind.h for the files
+ * Each kind is one table of operations (exec-kind.h); the executor only
+ * creates jobs and dispatches.
  * The engine decides what runs when; the executor only runs it and calls
  * back exactly once per started step (unless cancelled first). */
 
@@ -46,6 +48,19 @@ typedef struct ExecResult {
                                  * It stays loaded until released with executor_release_unit(): release
                                  * it once the result is durable, never before. */
 } ExecResult;
+
+/* How far a long step is (raid.wait-sync, raid.check): from the md
+ * array's sync_completed and speed. Fields unknown: -1 / USEC_INFINITY. */
+typedef struct ExecProgress {
+        double percent;         /* 0..100, or -1 */
+        int64_t rate_kib;       /* KiB/s, or -1 */
+        usec_t eta;             /* time left, or USEC_INFINITY */
+        const char *text;       /* one line for people: "md0: resync 42.0% at 1200 KiB/s, 3min left" */
+} ExecProgress;
+
+/* Gets every job's progress; job_userdata is the userdata its
+ * executor_start()/executor_resume() was given. */
+typedef void (*exec_progress_cb)(ExecJob *job, const ExecProgress *p, void *job_userdata, void *userdata);
 
 /* Called once when the step is over. job is freed after the callback
  * returns; the callee must forget it. */
@@ -104,6 +119,9 @@ void executor_release_unit(Executor *e, const char *unit);
 typedef void (*exec_units_cb)(int r, char **units, void *userdata);
 int executor_list_units(Executor *e, const char *pattern, exec_units_cb cb, void *userdata);
 
+/* Who hears of progress (one handler; NULL to drop it). */
+void executor_set_progress_handler(Executor *e, exec_progress_cb cb, void *userdata);
+
 /* Stops waiting for the step; for exec, also stops its transient unit.
  * The callback will not be called. Frees job. */
 void exec_job_cancel(ExecJob *job);
@@ -144,6 +162,7 @@ typedef struct ExecutorOps {
         void (*job_cancel)(ExecJob *job);
         bool (*job_owns_unit)(const ExecJob *job, const char *unit);
         Executor *(*free)(Executor *e);
+        void (*set_progress_handler)(Executor *e, exec_progress_cb cb, void *userdata);  /* may be NULL */
 } ExecutorOps;
 
 extern const ExecutorOps executor_systemd_ops;
