@@ -16,8 +16,12 @@
 #   salved    salved itself, installed in the VM, starts plans on resync-started,
 #             resync-finished, disk-failed, degraded; not again after its
 #             restart (tests/vm/test-md-salved.sh)                (1 boot)
+#   storage   issue 9's end to end: power cut mid-resync with ext4 written;
+#             at the next boot salve holds db and app, waits for the resync,
+#             fscks, mounts, waits for the DBA, starts db, then app
+#             (tests/vm/test-storage-powercut.sh)                 (2 boots)
 # --ci runs basic and salved (the meson test 'md-vm'); --all (the default) runs
-# all five.
+# all six.
 # --build defaults to $SALVE_BUILD_ROOT (meson test sets it); the build must
 # have tests/integration/watch-driver.  --keep keeps the work dir (job dirs
 # with console.log, guest.out, watch.jsonl, dmesg.txt); it is kept anyway
@@ -35,13 +39,13 @@ while (( $# )); do
         --keep) keep=1; shift ;;
         -v|--verbose) verbose=(-v); shift ;;
         --ci) scenarios+=(basic salved); shift ;;
-        --all) scenarios+=(basic check powercut bench salved); shift ;;
-        basic|check|powercut|bench|salved) scenarios+=("$1"); shift ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        --all) scenarios+=(basic check powercut bench salved storage); shift ;;
+        basic|check|powercut|bench|salved|storage) scenarios+=("$1"); shift ;;
+        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
         *) echo "run-md-tests: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
-(( ${#scenarios[@]} )) || scenarios=(basic check powercut bench salved)
+(( ${#scenarios[@]} )) || scenarios=(basic check powercut bench salved storage)
 [[ -n "$build" ]] || { echo "run-md-tests: --build DIR (or SALVE_BUILD_ROOT) is needed" >&2; exit 2; }
 build=$(realpath "$build")
 if [[ ! -x "$build/tests/integration/watch-driver" ]]; then
@@ -99,6 +103,7 @@ scenario() { # NAME: run it, print its wall time; sets failed/skipped/passed
             ;;
         bench) vm bench --disk-size 16M "$here/guest/md-bench.sh" 5 || rc=$? ;;
         salved) "$here/test-md-salved.sh" --build "$build" "${verbose[@]}" || rc=$? ;;
+        storage) "$here/test-storage-powercut.sh" --build "$build" "${verbose[@]}" || rc=$? ;;
     esac
     local ms=$(( $(date +%s%3N) - t0 ))
     case "$rc" in
