@@ -14,6 +14,9 @@
 . "$(dirname "${BASH_SOURCE[0]}")/storage-lib.sh"
 
 plan=storage-recovery-vm
+demo=0
+[[ "${1:-}" == --demo ]] && demo=1   # tools/demo-storage.sh: show what a person would look at
+show() { (( demo )) || return 0; echo "\$ $*"; "$@" 2>&1 | sed 's/^/  /'; }
 udevadm settle -t 30
 
 # --- 1. the unclean shutdown is seen, and a run starts at boot
@@ -42,6 +45,8 @@ for u in db.service app.service; do
     gates[$u]=$gate
 done
 gate_db=${gates[db.service]}
+show systemctl status --no-pager --lines=0 "$gate_db"
+show systemctl list-jobs --no-pager
 vm_ok "db and app held: their boot-time start jobs wait behind $gate_db and ${gates[app.service]}, whose status names the run"
 
 # --- 3. the pending resync is started by raid.wait-sync, and db waits for it
@@ -56,6 +61,8 @@ done
 [[ $(st_step "$run" raid-sync state) == running ]] || st_fail "md0 resyncs but step raid-sync is $(st_step "$run" raid-sync state)"
 sleep 3
 [[ $(st_prop db.service ActiveState) == inactive ]] || st_fail "db started while md0 resyncs"
+show cat /proc/mdstat
+show salvectl status "$run"
 vm_ok "raid-sync started md0's pending resync ($(vm_md md0 sync_completed)) and waits: $(st_step "$run" raid-sync message)"
 echo 200000 >/proc/sys/dev/raid/speed_limit_max
 echo 100000 >/proc/sys/dev/raid/speed_limit_min
@@ -75,9 +82,13 @@ for u in db.service app.service; do
     [[ $(st_prop "$u" ActiveState) == inactive ]] || st_fail "$u is $(st_prop "$u" ActiveState) before the DBA approved"
 done
 vm_ok "/srv/data mounted with the first boot's data; the run waits for the DBA, db and app still held"
+show salvectl status "$run"
+show salvectl approve "$run" dba-approval --comment "demo: md0 in sync, fs checked"
 
-salvectl approve "$run" dba-approval --comment "VM test: md0 in sync, fs checked" >/dev/null \
-    || st_fail "salvectl approve $run dba-approval failed"
+if (( !demo )); then
+    salvectl approve "$run" dba-approval --comment "VM test: md0 in sync, fs checked" >/dev/null \
+        || st_fail "salvectl approve $run dba-approval failed"
+fi
 end=$(( $(vm_now_ms) + 120000 ))
 until [[ $(st_json "$run" | jq -r .state) == succeeded ]]; do
     st=$(st_json "$run" | jq -r .state)
@@ -89,6 +100,10 @@ for u in db.service app.service; do
     [[ $(st_prop "$u" ActiveState) == active ]] || st_fail "$u is $(st_prop "$u" ActiveState) after the run"
 done
 vm_ok "approved: run $run succeeded, db and app active"
+show salvectl status "$run"
+show salvectl history
+show journalctl -b -o short-monotonic --no-pager SALVE_RUN="$run"
+show journalctl -b -o short-monotonic --no-pager _SYSTEMD_UNIT=db.service _SYSTEMD_UNIT=app.service
 
 # --- 5. the order, from the timestamps
 json=$(st_json "$run")
