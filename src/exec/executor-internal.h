@@ -61,6 +61,8 @@ struct Executor {
         size_t removed_next;
         exec_progress_cb progress_cb;
         void *progress_userdata;
+        char *sysfs_root;               /* NULL: "/sys" (raid.*: tests point it at a fixture tree) */
+        char *devfs_root;               /* NULL: "/dev" (md/NAME links) */
 };
 
 typedef struct ConditionUnitCheck {

@@ -514,6 +514,8 @@ Executor *executor_free(Executor *e) {
         sd_bus_slot_unref(e->slot_job_removed);
         sd_bus_slot_unref(e->slot_unit_changed);
         bus_queue_free(e->own_calls);
+        free(e->sysfs_root);
+        free(e->devfs_root);
         sd_bus_unref(e->bus);
         sd_event_unref(e->event);
         return mfree(e);
@@ -527,6 +529,8 @@ static const ExecKindOps *const kind_table[_STEP_KIND_MAX] = {
         [STEP_UNIT_RESTART] = &exec_kind_unit,
         [STEP_UNIT_RESTART_DEPENDENTS] = &exec_kind_dependents,
         [STEP_WAIT] = &exec_kind_wait,
+        [STEP_RAID_WAIT_SYNC] = &exec_kind_raid_wait_sync,
+        [STEP_RAID_CHECK] = &exec_kind_raid_check,
 };
 
 const ExecKindOps *exec_kind_ops(StepKind k) {
@@ -836,6 +840,22 @@ void executor_set_progress_handler(Executor *e, exec_progress_cb cb, void *userd
                 return;
         e->progress_cb = cb;
         e->progress_userdata = userdata;
+}
+
+int executor_set_roots(Executor *e, const char *sysfs, const char *devfs) {
+        char *s = NULL, *d = NULL;
+
+        if (!e)
+                return -EINVAL;
+        if ((sysfs && !(s = strdup(sysfs))) || (devfs && !(d = strdup(devfs)))) {
+                free(s);
+                return -ENOMEM;
+        }
+        free(e->sysfs_root);
+        free(e->devfs_root);
+        e->sysfs_root = s;
+        e->devfs_root = d;
+        return 0;
 }
 
 void exec_job_report_progress(ExecJob *job, const ExecProgress *p) {

@@ -122,6 +122,11 @@ int executor_list_units(Executor *e, const char *pattern, exec_units_cb cb, void
 /* Who hears of progress (one handler; NULL to drop it). */
 void executor_set_progress_handler(Executor *e, exec_progress_cb cb, void *userdata);
 
+/* Where raid.* steps find md's sysfs attributes (SYSFS/block/mdX/md/) and
+ * udev's /dev/md/NAME links; NULL: "/sys" and "/dev". For tests, which
+ * point them at fixture trees. */
+int executor_set_roots(Executor *e, const char *sysfs, const char *devfs);
+
 /* Stops waiting for the step; for exec, also stops its transient unit.
  * The callback will not be called. Frees job. */
 void exec_job_cancel(ExecJob *job);

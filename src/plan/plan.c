@@ -74,6 +74,8 @@ bool step_kind_is_implemented(StepKind k) {
         case STEP_UNIT_RESTART:
         case STEP_UNIT_RESTART_DEPENDENTS:
         case STEP_WAIT:
+        case STEP_RAID_WAIT_SYNC:
+        case STEP_RAID_CHECK:
         case STEP_APPROVE:
         case STEP_TASK:
                 return true;
