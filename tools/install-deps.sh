@@ -50,6 +50,11 @@ packages=(
     kmod
     mdadm
     udev
+    # snapshot steps: btrfs on a loop device in the container rig, LVM (thin
+    # and classic) in the md VM, whose guest shares the host's lvm2
+    btrfs-progs
+    lvm2
+    thin-provisioning-tools
     # the Debian package (tools/package.sh)
     git
     debhelper

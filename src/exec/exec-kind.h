@@ -56,6 +56,8 @@ extern const ExecKindOps exec_kind_exec;
 extern const ExecKindOps exec_kind_unit;
 extern const ExecKindOps exec_kind_wait;
 extern const ExecKindOps exec_kind_dependents;
+extern const ExecKindOps exec_kind_snapshot;              /* exec-snapshot.c */
+extern const ExecKindOps exec_kind_backup_verify;         /* exec-backup.c */
 extern const ExecKindOps exec_kind_raid_wait_sync;        /* exec-raid.c */
 extern const ExecKindOps exec_kind_raid_check;
 

@@ -529,6 +529,8 @@ static const ExecKindOps *const kind_table[_STEP_KIND_MAX] = {
         [STEP_UNIT_RESTART] = &exec_kind_unit,
         [STEP_UNIT_RESTART_DEPENDENTS] = &exec_kind_dependents,
         [STEP_WAIT] = &exec_kind_wait,
+        [STEP_SNAPSHOT] = &exec_kind_snapshot,
+        [STEP_BACKUP_VERIFY] = &exec_kind_backup_verify,
         [STEP_RAID_WAIT_SYNC] = &exec_kind_raid_wait_sync,
         [STEP_RAID_CHECK] = &exec_kind_raid_check,
 };

@@ -76,6 +76,8 @@ bool step_kind_is_implemented(StepKind k) {
         case STEP_WAIT:
         case STEP_RAID_WAIT_SYNC:
         case STEP_RAID_CHECK:
+        case STEP_SNAPSHOT:
+        case STEP_BACKUP_VERIFY:
         case STEP_APPROVE:
         case STEP_TASK:
                 return true;
@@ -93,14 +95,15 @@ bool step_kind_default_idempotent(StepKind k) {
         case STEP_RAID_WAIT_SYNC:
         case STEP_FS_CHECK:
         case STEP_FS_MOUNT:
-        case STEP_BACKUP_VERIFY:
+        case STEP_BACKUP_VERIFY:               /* only reads (its command must be a check too) */
+        case STEP_SNAPSHOT:                     /* by name: a second attempt finds the first's snapshot */
         case STEP_WAIT:
         case STEP_APPROVE:
         case STEP_TASK:
                 return true;
         default:
-                /* exec runs arbitrary commands; raid.check and snapshot
-                 * start work that must not be doubled. */
+                /* exec runs arbitrary commands; raid.check starts work
+                 * that must not be doubled. */
                 return false;
         }
 }
