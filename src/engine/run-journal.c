@@ -67,6 +67,11 @@ int transition_to_json(const Transition *t, char **ret) {
                 add_string(o, "rto", rto_state_to_string(t->rto_state));
                 add_usec(o, "projected", t->projected);
                 break;
+        case TRANSITION_HOLD_RELEASED:
+                add_string(o, "unit", t->unit);
+                add_string(o, "actor", t->actor);
+                add_string(o, "comment", t->comment);
+                break;
         default:
                 json_object_put(o);
                 return -EINVAL;
@@ -186,6 +191,12 @@ static int parse_object(json_object *o, Transition *t) {
                         return r;
                 t->rto_state = rto_state_from_string(state);
                 return t->rto_state < 0 ? -EBADMSG : 0;
+        case TRANSITION_HOLD_RELEASED:
+                if ((r = get_string(o, "unit", true, &t->unit)) < 0 ||
+                    (r = get_string(o, "actor", false, &t->actor)) < 0 ||
+                    (r = get_string(o, "comment", false, &t->comment)) < 0)
+                        return r;
+                return 0;
         default:
                 return -EBADMSG;
         }

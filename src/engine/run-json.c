@@ -69,6 +69,15 @@ json_object *run_to_json(const Run *r, usec_t now) {
                 json_object_object_add(js, "message", string_json(x->message));
                 json_object_object_add(js, "actor", string_json(x->actor));
                 json_object_object_add(js, "comment", string_json(x->comment));
+                if (x->state == STEP_RUNNING && x->eta_at > 0) {
+                        json_object *pr = json_object_new_object();
+                        json_object_object_add(pr, "percent", x->progress >= 0 ? json_object_new_double(x->progress)
+                                                                                 : NULL);
+                        json_object_object_add(pr, "eta_usec", usec_json(x->eta == USEC_INFINITY ? 0 : x->eta));
+                        json_object_object_add(pr, "at_usec", usec_json(x->eta_at));
+                        json_object_object_add(pr, "text", string_json(x->progress_text));
+                        json_object_object_add(js, "progress", pr);
+                }
                 if (step_kind_is_human(s->kind)) {
                         json_object *links = json_object_new_array();
                         STRV_FOREACH(l, s->links)

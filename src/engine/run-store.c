@@ -244,6 +244,14 @@ static int emit_run(JournalFile *j, const Run *run) {
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; i < run->n_releases; i++) {
+                t = (Transition) { .kind = TRANSITION_HOLD_RELEASED, .run_id = run->id, .at = run->releases[i].at,
+                                   .unit = run->releases[i].unit, .actor = run->releases[i].actor,
+                                   .comment = run->releases[i].comment };
+                r = emit_json(j, &t);
+                if (r < 0)
+                        return r;
+        }
         if (run_is_finished(run)) {
                 t = (Transition) { .kind = TRANSITION_RUN_FINISHED, .run_id = run->id, .at = run->finished,
                                    .run_state = run->final_state, .message = run->final_message };

@@ -48,6 +48,7 @@ static const char *const transition_kind_table[_TRANSITION_KIND_MAX] = {
         [TRANSITION_STEP] = "step",
         [TRANSITION_RUN_FINISHED] = "run-finished",
         [TRANSITION_RTO] = "rto",
+        [TRANSITION_HOLD_RELEASED] = "hold-released",
 };
 
 DEFINE_STRING_TABLE(step_state, StepState, step_state_table, _STEP_STATE_MAX)
@@ -69,6 +70,7 @@ void transition_done(Transition *t) {
         free(t->message);
         free(t->actor);
         free(t->comment);
+        free(t->unit);
         *t = (Transition) {};
 }
 
@@ -84,7 +86,7 @@ int transition_copy(const Transition *t, Transition *ret) {
         Transition c = *t;
 
         c.run_id = c.plan_name = c.plan_path = c.plan_source = c.trigger = c.reason = NULL;
-        c.step_id = c.boot_id = c.message = c.actor = c.comment = NULL;
+        c.step_id = c.boot_id = c.message = c.actor = c.comment = c.unit = NULL;
         c.trigger_context = NULL;
         if (t->trigger_context && !(c.trigger_context = strv_copy(t->trigger_context)))
                 return -ENOMEM;
@@ -93,7 +95,7 @@ int transition_copy(const Transition *t, Transition *ret) {
             strdup_or_null(t->trigger, &c.trigger) < 0 || strdup_or_null(t->reason, &c.reason) < 0 ||
             strdup_or_null(t->step_id, &c.step_id) < 0 || strdup_or_null(t->boot_id, &c.boot_id) < 0 ||
             strdup_or_null(t->message, &c.message) < 0 || strdup_or_null(t->actor, &c.actor) < 0 ||
-            strdup_or_null(t->comment, &c.comment) < 0) {
+            strdup_or_null(t->comment, &c.comment) < 0 || strdup_or_null(t->unit, &c.unit) < 0) {
                 transition_done(&c);
                 return -ENOMEM;
         }
@@ -379,8 +381,15 @@ Run *run_free(Run *r) {
                 free(r->steps[i].actor);
                 free(r->steps[i].comment);
                 free(r->steps[i].boot_id);
+                free(r->steps[i].progress_text);
         }
         free(r->steps);
+        for (size_t i = 0; i < r->n_releases; i++) {
+                free(r->releases[i].unit);
+                free(r->releases[i].actor);
+                free(r->releases[i].comment);
+        }
+        free(r->releases);
         free(r->boot_id);
         strv_free(r->trigger_context);
         free(r->instance);
@@ -431,6 +440,11 @@ int run_apply(Run *r, const Transition *t) {
                     replace_string(&x->comment, t->comment) < 0)
                         return -ENOMEM;
                 was = x->state;
+                if (t->state != was) {
+                        /* A new state: the last progress report no longer applies. */
+                        x->eta_at = 0;
+                        x->progress_text = mfree(x->progress_text);
+                }
                 r->count[x->state]--;
                 r->n_backoff -= x->state == STEP_PENDING && x->not_before > 0;
                 r->n_open -= step_is_open(r, (size_t) i);
@@ -487,6 +501,24 @@ int run_apply(Run *r, const Transition *t) {
                 r->rto_state = t->rto_state;
                 r->projected = t->projected;
                 return 0;
+
+        case TRANSITION_HOLD_RELEASED: {
+                HoldRelease *n, h = { .at = t->at };
+                if (!t->unit || !strv_contains(r->plan->holds, t->unit))
+                        return -EINVAL;
+                n = reallocarray(r->releases, r->n_releases + 1, sizeof(HoldRelease));
+                if (!n)
+                        return -ENOMEM;
+                r->releases = n;
+                if (strdup_or_null(t->unit, &h.unit) < 0 || strdup_or_null(t->actor, &h.actor) < 0 ||
+                    strdup_or_null(t->comment, &h.comment) < 0) {
+                        free(h.unit);
+                        free(h.actor);
+                        return -ENOMEM;
+                }
+                r->releases[r->n_releases++] = h;
+                return 0;
+        }
 
         default:
                 return -EINVAL;
@@ -839,6 +871,20 @@ int run_cancel(const Run *r, const char *actor, const char *comment, usec_t now,
         return batch_return(&b, k, ret, ret_n);
 }
 
+int run_set_progress(Run *r, size_t step, double percent, usec_t eta, usec_t now, const char *text) {
+        StepRun *x;
+
+        if (step >= r->plan->n_steps)
+                return -EINVAL;
+        x = r->steps + step;
+        if (x->state != STEP_RUNNING)
+                return -ESTALE;
+        x->progress = percent;
+        x->eta = eta;
+        x->eta_at = now ?: 1;
+        return replace_string(&x->progress_text, text);
+}
+
 int run_set_boot_id(Run *r, const char *boot_id) {
         return replace_string(&r->boot_id, boot_id);
 }
@@ -895,6 +941,9 @@ usec_t run_projected_finish(const Run *r, usec_t now) {
                         cost = s->estimate;
                         if ((x->state == STEP_RUNNING || x->state == STEP_WAITING) && x->started < now)
                                 cost = cost > now - x->started ? cost - (now - x->started) : 0;
+                        /* A live figure beats the plan's guess. */
+                        if (x->state == STEP_RUNNING && x->eta_at > 0 && x->eta != USEC_INFINITY)
+                                cost = x->eta_at + x->eta > now ? x->eta_at + x->eta - now : 0;
                 }
                 finish[i] = start + cost;
                 end = MAX(end, finish[i]);
@@ -931,4 +980,68 @@ int run_rto_check(const Run *r, usec_t now, Transition *ret, usec_t *ret_next) {
         *ret = b.items[0];
         free(b.items);
         return 1;
+}
+
+/* ---- holds ---- */
+
+static bool step_releases(const Step *st, const char *unit) {
+        if ((st->kind == STEP_UNIT_START || st->kind == STEP_UNIT_RESTART) &&
+            streq_ptr(step_get_string(st, "unit"), unit))
+                return true;
+        return strv_contains(st->release, unit);
+}
+
+int run_hold(const Run *r, const char *unit, RunHold *ret) {
+        RunHold h = { .plan = r->plan, .release_step = -1 };
+
+        if (!unit || !strv_contains(r->plan->holds, unit))
+                return -ENOENT;
+        for (size_t i = 0; i < r->n_releases; i++)
+                if (streq(r->releases[i].unit, unit)) {
+                        h.by_person = r->releases + i;
+                        *ret = h;
+                        return 0;
+                }
+        /* In execution order, so the first releasing step is the one named. */
+        for (size_t k = 0; k < r->plan->n_steps; k++) {
+                size_t i = r->plan->order[k];
+                StepState s = r->steps[i].state;
+
+                if (!step_releases(r->plan->steps + i, unit))
+                        continue;
+                if (s != STEP_PENDING && s != STEP_CANCELLED) {
+                        h.release_step = (ssize_t) i;
+                        *ret = h;
+                        return 0;       /* it started (or was skipped): released */
+                }
+                if (h.release_step < 0)
+                        h.release_step = (ssize_t) i;
+        }
+        if (run_is_finished(r) && r->final_state == RUN_SUCCEEDED) {
+                h.release_step = -1;
+                *ret = h;
+                return 0;
+        }
+        h.held = true;
+        *ret = h;
+        return 0;
+}
+
+int run_release_hold(const Run *r, const char *unit, const char *actor, const char *comment, usec_t now,
+                     Transition *ret) {
+        RunHold h;
+        int k;
+
+        k = run_hold(r, unit, &h);
+        if (k < 0)
+                return k;
+        if (!h.held)
+                return -EALREADY;
+        *ret = (Transition) { .kind = TRANSITION_HOLD_RELEASED, .at = now };
+        if (strdup_or_null(r->id, &ret->run_id) < 0 || strdup_or_null(unit, &ret->unit) < 0 ||
+            strdup_or_null(actor, &ret->actor) < 0 || strdup_or_null(comment, &ret->comment) < 0) {
+                transition_done(ret);
+                return -ENOMEM;
+        }
+        return 0;
 }

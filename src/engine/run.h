@@ -69,6 +69,7 @@ typedef enum TransitionKind {
         TRANSITION_STEP,
         TRANSITION_RUN_FINISHED,
         TRANSITION_RTO,
+        TRANSITION_HOLD_RELEASED,       /* a person let a held unit go (salvectl release) */
         _TRANSITION_KIND_MAX,
         _TRANSITION_KIND_INVALID = -EINVAL,
 } TransitionKind;
@@ -99,6 +100,9 @@ typedef struct Transition {
         /* RTO */
         RtoState rto_state;
         usec_t projected;
+
+        /* HOLD_RELEASED (with actor, comment) */
+        char *unit;
 } Transition;
 
 typedef struct StepRun {
@@ -109,7 +113,20 @@ typedef struct StepRun {
         char *boot_id;                  /* the boot the latest attempt started in, if known */
         char *message, *actor, *comment;
         bool activated;                 /* a handler whose step failed */
+        /* How far a long step is, as its executor last said (an md resync):
+         * observed, not journaled; cleared when the step changes state. */
+        double progress;                /* percent, or -1 */
+        usec_t eta;                     /* time left from eta_at, or USEC_INFINITY */
+        usec_t eta_at;                  /* CLOCK_REALTIME of that figure; 0: no progress known */
+        char *progress_text;
 } StepRun;
+
+/* A held unit a person released (salvectl release). */
+typedef struct HoldRelease {
+        char *unit;
+        usec_t at;
+        char *actor, *comment;
+} HoldRelease;
 
 typedef struct Run {
         char *id;
@@ -125,6 +142,8 @@ typedef struct Run {
         usec_t projected;
         char *boot_id;                  /* the boot salved runs in now: stamped on RUNNING; not journaled */
         StepRun *steps;                 /* plan->n_steps */
+        HoldRelease *releases;          /* in the order given */
+        size_t n_releases;
 
         /* Kept by run_apply() so that scheduling costs what changed, not the
          * size of the plan; run_verify_caches() recomputes them to check. */
@@ -244,3 +263,30 @@ const char *step_action_to_string(StepAction a);
 StepAction step_action_from_string(const char *s);
 const char *transition_kind_to_string(TransitionKind k);
 TransitionKind transition_kind_from_string(const char *s);
+
+/* A running step's progress (not journaled: the next report replaces it,
+ * and a restart starts without one). The RTO projection takes the step's
+ * live ETA over its estimate. */
+int run_set_progress(Run *r, size_t step, double percent, usec_t eta, usec_t now, const char *text);
+
+/* ---- holds ----
+ * A run holds each unit in its plan's holds: from its creation until a
+ * step that starts the unit (unit.start, unit.restart of it) or names it
+ * in `release:` has started (or was skipped), until the run succeeds, or
+ * until a person releases it. A run that fails or is cancelled keeps what
+ * it still holds. */
+typedef struct RunHold {
+        bool held;
+        /* held: the step that will release it (NULL: only the run's success);
+         * released: the step that did (NULL: the run's success or a person) */
+        const Plan *plan;
+        ssize_t release_step;
+        const HoldRelease *by_person;   /* released by a person */
+} RunHold;
+
+/* -ENOENT: unit is not in the run's holds. */
+int run_hold(const Run *r, const char *unit, RunHold *ret);
+/* Builds the HOLD_RELEASED transition. -ENOENT: not a unit the run holds;
+ * -EALREADY: the run no longer holds it. */
+int run_release_hold(const Run *r, const char *unit, const char *actor, const char *comment, usec_t now,
+                     Transition *ret);

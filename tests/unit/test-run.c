@@ -524,6 +524,79 @@ static void test_rto_ok_and_from_trigger_time(void **state) {
         assert_int_equal(run_rto_check(r, T0, &t, &next), 0);
 }
 
+static const char *held =
+        "plan: held\n"
+        "holds: [db.service, api.service, cache.service]\n"
+        "steps:\n"
+        "  - {id: fsck, run: exec, with: {command: [/bin/fsck]}}\n"
+        "  - {id: db, needs: [fsck], run: unit.start, with: {unit: db.service}}\n"
+        "  - {id: warm, needs: [db], run: exec, with: {command: [/bin/warm]}, release: [cache.service]}\n"
+        "  - {id: api, needs: [warm], run: unit.restart, with: {unit: api.service}}\n";
+
+static bool is_held(const Run *r, const char *unit, ssize_t *ret_step) {
+        RunHold h;
+        assert_int_equal(run_hold(r, unit, &h), 0);
+        if (ret_step)
+                *ret_step = h.release_step;
+        return h.held;
+}
+
+/* Holds: released by the step that starts the unit, by release:, by the
+ * run's success or by a person; a failed run keeps what it holds. */
+static void test_holds(void **state) {
+        _cleanup_(run_freep) Run *r = new_run("held", held, T0);
+        _cleanup_(run_freep) Run *f = new_run("held", held, T0);
+        Transition t;
+        ssize_t step;
+        RunHold h;
+
+        assert_int_equal(run_hold(r, "other.service", &h), -ENOENT);
+        settle(r, T0);
+        assert_true(is_held(r, "db.service", &step));
+        assert_string_equal(r->plan->steps[step].id, "db");     /* the step that will release it */
+        assert_true(is_held(r, "cache.service", NULL));
+        finish(r, "fsck", true, T0 + 1);
+        settle(r, T0 + 1);                                       /* db starts: released */
+        assert_false(is_held(r, "db.service", &step));
+        assert_string_equal(r->plan->steps[step].id, "db");
+        assert_true(is_held(r, "cache.service", NULL));
+        assert_true(is_held(r, "api.service", NULL));
+        finish(r, "db", true, T0 + 2);
+        settle(r, T0 + 2);                                       /* warm starts: release: [cache] */
+        assert_false(is_held(r, "cache.service", NULL));
+        assert_true(is_held(r, "api.service", NULL));
+        finish(r, "warm", true, T0 + 3);
+        settle(r, T0 + 3);
+        finish(r, "api", true, T0 + 4);
+        settle(r, T0 + 4);
+        assert_int_equal(run_state(r), RUN_SUCCEEDED);
+        assert_false(is_held(r, "api.service", NULL));
+
+        /* A failed run keeps its holds, until a person releases one. */
+        settle(f, T0);
+        finish(f, "fsck", false, T0 + 1);
+        settle(f, T0 + 1);
+        assert_true(run_is_finished(f));
+        assert_int_equal(f->final_state, RUN_FAILED);
+        assert_true(is_held(f, "db.service", NULL));
+        assert_true(is_held(f, "api.service", NULL));
+        assert_int_equal(run_release_hold(f, "nope.service", "root", NULL, T0 + 2, &t), -ENOENT);
+        assert_int_equal(run_release_hold(f, "db.service", "root", "checked by hand", T0 + 2, &t), 0);
+        assert_int_equal(t.kind, TRANSITION_HOLD_RELEASED);
+        assert_int_equal(apply_checked(f, &t), 0);
+        transition_done(&t);
+        assert_int_equal(run_hold(f, "db.service", &h), 0);
+        assert_false(h.held);
+        assert_non_null(h.by_person);
+        assert_string_equal(h.by_person->actor, "root");
+        assert_string_equal(h.by_person->comment, "checked by hand");
+        assert_true(is_held(f, "api.service", NULL));
+        assert_int_equal(run_release_hold(f, "db.service", "root", NULL, T0 + 3, &t), -EALREADY);
+        /* A release for a unit outside holds is refused by run_apply too. */
+        t = (Transition) { .kind = TRANSITION_HOLD_RELEASED, .run_id = (char *) "run-1", .unit = (char *) "x.service" };
+        assert_int_equal(run_apply(f, &t), -EINVAL);
+}
+
 static void test_format_attempt(void **state) {
         char a[FORMAT_ATTEMPT_MAX];
 
@@ -559,6 +632,7 @@ int main(void) {
                 cmocka_unit_test(test_rto_clock),
                 cmocka_unit_test(test_rto_ok_and_from_trigger_time),
                 cmocka_unit_test(test_format_attempt),
+                cmocka_unit_test(test_holds),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_step_unknown_and_boot),
         };
