@@ -21,6 +21,8 @@ packages=(
     libcmocka-dev
     libmnl-dev
     libblkid-dev
+    libmount-dev
+    libext2fs-dev
     libjson-c-dev
     libcurl4-openssl-dev
     zlib1g-dev

@@ -60,6 +60,8 @@ extern const ExecKindOps exec_kind_snapshot;              /* exec-snapshot.c */
 extern const ExecKindOps exec_kind_backup_verify;         /* exec-backup.c */
 extern const ExecKindOps exec_kind_raid_wait_sync;        /* exec-raid.c */
 extern const ExecKindOps exec_kind_raid_check;
+extern const ExecKindOps exec_kind_fs_check;              /* exec-fs.c */
+extern const ExecKindOps exec_kind_fs_mount;
 
 /* The kind's table, or NULL when this salve cannot run the kind. */
 const ExecKindOps *exec_kind_ops(StepKind k);

@@ -533,6 +533,8 @@ static const ExecKindOps *const kind_table[_STEP_KIND_MAX] = {
         [STEP_BACKUP_VERIFY] = &exec_kind_backup_verify,
         [STEP_RAID_WAIT_SYNC] = &exec_kind_raid_wait_sync,
         [STEP_RAID_CHECK] = &exec_kind_raid_check,
+        [STEP_FS_CHECK] = &exec_kind_fs_check,
+        [STEP_FS_MOUNT] = &exec_kind_fs_mount,
 };
 
 const ExecKindOps *exec_kind_ops(StepKind k) {

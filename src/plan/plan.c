@@ -76,6 +76,8 @@ bool step_kind_is_implemented(StepKind k) {
         case STEP_WAIT:
         case STEP_RAID_WAIT_SYNC:
         case STEP_RAID_CHECK:
+        case STEP_FS_CHECK:
+        case STEP_FS_MOUNT:
         case STEP_SNAPSHOT:
         case STEP_BACKUP_VERIFY:
         case STEP_APPROVE:
