@@ -173,9 +173,7 @@ static int read_strv_prop(sd_bus_message *m, char ***ret) {
         return sd_bus_message_exit_container(m);
 }
 
-/* A GetAll reply of org.freedesktop.systemd1.Unit. A property of the wrong
- * type fails the read (-EBADMSG from sd-bus): the reply is not systemd's. */
-static int parse_unit_props(sd_bus_message *m, UnitProps *p) {
+static int map_unit_prop(sd_bus_message *m, const char *name, void *userdata) {
         static const struct {
                 const char *name;
                 size_t offset;
@@ -185,68 +183,61 @@ static int parse_unit_props(sd_bus_message *m, UnitProps *p) {
                 { "InactiveEnterTimestampMonotonic", offsetof(DepState, inactive_enter) },
                 { "InactiveExitTimestampMonotonic", offsetof(DepState, inactive_exit) },
         };
-        const char *name;
+        UnitProps *p = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                bool done = false;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                if (streq(name, "Id"))
-                        r = read_string_prop(m, &p->id);
-                else if (streq(name, "LoadState"))
-                        r = read_string_prop(m, &p->st.load_state);
-                else if (streq(name, "ActiveState"))
-                        r = read_string_prop(m, &p->st.active_state);
-                else if (streq(name, "UnitFileState"))
-                        r = read_string_prop(m, &p->st.unit_file_state);
-                else if (streq(name, "RequiredBy"))
-                        r = read_strv_prop(m, &p->required_by);
-                else if (streq(name, "BoundBy"))
-                        r = read_strv_prop(m, &p->bound_by);
-                else if (streq(name, "WantedBy"))
-                        r = read_strv_prop(m, &p->wanted_by);
-                else if (streq(name, "After"))
-                        r = read_strv_prop(m, &p->after);
-                else if (streq(name, "Job")) {
-                        const char *path;
-                        uint32_t id;
-                        r = sd_bus_message_read(m, "v", "(uo)", &id, &path);
-                        if (r >= 0) {
-                                p->st.job_id = id;
-                                free(p->st.job_path);
-                                p->st.job_path = id != 0 ? strdup(path) : NULL;
-                                if (id != 0 && !p->st.job_path)
-                                        r = -ENOMEM;
-                        }
-                } else {
-                        for (size_t i = 0; i < ELEMENTSOF(times); i++)
-                                if (streq(name, times[i].name)) {
-                                        uint64_t t;
-                                        r = sd_bus_message_read(m, "v", "t", &t);
-                                        if (r >= 0)
-                                                *(usec_t *) ((uint8_t *) &p->st + times[i].offset) = t;
-                                        done = true;
-                                }
-                        if (!done)
-                                r = sd_bus_message_skip(m, "v");
+        if (streq(name, "Id"))
+                r = read_string_prop(m, &p->id);
+        else if (streq(name, "LoadState"))
+                r = read_string_prop(m, &p->st.load_state);
+        else if (streq(name, "ActiveState"))
+                r = read_string_prop(m, &p->st.active_state);
+        else if (streq(name, "UnitFileState"))
+                r = read_string_prop(m, &p->st.unit_file_state);
+        else if (streq(name, "RequiredBy"))
+                r = read_strv_prop(m, &p->required_by);
+        else if (streq(name, "BoundBy"))
+                r = read_strv_prop(m, &p->bound_by);
+        else if (streq(name, "WantedBy"))
+                r = read_strv_prop(m, &p->wanted_by);
+        else if (streq(name, "After"))
+                r = read_strv_prop(m, &p->after);
+        else if (streq(name, "Job")) {
+                const char *path;
+                uint32_t id;
+                r = sd_bus_message_read(m, "v", "(uo)", &id, &path);
+                if (r >= 0) {
+                        p->st.job_id = id;
+                        free(p->st.job_path);
+                        p->st.job_path = id != 0 ? strdup(path) : NULL;
+                        if (id != 0 && !p->st.job_path)
+                                r = -ENOMEM;
                 }
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+        } else {
+                for (size_t i = 0; i < ELEMENTSOF(times); i++)
+                        if (streq(name, times[i].name)) {
+                                uint64_t t;
+                                r = sd_bus_message_read(m, "v", "t", &t);
+                                if (r >= 0)
+                                        *(usec_t *) ((uint8_t *) &p->st + times[i].offset) = t;
+                                return r < 0 ? r : 1;
+                        }
+                return 0;
         }
+        return r < 0 ? r : 1;
+}
+
+/* A GetAll reply of org.freedesktop.systemd1.Unit. A property of the wrong
+ * type fails the read (-EBADMSG from sd-bus): the reply is not systemd's. */
+static int parse_unit_props(sd_bus_message *m, UnitProps *p) {
+        int r;
+
+        r = exec_bus_map_properties(m, map_unit_prop, p);
         if (r < 0)
                 return r;
         if (!p->st.load_state || !p->st.active_state)
                 return -EBADMSG;
-        return sd_bus_message_exit_container(m);
+        return 0;
 }
 
 static int on_unit_read(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);

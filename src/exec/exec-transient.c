@@ -392,42 +392,36 @@ void exec_transient_release(ExecJob *job) {
         job->job_path = mfree(job->job_path);
 }
 
-static int read_unit_state(sd_bus_message *m, ServiceEnd *ret) {
-        ServiceEnd s = {};
-        const char *name;
+static int map_unit_state(sd_bus_message *m, const char *name, void *userdata) {
+        ServiceEnd *s = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                if (streq(name, "Result"))
-                        r = sd_bus_message_read(m, "v", "s", &s.result);
-                else if (streq(name, "LoadState"))
-                        r = sd_bus_message_read(m, "v", "s", &s.load_state);
-                else if (streq(name, "ActiveState"))
-                        r = sd_bus_message_read(m, "v", "s", &s.active_state);
-                else if (streq(name, "SubState"))
-                        r = sd_bus_message_read(m, "v", "s", &s.sub_state);
-                else if (streq(name, "ExecMainCode"))
-                        r = sd_bus_message_read(m, "v", "i", &s.code);
-                else if (streq(name, "ExecMainStatus"))
-                        r = sd_bus_message_read(m, "v", "i", &s.status);
-                else if (streq(name, "ExecMainExitTimestampMonotonic"))
-                        r = sd_bus_message_read(m, "v", "t", &s.exit_timestamp);
-                else if (streq(name, "Job"))
-                        r = sd_bus_message_read(m, "v", "(uo)", &s.job_id, NULL);
-                else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
+        if (streq(name, "Result"))
+                r = sd_bus_message_read(m, "v", "s", &s->result);
+        else if (streq(name, "LoadState"))
+                r = sd_bus_message_read(m, "v", "s", &s->load_state);
+        else if (streq(name, "ActiveState"))
+                r = sd_bus_message_read(m, "v", "s", &s->active_state);
+        else if (streq(name, "SubState"))
+                r = sd_bus_message_read(m, "v", "s", &s->sub_state);
+        else if (streq(name, "ExecMainCode"))
+                r = sd_bus_message_read(m, "v", "i", &s->code);
+        else if (streq(name, "ExecMainStatus"))
+                r = sd_bus_message_read(m, "v", "i", &s->status);
+        else if (streq(name, "ExecMainExitTimestampMonotonic"))
+                r = sd_bus_message_read(m, "v", "t", &s->exit_timestamp);
+        else if (streq(name, "Job"))
+                r = sd_bus_message_read(m, "v", "(uo)", &s->job_id, NULL);
+        else
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+static int read_unit_state(sd_bus_message *m, ServiceEnd *ret) {
+        ServiceEnd s = {};
+        int r;
+
+        r = exec_bus_map_properties(m, map_unit_state, &s);
         if (r < 0)
                 return r;
         *ret = s;

@@ -142,6 +142,14 @@ int exec_job_arm_timer(ExecJob *job, usec_t usec, sd_event_time_handler_t handle
 int exec_ignore_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
 /* "Name: message" of a D-Bus error, or strerror() of r. */
 const char *exec_bus_error_text(const sd_bus_error *error, int r, char *buf, size_t size);
+/* Walks an a{sv} of properties (GetAll, PropertiesChanged): cb gets each
+ * name with the variant next to read, and returns 0 when the name is not
+ * its own (the walk skips the value), 1 when it read the value,
+ * EXEC_PROPERTY_STOP when it read it and needs nothing more (the walk
+ * ends there, inside the array), or -errno. */
+#define EXEC_PROPERTY_STOP 2
+typedef int (*exec_property_cb)(sd_bus_message *m, const char *name, void *userdata);
+int exec_bus_map_properties(sd_bus_message *m, exec_property_cb cb, void *userdata);
 /* Reads one "s" property from a Properties.Get reply. */
 int exec_read_string_variant(sd_bus_message *m, const char **ret);
 /* Finds key in a{sv} of a PropertiesChanged signal for interface iface and

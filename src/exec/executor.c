@@ -106,15 +106,9 @@ int exec_read_string_variant(sd_bus_message *m, const char **ret) {
         return sd_bus_message_read(m, "v", "s", ret);
 }
 
-int exec_properties_changed_string(sd_bus_message *m, const char *iface, const char *key, const char **ret) {
+int exec_bus_map_properties(sd_bus_message *m, exec_property_cb cb, void *userdata) {
         const char *name;
         int r;
-
-        r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-                return r;
-        if (!streq(name, iface))
-                return 0;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
@@ -123,18 +117,53 @@ int exec_properties_changed_string(sd_bus_message *m, const char *iface, const c
                 r = sd_bus_message_read(m, "s", &name);
                 if (r < 0)
                         return r;
-                if (streq(name, key)) {
-                        r = sd_bus_message_read(m, "v", "s", ret);
-                        return r < 0 ? r : 1;
-                }
-                r = sd_bus_message_skip(m, "v");
+                r = cb(m, name, userdata);
+                if (r == 0)
+                        r = sd_bus_message_skip(m, "v");
                 if (r < 0)
                         return r;
+                if (r == EXEC_PROPERTY_STOP)
+                        return 0;
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
         }
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+typedef struct StringProperty {
+        const char *key;
+        const char **ret;
+        bool found;
+} StringProperty;
+
+static int map_one_string(sd_bus_message *m, const char *name, void *userdata) {
+        StringProperty *p = userdata;
+        int r;
+
+        if (!streq(name, p->key))
+                return 0;
+        r = sd_bus_message_read(m, "v", "s", p->ret);
+        if (r < 0)
+                return r;
+        p->found = true;
+        return EXEC_PROPERTY_STOP;
+}
+
+int exec_properties_changed_string(sd_bus_message *m, const char *iface, const char *key, const char **ret) {
+        StringProperty p = { .key = key, .ret = ret };
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (!streq(name, iface))
+                return 0;
+        r = exec_bus_map_properties(m, map_one_string, &p);
+        return r < 0 ? r : p.found;
 }
 
 int exec_get_active_state(ExecJob *job, const char *unit_path, BusQueueCall **call,
