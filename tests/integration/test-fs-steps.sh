@@ -9,12 +9,14 @@
 #     recorded: repair no leaves it (exit 4, image untouched), preen cannot
 #     (exit 4, "UNEXPECTED INCONSISTENCY" in the journal), yes fixes it
 #     (exit 1), and no then finds it clean; e2fsck's output is in the
-#     journal under SALVE_STEP=; a filesystem mounted read-write is refused.
+#     journal under SALVE_STEP=; a filesystem mounted read-write is refused;
+#     salved killed while the checker runs re-attaches to its unit by name,
+#     whether it still runs or ended meanwhile, and runs nothing twice.
 #   fs.mount: a transient mount unit mounts the device; a second run finds
 #     it mounted and does nothing; a mount point with another device on it
 #     fails, naming it; an existing mount unit for the path (a unit file) is
 #     started when it is for the device, refused when it is for another.
-# The loop devices are made on the host (loop numbers 7800-7899, this
+# The loop devices are made on the host (loop numbers 7800-7897, this
 # test's alone) and their nodes made in the container, as udev would.
 set -euo pipefail
 # shellcheck source=tests/integration/salve-lib.sh
@@ -29,12 +31,12 @@ done
 
 salve_setup fs$$
 img=$(rig_tmpdir images)
-base=$((7800 + ($$ % 20) * 5))
-for i in 0 1 2 3 4; do
+base=$((7800 + ($$ % 14) * 7))
+for i in 0 1 2 3 4 5 6; do
     [[ ! -e /sys/class/block/loop$((base + i)) ]] || { echo "SKIP: loop$((base + i)) exists (someone else's?)" >&2; exit 77; }
 done
 CLEAN=/dev/loop$base DIRTY=/dev/loop$((base + 1)) JOURNAL=/dev/loop$((base + 2)) BAD=/dev/loop$((base + 3))
-OTHER=/dev/loop$((base + 4))
+OTHER=/dev/loop$((base + 4)) RESUME1=/dev/loop$((base + 5)) RESUME2=/dev/loop$((base + 6))
 UUID=5a17f5c0-0000-4000-8000-000000000001
 
 mkimg() { # NAME [DEBUGFS REQUEST...]
@@ -58,6 +60,8 @@ b1=$(debugfs -R "blocks f1" "$img/bad.img" 2>/dev/null | tr -d ' ')
 debugfs -w -R "sif f2 block[5] $b1" "$img/bad.img" >/dev/null 2>&1
 debugfs -w -R "ssv state 2" "$img/bad.img" >/dev/null 2>&1
 mkimg other
+mkimg resume1 "ssv state 0"
+mkimg resume2 "ssv state 0"
 
 plan() { # NAME KIND WITH
     cat >"$SALVE_STAGE/etc/salve/plans.d/$1.yaml" <<EOF
@@ -77,6 +81,8 @@ plan fsck-bad-no fs.check "{device: $BAD, repair: no}"
 plan fsck-bad-preen fs.check "{device: $BAD, repair: preen}"
 plan fsck-bad-yes fs.check "{device: $BAD, repair: yes}"
 plan fsck-clean fs.check "{device: $CLEAN, repair: no}"
+plan fsck-resume1 fs.check "{device: $RESUME1}"
+plan fsck-resume2 fs.check "{device: $RESUME2}"
 plan mount-data fs.mount "{device: UUID=$UUID, where: /srv/fs-data}"
 plan mount-busy fs.mount "{device: $CLEAN, where: /srv/fs-busy}"
 plan mount-unit fs.mount "{device: $DIRTY, where: /srv/fs-unit}"
@@ -89,7 +95,7 @@ Where=/srv/fs-unit
 Type=ext4
 EOF
 
-for i in 0 1 2 3 4; do
+for i in 0 1 2 3 4 5 6; do
     "$loopctl" add $((base + i))
     rig_on_exit "losetup -d /dev/loop$((base + i)) 2>/dev/null; $loopctl remove $((base + i)) 2>/dev/null || true"
 done
@@ -98,8 +104,10 @@ losetup "$DIRTY" "$img/dirty.img"
 losetup "$JOURNAL" "$img/journal.img"
 losetup "$BAD" "$img/bad.img"
 losetup "$OTHER" "$img/other.img"
+losetup "$RESUME1" "$img/resume1.img"
+losetup "$RESUME2" "$img/resume2.img"
 salve_boot
-for i in 0 1 2 3 4; do rig_exec mknod "/dev/loop$((base + i))" b 7 $((base + i)); done
+for i in 0 1 2 3 4 5 6; do rig_exec mknod "/dev/loop$((base + i))" b 7 $((base + i)); done
 
 message() { salve_json "$1" | jq -r --arg s "$2" '.steps[] | select(.id == $s) | .message'; }
 # run PLAN STATE: runs the plan, waits for the run to end in STATE; prints the run id.
@@ -164,6 +172,50 @@ id=$(run fsck-clean succeeded)
 check "a clean filesystem, repair no: a forced read-only check, exit 0 ($(message "$id" fsck))" \
     grep -q "found clean; e2fsck -n: exit status 0: no errors$" <<<"$(message "$id" fsck)"
 check "forced: e2fsck ran its passes" logged "$id" fsck "Pass 5"
+
+# --- fs.check after salved restarted ---
+# A checker slowed down by 3 s (an e2fsck earlier in systemd's search path),
+# so that salved can be killed while it runs; salved stays down until the
+# test starts it.
+rig_exec mkdir -p /run/systemd/system/salved.service.d
+rig_exec sh -c 'printf "[Service]\nRestart=no\n" > /run/systemd/system/salved.service.d/no-restart.conf'
+rig_exec systemctl daemon-reload
+rig_exec sh -c 'printf "#!/bin/sh\nsleep 3\nexec /usr/sbin/e2fsck \"\$@\"\n" > /usr/local/sbin/e2fsck && chmod 0755 /usr/local/sbin/e2fsck'
+kill_salved() {
+    local pid
+    pid=$(rig_exec systemctl show -p MainPID --value salved)
+    rig_exec systemctl kill --kill-who=main -s KILL salved
+    rig_wait_for "salved to die" 10 sh -c "! kill -0 $pid 2>/dev/null"
+}
+start_salved() {
+    rig_exec systemctl reset-failed salved 2>/dev/null || true
+    rig_exec systemctl start salved
+    rig_wait_for "salved to be active" 20 systemctl is-active -q salved
+}
+for p in fsck-resume1 fsck-resume2; do
+    dev=$RESUME1; [[ $p == fsck-resume2 ]] && dev=$RESUME2
+    id=$(rig_exec salvectl run $p)
+    unit="salve-$id-fsck-1-fsck.service"
+    rig_wait_for "the checker to run" 20 systemctl is-active -q "$unit"
+    kill_salved
+    check "$p: the checker runs on without salved" rig_exec systemctl is-active -q "$unit"
+    if [[ $p == fsck-resume2 ]]; then
+        rig_wait_for "the checker to end while salved is down" 20 \
+            sh -c "systemctl show -p SubState --value '$unit' | grep -qx 'exited\|failed'"
+        how="ended while salved was down"
+    else
+        how="still running when salved came back"
+    fi
+    start_salved
+    salve_wait "$id" succeeded 30
+    m=$(message "$id" fsck)
+    check "$p ($how): re-attached, its exit status is the result, with what the probe found ($m)" \
+        grep -q "^$dev (ext4): found needs recovery (not cleanly unmounted); e2fsck -p: exit status 1: errors corrected$" <<<"$m"
+    check "$p: e2fsck ran once" \
+        test "$(rig_exec journalctl --no-pager -o cat SALVE_RUN="$id" SALVE_STEP=fsck | grep -c 'was not cleanly unmounted')" -eq 1
+done
+rig_exec rm /usr/local/sbin/e2fsck /run/systemd/system/salved.service.d/no-restart.conf
+rig_exec systemctl daemon-reload
 
 # --- fs.mount ---
 id=$(run mount-data succeeded)
