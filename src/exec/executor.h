@@ -97,7 +97,12 @@ int executor_start(Executor *e, const char *run_id, const Step *step, unsigned a
  *   unit.restart-dependents  runs again, for what is left of its timeout:
  *              it judges systemd's state afresh, so it restarts only what
  *              is still stale or down
- *   others     EXEC_UNKNOWN
+ *   fs.check   its checker's unit (salve-RUN-STEP-N-fsck.service) is
+ *              followed again, or read if it ended; never started: checks
+ *              afresh
+ *   fs.mount   judges the mount table afresh (mounted: done; else starts
+ *              the mount unit, which joins a job still queued)
+ *   others     see their files (exec-kind.h), else EXEC_UNKNOWN
  * The callback comes as for executor_start(). */
 int executor_resume(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
                     usec_t started, exec_done_cb cb, void *userdata, ExecJob **ret_job);
