@@ -252,8 +252,6 @@ int verb_show(Ctl *c, int argc, char **argv) {
                         printf(" done-if");
                 if (st->when.present)
                         printf(" conditional");
-                if (!step_kind_is_implemented(st->kind))
-                        printf(" not-implemented-yet");
                 printf("%s\n", critical[p->order[o]] ? ansi(c, ANSI_RESET) : "");
                 print_human_help("        ", st->instructions, st->links);
         }

@@ -460,12 +460,8 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                         } else if (run && step_kind_is_human(k))
                                 q = error_at(l, v, "run: \"%s\" is a person's step: write \"human: %s\"", kind,
                                              kind);
-                        else {
+                        else
                                 s->kind = k;
-                                if (!step_kind_is_implemented(k))
-                                        q = warning_at(l, v, "%s steps are not implemented yet: this step fails "
-                                                       "when a run reaches it", kind);
-                        }
                 }
                 r = loader_merge(r, q);
         }

@@ -66,28 +66,6 @@ bool step_kind_is_human(StepKind k) {
         return k == STEP_APPROVE || k == STEP_TASK;
 }
 
-bool step_kind_is_implemented(StepKind k) {
-        switch (k) {
-        case STEP_EXEC:
-        case STEP_UNIT_START:
-        case STEP_UNIT_STOP:
-        case STEP_UNIT_RESTART:
-        case STEP_UNIT_RESTART_DEPENDENTS:
-        case STEP_WAIT:
-        case STEP_RAID_WAIT_SYNC:
-        case STEP_RAID_CHECK:
-        case STEP_FS_CHECK:
-        case STEP_FS_MOUNT:
-        case STEP_SNAPSHOT:
-        case STEP_BACKUP_VERIFY:
-        case STEP_APPROVE:
-        case STEP_TASK:
-                return true;
-        default:
-                return false;
-        }
-}
-
 bool step_kind_default_idempotent(StepKind k) {
         switch (k) {
         case STEP_UNIT_START:

@@ -189,9 +189,6 @@ StepKind step_kind_from_string(const char *s);
 bool step_kind_is_human(StepKind k);
 /* Whether running the kind twice is harmless unless a plan says otherwise. */
 bool step_kind_default_idempotent(StepKind k);
-/* What this salve can do today. The executor fails the other machine kinds
- * with "not implemented yet"; the validator warns (plan-load.c). */
-bool step_kind_is_implemented(StepKind k);
 const char *on_failure_to_string(OnFailure f);
 const char *trigger_kind_to_string(TriggerKind k);
 TriggerKind trigger_kind_from_string(const char *s);
