@@ -151,7 +151,7 @@ void manager_boot_triggers(Manager *m) {
         boot_time = manager_boot_time(m);
         for (size_t i = 0; i < m->plans->n_plans; i++) {
                 const Plan *p = m->plans->plans[i];
-                for (size_t t = 0; t < p->n_triggers; t++) {
+                for (size_t t = 0; p->armed && t < p->n_triggers; t++) {
                         const Trigger *tr = p->triggers + t;
                         if (tr->kind != TRIGGER_BOOT || (streq(tr->event, "unclean") && !unclean))
                                 continue;
