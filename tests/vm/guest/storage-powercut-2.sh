@@ -73,7 +73,10 @@ vm_ok "md0 in sync (resync_start none)"
 # --- 4. fsck, mount, and the DBA's step
 st_wait_step "$run" raid-sync succeeded 60
 st_wait_step "$run" fsck succeeded 180
-vm_ok "fsck: $(st_step "$run" fsck message)"
+fsck_msg=$(st_step "$run" fsck message)
+[[ "$fsck_msg" == *"needs recovery"* ]] \
+    || st_fail "fsck did not find the ext4 needing recovery after the power cut: $fsck_msg"
+vm_ok "fsck: $fsck_msg"
 st_wait_step "$run" mount succeeded 60
 mountpoint -q /srv/data || st_fail "step mount succeeded but /srv/data is not a mount point"
 grep -q 'data-mounted=yes' /srv/data/db.log || st_fail "/srv/data/db.log lost db's line from the first boot"
@@ -136,7 +139,7 @@ vm_ok "md resync done $(ms $(( db_start_m - k_done_m ))) ms, fsck passed $(ms $(
     "approval $(ms $(( db_start_m - appr_m ))) ms before db started; app $(ms $(( app_start_m - db_active_m ))) ms after db was active"
 d=$(( trig - us_rt )); d=${d#-}
 (( d < 2000000 )) || st_fail "the run's RTO clock (trigger_usec $trig) is not systemd's start ($us_rt)"
-(( trig - kboot_rt < 15000000 )) || st_fail "the run's RTO clock started $(ms $(( trig - kboot_rt ))) ms after the kernel booted"
+(( trig - kboot_rt < 60000000 )) || st_fail "the run's RTO clock started $(ms $(( trig - kboot_rt ))) ms after the kernel booted"
 [[ $(jq -r .deadline_usec <<<"$json") == $(( trig + 900000000 )) ]] \
     || st_fail "deadline $(jq -r .deadline_usec <<<"$json") is not the RTO clock + 15m"
 vm_ok "RTO clock started at boot: $(ms $(( trig - kboot_rt ))) ms after the kernel (systemd's start); the run was created $(ms $(( created - trig ))) ms later"
