@@ -155,20 +155,24 @@ static int snapshot_prepare(ExecJob *job, const ExecRequest *req) {
         if (r < 0)
                 return r;
         s->spec.private_network = true;
+        /* A read-only system but for where the tools write: btrfs the
+         * directory the snapshots go in; lvm its metadata backups and
+         * archives (/etc/lvm) and its locks and caches under /run ("-": a
+         * path that is missing is the tool's to report, not the
+         * sandbox's). /dev stays writable: device-mapper makes the
+         * snapshot's node there. */
+        s->spec.read_only = true;
         if (btrfs) {
-                /* Writes only where the snapshots go. "-": a missing
-                 * directory is the helper's to report, not the sandbox's. */
                 _cleanup_free_ char *rw = NULL;
                 if (asprintf(&rw, "-%s", *dir ? dir : "/") < 0)
                         return -ENOMEM;
-                s->spec.read_only = true;
                 r = strv_extend(&s->spec.read_write_paths, rw);
-                if (r < 0)
-                        return r;
+        } else {
+                static const char *const lvm_paths[] = { "-/etc/lvm", "-/run/lvm", "-/run/lock/lvm" };
+                for (size_t i = 0; r >= 0 && i < ELEMENTSOF(lvm_paths); i++)
+                        r = strv_extend(&s->spec.read_write_paths, lvm_paths[i]);
         }
-        /* lvm: no read-only system, as lvcreate keeps metadata backups in
-         * /etc/lvm, locks under /run and talks to udev. */
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 static int snapshot_start(ExecJob *job, const ExecRequest *req) {
