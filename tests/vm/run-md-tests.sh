@@ -20,8 +20,11 @@
 #             at the next boot salve holds db and app, waits for the resync,
 #             fscks, mounts, waits for the DBA, starts db, then app
 #             (tests/vm/test-storage-powercut.sh)                 (2 boots)
+#   lvm       snapshot steps with the lvm backend: classic (COW) and thin
+#             snapshots of LVs on a virtio disk, idempotent by name, keep:
+#             retention (guest/lvm-snapshot.sh)                   (1 boot)
 # --ci runs basic and salved (the meson test 'md-vm'); --all (the default) runs
-# all six.
+# all seven.
 # --build defaults to $SALVE_BUILD_ROOT (meson test sets it); the build must
 # have tests/integration/watch-driver.  --keep keeps the work dir (job dirs
 # with console.log, guest.out, watch.jsonl, dmesg.txt); it is kept anyway
@@ -39,13 +42,13 @@ while (( $# )); do
         --keep) keep=1; shift ;;
         -v|--verbose) verbose=(-v); shift ;;
         --ci) scenarios+=(basic salved); shift ;;
-        --all) scenarios+=(basic check powercut bench salved storage); shift ;;
-        basic|check|powercut|bench|salved|storage) scenarios+=("$1"); shift ;;
-        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+        --all) scenarios+=(basic check powercut bench salved storage lvm); shift ;;
+        basic|check|powercut|bench|salved|storage|lvm) scenarios+=("$1"); shift ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) echo "run-md-tests: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
-(( ${#scenarios[@]} )) || scenarios=(basic check powercut bench salved storage)
+(( ${#scenarios[@]} )) || scenarios=(basic check powercut bench salved storage lvm)
 [[ -n "$build" ]] || { echo "run-md-tests: --build DIR (or SALVE_BUILD_ROOT) is needed" >&2; exit 2; }
 build=$(realpath "$build")
 if [[ ! -x "$build/tests/integration/watch-driver" ]]; then
@@ -104,6 +107,7 @@ scenario() { # NAME: run it, print its wall time; sets failed/skipped/passed
         bench) vm bench --disk-size 16M "$here/guest/md-bench.sh" 5 || rc=$? ;;
         salved) "$here/test-md-salved.sh" --build "$build" "${verbose[@]}" || rc=$? ;;
         storage) "$here/test-storage-powercut.sh" --build "$build" "${verbose[@]}" || rc=$? ;;
+        lvm) vm lvm --disks 1 --disk-size 128M "$here/guest/lvm-snapshot.sh" || rc=$? ;;
     esac
     local ms=$(( $(date +%s%3N) - t0 ))
     case "$rc" in
