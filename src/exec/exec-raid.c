@@ -17,16 +17,26 @@
  * job when a file there is rewritten instead. Real sysfs never takes that
  * path (inotify sees nothing there).
  *
+ * salved only reads md: its sandbox (salved.service: ProtectSystem=strict,
+ * no capabilities but CAP_DAC_READ_SEARCH) cannot write sysfs, and it
+ * should not. What the steps change in md runs as a transient unit of the
+ * step, salve-RUN-STEP-ATTEMPT-{readwrite,check,idle}.service, logged
+ * under the step like an exec step's command:
+ *   readwrite  mdadm --readwrite /dev/mdX
+ *   check      sh -c 'echo 0 > sync_min && echo check > sync_action'
+ *   idle       mdadm --action=idle /dev/mdX
+ * and the step reads the array again once the unit has ended. Pointed at a
+ * fixture tree (executor_set_roots()) there is no systemd to ask, and the
+ * step writes the same attributes itself.
+ *
  * raid.wait-sync {array, start-pending, allow-degraded}: done when the
  * array is in sync (md_array_state_is_in_sync(): running, not degraded,
  * resync_start "none", no resync, recovery or reshape). After an unclean
  * shutdown Debian's md_mod start_ro=1 brings an array up read-auto with a
  * resync pending and sync_action "idle": that is not in sync. With
- * start-pending the step starts it by writing "active" to array_state:
- * md's array_state_store() then calls restart_array(), as the
- * RESTART_ARRAY_RW ioctl of `mdadm --readwrite` does, so the kernel does
- * the same thing; written directly, the step gets md's errno back at once,
- * needs no mdadm in the sandbox, and the fixture tests drive it. A
+ * start-pending the step starts it with `mdadm --readwrite` (md's
+ * RESTART_ARRAY_RW: restart_array(); on a fixture, "active" written to
+ * array_state, which md turns into the same call). A
  * degraded array fails the step unless something rebuilds it (a recovery
  * runs, or a spare waits for one) or allow-degraded says a degraded array
  * with nothing left to sync will do. An array that stops or disappears
@@ -38,8 +48,10 @@
  * "check", then reads mismatch_cnt. A check that md ends early leaves
  * sync_min at its checkpoint (md_do_sync() on MD_RECOVERY_INTR): that is
  * "interrupted", not "done". A check already running when the step starts
- * is waited for and its count used (it is not ours to stop). Timeout and
- * cancel stop our check ("idle"). Resume: a check still running is waited
+ * is waited for and its count used (it is not ours to stop). A timeout
+ * stops our check ("idle") before the step ends; a cancel leaves it to
+ * finish (the job is gone at once, and a unit started then would have no
+ * owner to collect it). Resume: a check still running is waited
  * for; one no longer running may have finished or been interrupted while
  * salved was down, and mismatch_cnt may be a later sync's: EXEC_UNKNOWN,
  * with what md shows now. */
@@ -56,11 +68,19 @@
 #include "string-util.h"
 
 #define RAID_WAKE_ROUNDS 4      /* re-reads in one wake after writing an attribute */
+#define RAID_CHANGE_TIMEOUT_USEC (60 * USEC_PER_SEC)    /* mdadm and echo take milliseconds */
 
 typedef enum RaidMode {
         RAID_WAIT_SYNC,
         RAID_CHECK,
 } RaidMode;
+
+typedef enum RaidChange {
+        RAID_CHANGE_READWRITE,  /* start a pending resync */
+        RAID_CHANGE_CHECK,      /* sync_min 0, sync_action check */
+        RAID_CHANGE_IDLE,       /* stop our check */
+        _RAID_CHANGE_MAX,
+} RaidChange;
 
 typedef enum RaidVerdict {
         RAID_WAIT,              /* nothing to do until md wakes us */
@@ -81,6 +101,15 @@ typedef struct RaidState {
         sd_event_source *source[MD_ATTR_POLLED_MAX];
         sd_event_source *inotify;
         sd_event_source *defer; /* the first read, from the loop */
+        sd_event_source *timeout;       /* the step's (job->timer is the transient facility's) */
+
+        bool direct;            /* a fixture tree: write md's attributes ourselves */
+        char *run_id;
+        unsigned attempt;
+        bool changing;          /* a transient unit of ours changes md */
+        RaidChange change;
+        unsigned changes;       /* units started, for their names */
+        bool timed_out;         /* the timeout came while we stop our check */
 
         MdArrayState state;
         bool have_state;
@@ -292,6 +321,99 @@ static int raid_write_attr(RaidState *r, const char *attr, const char *value) {
         return (size_t) k == n ? 0 : -EIO;
 }
 
+static const char *const change_name[_RAID_CHANGE_MAX] = {
+        [RAID_CHANGE_READWRITE] = "readwrite",
+        [RAID_CHANGE_CHECK] = "check",
+        [RAID_CHANGE_IDLE] = "idle",
+};
+
+static void raid_wake(ExecJob *job);
+static void raid_finish_timeout(ExecJob *job, bool stopped);
+
+/* What a change would have md do, written by us (fixture trees only). */
+static int raid_change_direct(RaidState *r, RaidChange c) {
+        int q;
+
+        switch (c) {
+        case RAID_CHANGE_READWRITE:
+                return raid_write_attr(r, "array_state", "active");
+        case RAID_CHANGE_CHECK:
+                q = raid_write_attr(r, "sync_min", "0");
+                return q < 0 ? q : raid_write_attr(r, "sync_action", "check");
+        case RAID_CHANGE_IDLE:
+                return raid_write_attr(r, "sync_action", "idle");
+        default:
+                return -EINVAL;
+        }
+}
+
+static void on_change_end(ExecJob *job, ExecOutcome outcome, int error, int exit_status, const char *message) {
+        RaidState *r = R(job);
+        RaidChange c = r->change;
+
+        r->changing = false;
+        if (c == RAID_CHANGE_IDLE && r->timed_out) {
+                /* the step is over either way; the unit's result is in the journal */
+                exec_transient_release(job);
+                raid_finish_timeout(job, outcome == EXEC_SUCCEEDED);
+                return;
+        }
+        if (outcome != EXEC_SUCCEEDED) {
+                /* job->unit keeps its result for the engine to release */
+                exec_job_finish(job, EXEC_FAILED, error, exit_status, "%s: %s failed: %s (see journalctl -u %s)",
+                                r->name, c == RAID_CHANGE_READWRITE ? "mdadm --readwrite" : "starting the check",
+                                message, job->unit);
+                return;
+        }
+        exec_transient_release(job);
+        raid_wake(job);
+}
+
+/* Has md make change c: 1 if done (direct: read again now), 0 if a unit
+ * of ours is on it (its end reads again), or -errno. */
+static int raid_change(ExecJob *job, RaidChange c) {
+        _cleanup_(exec_transient_spec_done) ExecTransientSpec spec = { .runtime_max = USEC_INFINITY };
+        RaidState *r = R(job);
+        char dev[MD_NAME_MAX + 8], suffix[32];
+        const Step step = { .id = job->step_id, .kind = job->kind };
+        const ExecRequest req = { .run_id = r->run_id, .step = &step, .attempt = r->attempt };
+        int q;
+
+        if (r->direct) {
+                q = raid_change_direct(r, c);
+                return q < 0 ? q : 1;
+        }
+        if (r->changing || job->transient)
+                return -EBUSY;
+
+        snprintf(dev, sizeof(dev), "/dev/%s", r->name);
+        char *readwrite[] = { (char *) "mdadm", (char *) "--readwrite", dev, NULL };
+        char *idle[] = { (char *) "mdadm", (char *) "--action=idle", dev, NULL };
+        char *check[] = { (char *) "/bin/sh", (char *) "-c",
+                          (char *) "echo 0 >\"$1/sync_min\" && echo check >\"$1/sync_action\"",
+                          (char *) "raid-check", r->dir, NULL };
+        char **argv = c == RAID_CHANGE_READWRITE ? readwrite : c == RAID_CHANGE_CHECK ? check : idle;
+
+        /* A resumed step's units must not meet its first life's, which may
+         * still be loaded: those get a number of their own. */
+        r->changes++;
+        if (job->resumed || r->changes > 1)
+                snprintf(suffix, sizeof(suffix), "%s-%u%s", change_name[c], r->changes,
+                         job->resumed ? "r" : "");
+        else
+                snprintf(suffix, sizeof(suffix), "%s", change_name[c]);
+        q = exec_transient_spec_for(&req, suffix, argv, RAID_CHANGE_TIMEOUT_USEC, &spec);
+        if (q < 0)
+                return q;
+        spec.private_network = true;
+        q = exec_transient_run(job, &spec, on_change_end);
+        if (q < 0)
+                return q;
+        r->changing = true;
+        r->change = c;
+        return 0;
+}
+
 /* "array_state read-auto, sync_action idle, resync_start 1024, degraded 0" */
 static const char *raid_describe(const MdArrayState *s, char *buf, size_t size) {
         char rs[32];
@@ -400,19 +522,20 @@ static RaidVerdict wait_sync_judge(ExecJob *job) {
                         return RAID_WAIT;
                 }
                 if (!r->wrote_active) {
-                        /* as mdadm --readwrite: md's restart_array() */
-                        q = raid_write_attr(r, "array_state", "active");
+                        q = raid_change(job, RAID_CHANGE_READWRITE);
                         if (q < 0) {
-                                exec_job_finish(job, EXEC_FAILED, q, -1,
-                                                "%s: cannot start its pending resync (writing \"active\" to "
-                                                "%s/array_state): %s", r->name, r->dir, strerror(-q));
+                                exec_job_finish(job, EXEC_FAILED, q, -1, "%s: cannot start its pending resync: %s",
+                                                r->name, strerror(-q));
                                 return RAID_FINISHED;
                         }
                         r->wrote_active = true;
-                        snprintf(what, sizeof(what), "resync pending (%s), started it", s->array_state_text);
+                        snprintf(what, sizeof(what), "resync pending (%s), starting it (mdadm --readwrite)",
+                                 s->array_state_text);
                         raid_report(job, what);
-                        return RAID_AGAIN;
+                        return q > 0 ? RAID_AGAIN : RAID_WAIT;
                 }
+                if (r->changing)
+                        return RAID_WAIT;
                 raid_report(job, "resync pending, started, waiting for md");
                 return RAID_WAIT;
         }
@@ -484,23 +607,16 @@ static RaidVerdict check_begin(ExecJob *job) {
                                 "resync or recovery is still writing", r->name, raid_describe(s, d, sizeof(d)));
                 return RAID_FINISHED;
         }
-        if (md_array_state_knows(s, MD_ATTR_SYNC_MIN) && s->sync_min > 0) {
-                /* an interrupted check's checkpoint: start from the beginning */
-                q = raid_write_attr(r, "sync_min", "0");
-                if (q < 0) {
-                        exec_job_finish(job, EXEC_FAILED, q, -1, "%s: cannot reset sync_min to 0: %s", r->name,
-                                        strerror(-q));
-                        return RAID_FINISHED;
-                }
-        }
-        q = raid_write_attr(r, "sync_action", "check");
+        /* sync_min back to 0 first: an interrupted check leaves its
+         * checkpoint there, and the next would start from it */
+        q = raid_change(job, RAID_CHANGE_CHECK);
         if (q < 0) {
-                exec_job_finish(job, EXEC_FAILED, q, -1, "%s: cannot start a check (writing \"check\" to "
-                                "%s/sync_action): %s", r->name, r->dir, strerror(-q));
+                exec_job_finish(job, EXEC_FAILED, q, -1, "%s: cannot start a check: %s", r->name, strerror(-q));
                 return RAID_FINISHED;
         }
         r->check_started = r->owns_check = true;
-        return RAID_AGAIN;
+        raid_report(job, "check, starting it");
+        return q > 0 ? RAID_AGAIN : RAID_WAIT;
 }
 
 static RaidVerdict check_judge(ExecJob *job) {
@@ -515,6 +631,8 @@ static RaidVerdict check_judge(ExecJob *job) {
         }
         if (!r->check_started)
                 return check_begin(job);
+        if (r->changing)
+                return RAID_WAIT;       /* until our unit has written "check", idle means nothing */
 
         switch (s->sync_action) {
         case MD_SYNC_CHECK:
@@ -580,27 +698,33 @@ static int on_raid_start(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static void raid_stop_our_check(ExecJob *job) {
+static void raid_finish_timeout(ExecJob *job, bool stopped) {
         RaidState *r = R(job);
+        char t[FORMAT_DURATION_MAX], d[160];
 
-        if (r->mode == RAID_CHECK && r->owns_check && r->dir_fd >= 0 && r->have_state &&
-            r->state.sync_action == MD_SYNC_CHECK)
-                (void) raid_write_attr(r, "sync_action", "idle");
+        exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "%s: %s after %s%s (%s)", r->name,
+                        r->mode == RAID_CHECK ? "check not done" : "not in sync", format_duration(t, job->timeout),
+                        r->timed_out ? (stopped ? ", stopped the check" : ", could not stop the check") : "",
+                        raid_describe(&r->state, d, sizeof(d)));
 }
 
 static int on_raid_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         ExecJob *job = userdata;
         RaidState *r = R(job);
-        char t[FORMAT_DURATION_MAX], d[160];
-        bool stopped = false;
+        int q;
 
-        if (r->mode == RAID_CHECK && r->owns_check && r->have_state && r->state.sync_action == MD_SYNC_CHECK) {
-                raid_stop_our_check(job);
-                stopped = true;
+        r->timeout = sd_event_source_disable_unref(r->timeout);
+        if (r->mode == RAID_CHECK && r->owns_check && r->have_state && r->state.sync_action == MD_SYNC_CHECK &&
+            !r->changing && !job->transient) {
+                /* ours: stop it before saying so (its unit's end finishes the step) */
+                r->timed_out = true;
+                q = raid_change(job, RAID_CHANGE_IDLE);
+                if (q == 0)
+                        return 0;
+                raid_finish_timeout(job, q > 0);
+                return 0;
         }
-        exec_job_finish(job, EXEC_TIMED_OUT, -ETIME, -1, "%s: %s after %s%s (%s)", r->name,
-                        r->mode == RAID_CHECK ? "check not done" : "not in sync", format_duration(t, job->timeout),
-                        stopped ? ", stopped the check" : "", raid_describe(&r->state, d, sizeof(d)));
+        raid_finish_timeout(job, false);
         return 0;
 }
 
@@ -622,9 +746,18 @@ static int raid_begin(ExecJob *job, const ExecRequest *req, RaidMode mode, sd_ev
         a = step_get_arg(step, "max-mismatch");
         r->max_mismatch = a ? a->u : 0;
 
-        q = exec_job_arm_timer(job, job->timeout, on_raid_timeout, "exec-raid-timeout");
-        if (q < 0)
-                return q;
+        r->direct = job->executor->sysfs_root != NULL;
+        r->attempt = req->attempt;
+        r->run_id = strdup(strempty(req->run_id));
+        if (!r->run_id)
+                return -ENOMEM;
+        if (job->timeout != USEC_INFINITY) {
+                q = sd_event_add_time_relative(job->executor->event, &r->timeout, CLOCK_MONOTONIC, job->timeout, 0,
+                                               on_raid_timeout, job);
+                if (q < 0)
+                        return q;
+                (void) sd_event_source_set_description(r->timeout, "exec-raid-timeout");
+        }
 
         q = raid_resolve(devfs, array, r->name);
         if (q < 0)
@@ -693,11 +826,6 @@ static int check_resume(ExecJob *job, const ExecRequest *req, usec_t elapsed) {
         return raid_begin(job, req, RAID_CHECK, on_check_resume);
 }
 
-static void raid_cancel(ExecJob *job) {
-        if (R(job)->inited)
-                raid_stop_our_check(job);
-}
-
 static void raid_disarm(ExecJob *job) {
         RaidState *r = R(job);
 
@@ -705,7 +833,12 @@ static void raid_disarm(ExecJob *job) {
                 return;
         raid_close_attrs(r);
         r->defer = sd_event_source_disable_unref(r->defer);
+        r->timeout = sd_event_source_disable_unref(r->timeout);
         r->inotify = sd_event_source_disable_unref(r->inotify);
+        if (r->changing && job->transient && !job->holds_result)
+                /* the step ended while our unit runs: nobody else would collect it */
+                executor_release_unit(job->executor, job->unit);
+        r->changing = false;
         r->dir_fd = safe_close(r->dir_fd);
 }
 
@@ -716,13 +849,13 @@ static void raid_done(ExecJob *job) {
                 return;
         md_array_state_done(&r->state);
         free(r->dir);
+        free(r->run_id);
 }
 
 const ExecKindOps exec_kind_raid_wait_sync = {
         .state_size = sizeof(RaidState),
         .start = wait_sync_start,
         .resume = wait_sync_resume,
-        .cancel = raid_cancel,
         .disarm = raid_disarm,
         .done = raid_done,
 };
@@ -731,7 +864,6 @@ const ExecKindOps exec_kind_raid_check = {
         .state_size = sizeof(RaidState),
         .start = check_start,
         .resume = check_resume,
-        .cancel = raid_cancel,
         .disarm = raid_disarm,
         .done = raid_done,
 };

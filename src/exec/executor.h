@@ -102,6 +102,9 @@ int executor_start(Executor *e, const char *run_id, const Step *step, unsigned a
  *              afresh
  *   fs.mount   judges the mount table afresh (mounted: done; else starts
  *              the mount unit, which joins a job still queued)
+ *   raid.wait-sync  waits again, for what is left of its timeout
+ *   raid.check      a check still running: waited for; none: EXEC_UNKNOWN
+ *              (it may have ended either way while salved was down)
  *   others     see their files (exec-kind.h), else EXEC_UNKNOWN
  * The callback comes as for executor_start(). */
 int executor_resume(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
@@ -129,7 +132,9 @@ void executor_set_progress_handler(Executor *e, exec_progress_cb cb, void *userd
 
 /* Where raid.* steps find md's sysfs attributes (SYSFS/block/mdX/md/) and
  * udev's /dev/md/NAME links; NULL: "/sys" and "/dev". For tests, which
- * point them at fixture trees. */
+ * point them at fixture trees: given a sysfs root, raid.* steps also write
+ * md's attributes themselves, as a fixture has no systemd behind it to run
+ * their transient units (mdadm --readwrite, echo check) against it. */
 int executor_set_roots(Executor *e, const char *sysfs, const char *devfs);
 
 /* Stops waiting for the step; for exec, also stops its transient unit.

@@ -499,8 +499,9 @@ static void test_check_refused(void **state) {
         assert_done(r, EXEC_FAILED, "md0 (raid0) has no sync_action: nothing to check");
 }
 
-/* Someone's check: waited for, not stopped on cancel. Ours: stopped. */
-static void test_check_cancel(void **state) {
+/* Someone's check: waited for, never stopped. A cancel leaves a check
+ * running; a timeout stops ours, and only ours. */
+static void test_check_cancel_timeout(void **state) {
         Rig *r = *state;
 
         md(r, "sync_action", "check\n");
@@ -509,15 +510,22 @@ static void test_check_cancel(void **state) {
         assert_waiting(r, "check (already running)");
         exec_job_cancel(r->job);
         r->job = NULL;
+        assert_false(r->done);
+        assert_string_equal(get(r, "sync_action"), "check\n");
+
+        start(r, "raid.check", "{array: md0}", 30 * USEC_PER_MSEC);
+        for (int i = 0; i < 100 && !r->done; i++)
+                (void) sd_event_run(r->event, 10 * USEC_PER_MSEC);
+        assert_done(r, EXEC_TIMED_OUT, "md0: check not done after 30ms (");
         assert_string_equal(get(r, "sync_action"), "check\n");
 
         array_in_sync(r);
-        start(r, "raid.check", "{array: md0}", USEC_INFINITY);
+        start(r, "raid.check", "{array: md0}", 300 * USEC_PER_MSEC);
         check_runs(r);
-        exec_job_cancel(r->job);
-        r->job = NULL;
+        for (int i = 0; i < 200 && !r->done; i++)
+                (void) sd_event_run(r->event, 10 * USEC_PER_MSEC);
+        assert_done(r, EXEC_TIMED_OUT, "md0: check not done after 300ms, stopped the check (");
         assert_string_equal(get(r, "sync_action"), "idle");
-        assert_false(r->done);
 }
 
 static void test_check_resume(void **state) {
@@ -645,7 +653,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_check_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_check_fast, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_check_refused, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_check_cancel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_check_cancel_timeout, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_check_resume, setup, teardown),
                 cmocka_unit_test(test_sync_speed),
                 cmocka_unit_test(test_progress),

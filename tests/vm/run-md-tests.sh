@@ -16,6 +16,11 @@
 #   salved    salved itself, installed in the VM, starts plans on resync-started,
 #             resync-finished, disk-failed, degraded; not again after its
 #             restart (tests/vm/test-md-salved.sh)                (1 boot)
+#   steps     salved runs raid.wait-sync on a resync left pending (read-auto,
+#             as after a power cut): the step starts it, shows progress,
+#             survives a restart of salved, succeeds once in sync; then
+#             raid.check passes, and fails once a member is corrupted
+#             (guest/md-steps.sh)                                 (1 boot)
 #   storage   issue 9's end to end: power cut mid-resync with ext4 written;
 #             at the next boot salve holds db and app, waits for the resync,
 #             fscks, mounts, waits for the DBA, starts db, then app
@@ -24,7 +29,7 @@
 #             snapshots of LVs on a virtio disk, idempotent by name, keep:
 #             retention (guest/lvm-snapshot.sh)                   (1 boot)
 # --ci runs basic and salved (the meson test 'md-vm'); --all (the default) runs
-# all seven.
+# all eight.
 # --build defaults to $SALVE_BUILD_ROOT (meson test sets it); the build must
 # have tests/integration/watch-driver.  --keep keeps the work dir (job dirs
 # with console.log, guest.out, watch.jsonl, dmesg.txt); it is kept anyway
@@ -42,13 +47,13 @@ while (( $# )); do
         --keep) keep=1; shift ;;
         -v|--verbose) verbose=(-v); shift ;;
         --ci) scenarios+=(basic salved); shift ;;
-        --all) scenarios+=(basic check powercut bench salved storage lvm); shift ;;
-        basic|check|powercut|bench|salved|storage|lvm) scenarios+=("$1"); shift ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        --all) scenarios+=(basic check powercut bench salved steps storage lvm); shift ;;
+        basic|check|powercut|bench|salved|steps|storage|lvm) scenarios+=("$1"); shift ;;
+        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
         *) echo "run-md-tests: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
-(( ${#scenarios[@]} )) || scenarios=(basic check powercut bench salved storage lvm)
+(( ${#scenarios[@]} )) || scenarios=(basic check powercut bench salved steps storage lvm)
 [[ -n "$build" ]] || { echo "run-md-tests: --build DIR (or SALVE_BUILD_ROOT) is needed" >&2; exit 2; }
 build=$(realpath "$build")
 if [[ ! -x "$build/tests/integration/watch-driver" ]]; then
@@ -106,6 +111,15 @@ scenario() { # NAME: run it, print its wall time; sets failed/skipped/passed
             ;;
         bench) vm bench --disk-size 16M "$here/guest/md-bench.sh" 5 || rc=$? ;;
         salved) "$here/test-md-salved.sh" --build "$build" "${verbose[@]}" || rc=$? ;;
+        steps)  # salve installed from a stage in the job dir, as test-md-salved.sh does
+            if meson install -C "$build" --destdir "$work/steps/stage" --no-rebuild --quiet >/dev/null \
+                && [[ -x "$work/steps/stage/usr/libexec/salved" ]]; then
+                vm steps --disk-size 16M --timeout 420 "$here/guest/md-steps.sh" || rc=$?
+            else
+                echo "SKIP: cannot stage the build (meson install, --prefix=/usr)"
+                rc=77
+            fi
+            ;;
         storage) "$here/test-storage-powercut.sh" --build "$build" "${verbose[@]}" || rc=$? ;;
         lvm) vm lvm --disks 1 --disk-size 128M "$here/guest/lvm-snapshot.sh" || rc=$? ;;
     esac
