@@ -23,6 +23,13 @@
 #define SALVE_MESSAGE_TRIGGER_LIMITED "1c9b6b303fc542fa85b52bc6ff23d671"
 #define SALVE_MESSAGE_EVENTS_LOST     "c6afdc04e4604756a6ff1fbee322d1fd"
 #define SALVE_MESSAGE_EVENTS_RESYNCED "4a6d590a0cce4ddd89cfe9550992ffad"
+#define SALVE_MESSAGE_HOLD_KEPT       "561c21a7e7df49eebccc47982244b515"
+#define SALVE_MESSAGE_HOLD_RELEASED   "44cfdfd01df14cb68cfa1cc45ba31de1"
+/* salve-gate (src/gate/salve-gate.c): a unit held, released, or waiting
+ * for a decision salved has not made. */
+#define SALVE_MESSAGE_GATE_WAITING    "c07238e013484b8f89ffe5ef882670a7"
+#define SALVE_MESSAGE_GATE_RELEASED   "efc76dcc9aa54e69a818b14ad6f1ccac"
+#define SALVE_MESSAGE_GATE_UNDECIDED  "a74b9d0f852042769c102c766edf8ef4"
 
 void log_set_max_level(int level);
 
