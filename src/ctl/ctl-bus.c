@@ -103,6 +103,55 @@ static void print_journal_recovery(Ctl *c, sd_bus *bus) {
         printf(" (journalctl -u salved MESSAGE_ID=f2d50fc92c0d4b4ebb17c39959d86da2)\n\n");
 }
 
+/* The units salved holds back, with why. quiet: print nothing when
+ * there are none (status), else say so (holds). */
+static int print_holds(Ctl *c, sd_bus *bus, bool quiet) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        json_object *arr = c->json ? json_object_new_array() : NULL;
+        const char *unit, *run, *plan, *text, *gate;
+        uint64_t since;
+        unsigned n = 0;
+        int r;
+
+        r = sd_bus_call_method(bus, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "ListHolds", &e, &reply, NULL);
+        if (r < 0) {
+                json_object_put(arr);
+                return bus_failed("list the held units", &e, r);
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "(ssstss)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssstss)", &unit, &run, &plan, &since, &text, &gate)) > 0) {
+                if (arr) {
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "unit", json_object_new_string(unit));
+                        json_object_object_add(o, "run", json_object_new_string(run));
+                        json_object_object_add(o, "plan", json_object_new_string(plan));
+                        json_object_object_add(o, "since_usec", json_object_new_int64((int64_t) since));
+                        json_object_object_add(o, "reason", json_object_new_string(text));
+                        json_object_object_add(o, "gate", json_object_new_string(gate));
+                        json_object_array_add(arr, o);
+                        n++;
+                        continue;
+                }
+                if (n++ == 0 && c->legend)
+                        printf("%s%s%-32s %s%s\n", quiet ? "\n" : "", ansi(c, ANSI_BOLD), "HELD UNIT", "WHY",
+                               ansi(c, ANSI_RESET));
+                printf("%-32s %s%s%s\n", unit, ansi(c, ANSI_YELLOW), text, ansi(c, ANSI_RESET));
+        }
+        if (r < 0) {
+                json_object_put(arr);
+                return EXIT_FAILURE;
+        }
+        if (arr) {
+                print_json(arr);
+                json_object_put(arr);
+        } else if (!quiet && n == 0)
+                printf("No unit is held.\n");
+        else if (!quiet && c->legend)
+                printf("\n%u held unit%s.\n", n, n == 1 ? "" : "s");
+        return EXIT_SUCCESS;
+}
+
 static int list_runs(Ctl *c, bool all) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -151,6 +200,8 @@ static int list_runs(Ctl *c, bool all) {
                 json_object_put(arr);
         } else if (c->legend)
                 printf("\n%u %srun%s.\n", n, all ? "" : "active ", n == 1 ? "" : "s");
+        if (!all && !c->json)
+                (void) print_holds(c, bus, true);
         return EXIT_SUCCESS;
 }
 
@@ -296,6 +347,7 @@ static void print_run_tree(Ctl *c, json_object *run) {
         for (size_t i = 0; i < n; i++) {
                 json_object *s = json_object_array_get_idx(steps, i);
                 const char *ss = jstr(s, "state"), *owner = jstr(s, "owner"), *msg = jstr(s, "message");
+                json_object *progress = NULL;
                 uint64_t st = jusec(s, "started_usec"), fi = jusec(s, "finished_usec");
                 char el[FORMAT_DURATION_MAX] = "";
 
@@ -314,6 +366,8 @@ static void print_run_tree(Ctl *c, json_object *run) {
                 snprintf(pre, sizeof(pre), "  %s      ", i + 1 == n ? "  " : "| ");
                 if (msg && !streq(msg, at))
                         printf("%s%s%s%s\n", pre, ansi(c, ANSI_GREY), msg, ansi(c, ANSI_RESET));
+                if (json_object_object_get_ex(s, "progress", &progress) && jstr(progress, "text"))
+                        printf("%s%s%s%s\n", pre, ansi(c, ANSI_BOLD), jstr(progress, "text"), ansi(c, ANSI_RESET));
                 if (jstr(s, "actor") && jstr(s, "comment"))
                         printf("%s%s: \"%s\"\n", pre, jstr(s, "actor"), jstr(s, "comment"));
                 print_step_help(s, pre);
@@ -443,6 +497,31 @@ static int report_change(Ctl *c, sd_bus *bus, const char *run_id, const char *st
         return EXIT_SUCCESS;
 }
 
+int verb_holds(Ctl *c, int argc, char **argv) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+
+        if (bus_connect(c, &bus) < 0)
+                return EXIT_FAILURE;
+        return print_holds(c, bus, false);
+}
+
+int verb_release(Ctl *c, int argc, char **argv) {
+        _cleanup_free_ char *what = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (asprintf(&what, "release %s", argv[1]) < 0)
+                what = NULL;
+        r = call_change(c, &bus, what ?: "release the unit", "ReleaseUnit", "ss", argv[1], strempty(c->comment));
+        if (r != EXIT_SUCCESS)
+                return r;
+        if (c->json)
+                printf("{\"unit\": \"%s\", \"released\": true}\n", argv[1]);  /* a unit name: no quotes */
+        else
+                printf("%s released: it may start now.\n", argv[1]);
+        return EXIT_SUCCESS;
+}
+
 int verb_cancel(Ctl *c, int argc, char **argv) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r = call_change(c, &bus, "cancel the run", "CancelRun", "ss", argv[1], strempty(c->comment));
@@ -503,6 +582,9 @@ typedef struct Watch {
         const char *run;
         uint64_t shown;         /* salved's serial of the GetRun reply the tree was drawn from */
         char **waiting;         /* steps that started waiting: show their instructions */
+        char *progress_step;    /* the step whose progress was printed last, and when, how far */
+        int progress_percent;
+        usec_t progress_at;
         int result;
         bool done;
 } Watch;
@@ -526,6 +608,34 @@ static int on_step_changed(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 (void) strv_extend(&w->waiting, step);
         printf("%s  %s%-11s%s %s%s%s\n", format_time(t, sizeof(t), now_usec(CLOCK_REALTIME)) + 11,
                state_color(w->ctl, state), state, ansi(w->ctl, ANSI_RESET), step, *message ? ": " : "", message);
+        fflush(stdout);
+        return 0;
+}
+
+/* A long step's progress: a line when the whole percent moves, or every
+ * 30 s, not at each of md's updates. */
+static int on_step_progress(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Watch *w = userdata;
+        const char *run, *step, *text;
+        double percent;
+        uint64_t eta;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        char t[32];
+
+        if (watch_seen(w, m) || sd_bus_message_read(m, "ssdts", &run, &step, &percent, &eta, &text) < 0 ||
+            !streq(run, w->run) || !*text)
+                return 0;
+        if (streq_ptr(w->progress_step, step) && (int) percent == w->progress_percent &&
+            now < w->progress_at + 30 * USEC_PER_SEC)
+                return 0;
+        if (!streq_ptr(w->progress_step, step)) {
+                free(w->progress_step);
+                w->progress_step = strdup(step);
+        }
+        w->progress_percent = (int) percent;
+        w->progress_at = now;
+        printf("%s  %s%-11s%s %s: %s\n", format_time(t, sizeof(t), now_usec(CLOCK_REALTIME)) + 11,
+               ansi(w->ctl, ANSI_BOLD), "progress", ansi(w->ctl, ANSI_RESET), step, text);
         fflush(stdout);
         return 0;
 }
@@ -603,6 +713,9 @@ int verb_watch(Ctl *c, int argc, char **argv) {
                 r = sd_bus_match_signal(bus, NULL, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "RtoAtRisk", on_rto, &w);
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "RtoBreached", on_rto, &w);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "StepProgress",
+                                        on_step_progress, &w);
         if (r < 0) {
                 fprintf(stderr, "salvectl: cannot subscribe to salved's signals: %s\n", strerror(-r));
                 return EXIT_FAILURE;
@@ -622,6 +735,7 @@ int verb_watch(Ctl *c, int argc, char **argv) {
                 if (r < 0) {
                         fprintf(stderr, "salvectl: lost the bus: %s\n", strerror(-r));
                         strv_free(w.waiting);
+                        free(w.progress_step);
                         return EXIT_FAILURE;
                 }
                 watch_show_waiting(&w, bus);
@@ -630,9 +744,12 @@ int verb_watch(Ctl *c, int argc, char **argv) {
                 r = sd_bus_wait(bus, UINT64_MAX);
                 if (r < 0 && r != -EINTR) {
                         fprintf(stderr, "salvectl: lost the bus: %s\n", strerror(-r));
+                        strv_free(w.waiting);
+                        free(w.progress_step);
                         return EXIT_FAILURE;
                 }
         }
         strv_free(w.waiting);
+        free(w.progress_step);
         return w.result;
 }

@@ -62,6 +62,8 @@ int verb_status(Ctl *c, int argc, char **argv);
 int verb_history(Ctl *c, int argc, char **argv);
 int verb_run(Ctl *c, int argc, char **argv);
 int verb_cancel(Ctl *c, int argc, char **argv);
+int verb_holds(Ctl *c, int argc, char **argv);
+int verb_release(Ctl *c, int argc, char **argv);
 int verb_act(Ctl *c, int argc, char **argv);
 int verb_watch(Ctl *c, int argc, char **argv);
 int verb_reload(Ctl *c, int argc, char **argv);

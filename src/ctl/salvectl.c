@@ -27,6 +27,8 @@ static const Verb verbs[] = {
         { "retry",  3, 3,  verb_act,    "retry RUN STEP         run an interrupted or failed step again" },
         { "skip",   3, 3,  verb_act,    "skip RUN STEP          skip a step (counts as done)" },
         { "abort",  3, 3,  verb_act,    "abort RUN STEP         fail the step and the run" },
+        { "holds",  1, 1,  verb_holds,  "holds                  the units salve holds back, and why" },
+        { "release", 2, 2, verb_release, "release UNIT           let a held unit start (--comment WHY)" },
         { "reload", 1, 1,  verb_reload, "reload                 make salved re-read the plans" },
 };
 

@@ -5,6 +5,8 @@
 #include "config.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-holds.h"
+#include "gate-util.h"
 #include "trigger-vars.h"
 #include "manager-reload.h"
 #include "plan-json.h"
@@ -118,6 +120,31 @@ static int method_list_runs(sd_bus_message *call, void *userdata, sd_bus_error *
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int method_list_holds(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        const ManagerHold *h;
+        size_t n;
+        int r;
+
+        h = manager_holds_list(m, &n);
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssstss)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_free_ char *gate = NULL;
+                if (gate_unit_name(h[i].unit, &gate) < 0)
+                        gate = NULL;
+                r = sd_bus_message_append(reply, "(ssstss)", h[i].unit, h[i].run_id, h[i].plan, (uint64_t) h[i].since,
+                                          h[i].text, strempty(gate));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int find_run(Manager *m, const char *id, sd_bus_error *error, Run **ret) {
         if (!run_id_is_valid(id))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid run id \"%s\".", id);
@@ -155,6 +182,7 @@ typedef enum Request {
         REQUEST_CANCEL,
         REQUEST_ACT,
         REQUEST_RELOAD,
+        REQUEST_RELEASE,
 } Request;
 
 typedef struct Pending {
@@ -268,6 +296,18 @@ static void on_authorized(sd_bus_message *call, int verdict, const sd_bus_error 
         case REQUEST_ACT:
                 k = manager_act(m, p->run, p->step, p->action, actor, p->text && *p->text ? p->text : NULL);
                 k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
+                break;
+        case REQUEST_RELEASE:
+                k = manager_release_unit(m, p->step, actor, p->text && *p->text ? p->text : NULL);
+                if (k == -ENOENT)
+                        k = sd_bus_reply_method_errorf(call, SALVE_ERROR_NOT_HELD, "%s is not held (salvectl holds "
+                                                       "lists what is).", p->step);
+                else
+                        k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
+                if (k >= 0)
+                        log_struct_internal(LOG_NOTICE, 0, NULL, NULL, NULL, NULL, "%s released %s%s%s.",
+                                            strna(actor), p->step, p->text && *p->text ? ": " : "",
+                                            strempty(p->text));
                 break;
         case REQUEST_RELOAD:
                 /* Answered by manager-reload.c when the reload is over. */
@@ -417,6 +457,35 @@ static int method_cancel_run(sd_bus_message *call, void *userdata, sd_bus_error 
         return authorize(m, call, SALVE_ACTION_CANCEL, p, STRV_MAKE_CONST("plan", x->plan->name, "run", id));
 }
 
+static int method_release_unit(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *unit, *comment;
+        const ManagerHold *h;
+        Pending *p;
+        int r;
+
+        r = sd_bus_message_read(call, "ss", &unit, &comment);
+        if (r < 0)
+                return r;
+        if (!unit_name_is_valid(unit))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid unit name \"%s\".", unit);
+        if (!text_is_valid(comment, SALVE_COMMENT_MAX))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The comment must be at most %d bytes of "
+                                         "text.", SALVE_COMMENT_MAX);
+        h = manager_holds_find(m, unit);
+        if (!h)
+                return sd_bus_error_setf(error, SALVE_ERROR_NOT_HELD, "%s is not held (salvectl holds lists what "
+                                         "is).", unit);
+        p = pending_new(m, REQUEST_RELEASE);
+        /* p->step carries the unit name. */
+        if (!p || !(p->step = strdup(unit)) || !(p->text = strdup(comment)) || !(p->run = strdup(h->run_id))) {
+                pending_free(p);
+                return -ENOMEM;
+        }
+        return authorize(m, call, SALVE_ACTION_RELEASE, p,
+                         STRV_MAKE_CONST("unit", unit, "run", h->run_id, "plan", h->plan));
+}
+
 static int method_act_on_step(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *id, *step, *action, *comment, *owner = "";
@@ -526,6 +595,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, method_act_on_step, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListHolds", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ssstss)", holds), method_list_holds, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReleaseUnit", SD_BUS_ARGS("s", unit, "s", comment), SD_BUS_NO_RESULT,
+                                method_release_unit, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("RunChanged", SD_BUS_ARGS("s", run, "s", plan, "s", state), 0),
         SD_BUS_SIGNAL_WITH_ARGS("StepChanged", SD_BUS_ARGS("s", run, "s", step, "s", state, "s", message), 0),
         SD_BUS_SIGNAL_WITH_ARGS("HumanStepWaiting",
@@ -534,6 +607,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 0),
         SD_BUS_SIGNAL_WITH_ARGS("RtoAtRisk", SD_BUS_ARGS("s", run, "s", plan, "t", projected_finish_usec, "t",
                                                          deadline_usec), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("StepProgress", SD_BUS_ARGS("s", run, "s", step, "d", percent, "t", eta_usec, "s",
+                                                            text), 0),
         SD_BUS_SIGNAL_WITH_ARGS("RtoBreached", SD_BUS_ARGS("s", run, "s", plan, "t", deadline_usec), 0),
         SD_BUS_VTABLE_END,
 };
@@ -608,6 +683,16 @@ void manager_bus_emit_human_waiting(Manager *m, const Run *r, ssize_t i) {
                 k = sd_bus_message_append(msg, "st", strempty(s->instructions), (uint64_t) s->ack_timeout);
         if (k >= 0)
                 (void) sd_bus_send(m->bus, msg, NULL);
+}
+
+void manager_bus_emit_step_progress(Manager *m, const Run *r, size_t step) {
+        const StepRun *x = r->steps + step;
+
+        if (m->bus)
+                (void) sd_bus_emit_signal(m->bus, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "StepProgress", "ssdts", r->id,
+                                          r->plan->steps[step].id, x->progress,
+                                          (uint64_t) (x->eta == USEC_INFINITY ? 0 : x->eta),
+                                          strempty(x->progress_text));
 }
 
 void manager_bus_emit_rto(Manager *m, const Run *r, const Transition *t) {

@@ -18,6 +18,8 @@ void manager_bus_emit_run_changed(Manager *m, const Run *r);
 void manager_bus_emit_step_changed(Manager *m, const Run *r, const Transition *t);
 void manager_bus_emit_human_waiting(Manager *m, const Run *r, ssize_t step);
 void manager_bus_emit_rto(Manager *m, const Run *r, const Transition *t);
+/* StepProgress: a long step's percent, ETA and one line (not journaled). */
+void manager_bus_emit_step_progress(Manager *m, const Run *r, size_t step);
 
 /* Argument checks, shared with salvectl. */
 bool run_id_is_valid(const char *s);

@@ -16,6 +16,7 @@
 #include "string-util.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-holds.h"
 #include "manager-reload.h"
 #include "manager.h"
 #include "trigger-vars.h"
@@ -107,6 +108,7 @@ Manager *manager_free(Manager *m) {
         free(m->contexts);
         free(m->listeners);
         manager_watch_free(m);
+        m->holds = manager_holds_free(m->holds);
         for (size_t i = 0; i < m->n_unjournaled; i++) {
                 transition_done(&m->unjournaled[i].t);
                 free(m->unjournaled[i].unit);
@@ -1001,6 +1003,22 @@ static void manager_sweep_units(Manager *m) {
                 log_warning_errno(k, "Failed to list salve's transient units, ignoring: %m");
 }
 
+/* A long step's progress: kept on the run (not journaled), sent on the
+ * bus, and the RTO projection looked at again with the live ETA. */
+static void on_step_progress(ExecJob *job, const ExecProgress *p, void *job_userdata, void *userdata) {
+        Manager *m = userdata;
+        StepCall *call = job_userdata;
+        Run *r;
+
+        if (!call || !call->context || (call->phase != CALL_STEP && call->phase != CALL_RESUMED))
+                return;
+        r = run_store_find(m->store, call->context->run_id);
+        if (!r || run_set_progress(r, call->step, p->percent, p->eta, now_usec(CLOCK_REALTIME), p->text) < 0)
+                return;
+        manager_bus_emit_step_progress(m, r, call->step);
+        manager_schedule(m);
+}
+
 int manager_startup(Manager *m) {
         sd_id128_t boot;
         size_t errors = 0;
@@ -1035,6 +1053,8 @@ int manager_startup(Manager *m) {
                         return log_error_errno(k, "Failed to set up the executor: %m");
                 m->exec_ops = &executor_systemd_ops;
         }
+        if (m->exec_ops->set_progress_handler)
+                m->exec_ops->set_progress_handler(m->executor, on_step_progress, m);
         if (m->bus) {
                 k = manager_add_listener(m, &(const ManagerListener) { "bus", manager_bus_on_transition, NULL });
                 if (k < 0)
@@ -1043,6 +1063,10 @@ int manager_startup(Manager *m) {
                 if (k < 0)
                         return k;
         }
+
+        k = manager_holds_setup(m);
+        if (k < 0)
+                return log_error_errno(k, "Failed to set up the gates directory in %s: %m", m->runtime_dir);
 
         /* Resume what was in flight: the only place where "running" in the
          * journal is reconciled with what systemd knows. Nothing of a run
@@ -1074,6 +1098,10 @@ int manager_startup(Manager *m) {
         (void) manager_watch_update(m);         /* a source it cannot watch is logged, never fatal */
 
         manager_boot_triggers(m);
+        /* Before READY=1 and before any step starts: the gates wait for it. */
+        k = manager_holds_decide(m);
+        if (k < 0)
+                return k;
         manager_schedule(m);
         manager_update_status(m);
         return 0;

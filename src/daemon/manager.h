@@ -86,6 +86,8 @@ struct Manager {
         size_t n_plan_triggers;
         uint64_t trigger_events;                /* seen by the watchers */
 
+        struct ManagerHolds *holds;     /* manager-holds.c; NULL until manager_holds_setup() */
+
         Unjournaled *unjournaled;       /* oldest first */
         size_t n_unjournaled;
         int journal_error;              /* why the last append failed, while results wait; else 0 */

@@ -18,9 +18,11 @@
 #define SALVE_ERROR_PLAN_ERRORS "org.salve.Error.PlanErrors"
 #define SALVE_ERROR_TOO_MANY_REQUESTS "org.salve.Error.TooManyRequests"
 #define SALVE_ERROR_TRIGGER_CONTEXT "org.salve.Error.TriggerContext"
+#define SALVE_ERROR_NOT_HELD "org.salve.Error.NotHeld"
 
 #define SALVE_ACTION_RUN "org.salve.run"
 #define SALVE_ACTION_CANCEL "org.salve.cancel"
 #define SALVE_ACTION_APPROVE "org.salve.approve"
 #define SALVE_ACTION_MANAGE "org.salve.manage"
 #define SALVE_ACTION_RELOAD "org.salve.reload"
+#define SALVE_ACTION_RELEASE "org.salve.release"

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "manager-holds.h"
 #include "manager.h"
 #include "run-store.h"
 
@@ -69,9 +70,19 @@ static void fake_drop(ExecJob *j) {
         free(j);
 }
 
+/* test_holds: a step that starts a held unit must find it released
+ * (its gate file gone) by the time the executor is asked to start it. */
+static const char *gates_dir_at_start;
+
 static int fake_start(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
                       exec_done_cb cb, void *userdata, ExecJob **ret_job) {
         char what[128];
+
+        if (gates_dir_at_start && step->kind == STEP_UNIT_START) {
+                char path[256];
+                snprintf(path, sizeof(path), "%s/%s", gates_dir_at_start, step_get_string(step, "unit"));
+                assert_int_equal(access(path, F_OK), -1);
+        }
         snprintf(what, sizeof(what), "start:%s:%u", step->id, attempt);
         return fake_add(e, what, step->id, cb, userdata, ret_job);
 }
@@ -192,6 +203,15 @@ static const char *plan_unarmed =
         "trigger:\n  - unit: {name: \"*.service\", state: failed}\n"
         "steps:\n  - {id: s, run: unit.restart, with: {unit: \"${trigger.unit}\"}}\n";
 
+static const char *plan_held =
+        "plan: held\nholds: [db.service, api.service]\nsteps:\n"
+        "  - {id: a, run: exec, with: {command: [/bin/true]}}\n"
+        "  - {id: db, needs: [a], run: unit.start, with: {unit: db.service}}\n"
+        "  - {id: api, needs: [db], run: exec, with: {command: [/bin/true]}, release: [api.service]}\n";
+static const char *plan_held_off =
+        "plan: held-off\narmed: false\nholds: [off.service]\nsteps:\n"
+        "  - {id: a, run: exec, with: {command: [/bin/true]}}\n";
+
 static void write_file(const char *dir, const char *name, const char *text) {
         char path[256];
         FILE *f;
@@ -260,6 +280,8 @@ static void rig_new(Rig *rig) {
         write_file(sub, "svc.yaml", plan_services);
         write_file(sub, "settle.yaml", plan_settle);
         write_file(sub, "unarmed.yaml", plan_unarmed);
+        write_file(sub, "held.yaml", plan_held);
+        write_file(sub, "held-off.yaml", plan_held_off);
         rig_open(rig, rig->dir);
 }
 
@@ -404,6 +426,80 @@ static void test_resume_in_a_second_manager(void **state) {
         fake_finish(rig.fake, "start:b:1", EXEC_SUCCEEDED, 0);
         settle(&rig);
         assert_int_equal(run_state(run_of(&rig, id)), RUN_SUCCEEDED);
+        rig_free(&rig);
+}
+
+static bool gate_file(Rig *rig, const char *name, const char *contains) {
+        char path[256], buf[1024] = "";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/run/gates/%s", rig->dir, name);
+        f = fopen(path, "re");
+        if (!f)
+                return false;
+        if (!fgets(buf, sizeof(buf), f))
+                buf[0] = 0;
+        fclose(f);
+        if (contains && !strstr(buf, contains))
+                fail_msg("%s says \"%s\", not \"%s\"", name, buf, contains);
+        return true;
+}
+
+/* Holds through the Manager: the gates directory follows the runs, a step
+ * that starts a held unit releases it before it is started, a failed run
+ * keeps what it holds, a person's release is journaled and outlives a
+ * restart, and an unarmed plan holds nothing. */
+static void test_holds(void **state) {
+        _cleanup_free_ char *id = NULL, *id2 = NULL, *off = NULL;
+        char gates[128];
+        Rig rig;
+
+        rig_new(&rig);
+        snprintf(gates, sizeof(gates), "%s/run/gates", rig.dir);
+        assert_true(gate_file(&rig, "ready", NULL));            /* decided at startup */
+        assert_false(gate_file(&rig, "db.service", NULL));
+
+        assert_int_equal(manager_start_run(rig.m, "held", "manual", "test", 0, NULL, &id), 0);
+        settle(&rig);
+        assert_true(gate_file(&rig, "db.service", "held by run held-"));
+        assert_true(gate_file(&rig, "db.service", "until step db starts; step a is running"));
+        assert_true(gate_file(&rig, "api.service", "until step api starts"));
+
+        gates_dir_at_start = gates;
+        fake_finish(rig.fake, "start:a:1", EXEC_SUCCEEDED, 0);
+        settle(&rig);
+        gates_dir_at_start = NULL;
+        assert_true(fake_has(rig.fake, "start:db:1"));
+        assert_false(gate_file(&rig, "db.service", NULL));      /* released by its step */
+        assert_true(gate_file(&rig, "api.service", NULL));
+
+        fake_finish(rig.fake, "start:db:1", EXEC_FAILED, 3);
+        settle(&rig);
+        assert_int_equal(run_state(run_of(&rig, id)), RUN_FAILED);
+        assert_true(gate_file(&rig, "api.service", "because step db failed"));
+
+        /* Not held by anyone: refused; held: released by a person. */
+        assert_int_equal(manager_release_unit(rig.m, "db.service", "root", NULL), -ENOENT);
+        assert_int_equal(manager_release_unit(rig.m, "api.service", "root", "checked"), 0);
+        assert_false(gate_file(&rig, "api.service", NULL));
+        assert_int_equal(run_of(&rig, id)->n_releases, 1u);
+
+        /* An unarmed plan holds nothing. */
+        assert_int_equal(manager_start_run(rig.m, "held-off", "manual", "test", 0, NULL, &off), 0);
+        settle(&rig);
+        assert_false(gate_file(&rig, "off.service", NULL));
+
+        /* A new run holds again; a restart keeps both that and the release. */
+        assert_int_equal(manager_start_run(rig.m, "held", "manual", "test", 0, NULL, &id2), 0);
+        settle(&rig);
+        assert_true(gate_file(&rig, "db.service", id2));
+        rig_close(&rig);
+        assert_true(gate_file(&rig, "db.service", id2));        /* nothing opens while salved is down */
+        rig_open(&rig, rig.dir);
+        settle(&rig);
+        assert_true(gate_file(&rig, "db.service", id2));
+        assert_true(gate_file(&rig, "api.service", id2));
+        assert_int_equal(run_of(&rig, id)->n_releases, 1u);     /* replayed */
         rig_free(&rig);
 }
 
@@ -583,6 +679,7 @@ int main(void) {
                 cmocka_unit_test(test_when_skip_is_proposed),
                 cmocka_unit_test(test_resume_in_a_second_manager),
                 cmocka_unit_test(test_two_managers),
+                cmocka_unit_test(test_holds),
                 cmocka_unit_test(test_stop_without_bus),
                 cmocka_unit_test(test_triggers_start_runs),
                 cmocka_unit_test(test_initial_event_already_handled),
