@@ -42,12 +42,17 @@ for f in usr/libexec/salved usr/bin/salvectl \
     usr/share/dbus-1/system-services/org.salve.Manager1.service \
     usr/share/polkit-1/actions/org.salve.policy \
     usr/lib/salve/plans.d/storage-recovery.yaml \
+    usr/libexec/salve-gate \
     usr/share/man/man8/salved.8; do
     check "installs /$f" test -e "$stage/$f"
 done
 check "installs nothing under /usr/local" test ! -e "$stage/usr/local"
 check "installs the unit where systemd reads it" \
     test -n "$(find "$stage" -path '*/systemd/system/salved.service' -print -quit)"
+check "installs the gate template where systemd reads it" \
+    test -n "$(find "$stage" -path '*/systemd/system/salve-gate@.service' -print -quit)"
+check "installs salve-generator where systemd runs generators" \
+    test -n "$(find "$stage" -path '*/systemd/system-generators/salve-generator' -perm -u+x -print -quit)"
 
 # No test plans in /etc/salve/plans.d: salvectl must find the shipped ones.
 rig_boot "$stage" "$state"
