@@ -28,7 +28,7 @@
 #   lvm       snapshot steps with the lvm backend: classic (COW) and thin
 #             snapshots of LVs on a virtio disk, idempotent by name, keep:
 #             retention (guest/lvm-snapshot.sh)                   (1 boot)
-# --ci runs basic and salved (the meson test 'md-vm'); --all (the default) runs
+# --ci runs basic, salved and storage (the meson test 'md-vm'); --all (the default) runs
 # all eight.
 # --build defaults to $SALVE_BUILD_ROOT (meson test sets it); the build must
 # have tests/integration/watch-driver.  --keep keeps the work dir (job dirs
@@ -46,7 +46,7 @@ while (( $# )); do
         --build) build=$2; shift 2 ;;
         --keep) keep=1; shift ;;
         -v|--verbose) verbose=(-v); shift ;;
-        --ci) scenarios+=(basic salved); shift ;;
+        --ci) scenarios+=(basic salved storage); shift ;;
         --all) scenarios+=(basic check powercut bench salved steps storage lvm); shift ;;
         basic|check|powercut|bench|salved|steps|storage|lvm) scenarios+=("$1"); shift ;;
         -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
