@@ -848,7 +848,7 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
                         /* A gate orders the held unit after salved; only a
                          * service can wait there without an ordering cycle
                          * (mounts, sockets and targets come before the bus). */
-                        for (size_t h = 0; q >= 0 && p->holds[h]; h++)
+                        for (size_t h = 0; p->holds && p->holds[h]; h++)
                                 if (!string_has_suffix(p->holds[h], ".service") ||
                                     streq(p->holds[h], "salved.service") || streq(p->holds[h], "dbus.service") ||
                                     string_has_prefix(p->holds[h], "salve-gate@") ||
