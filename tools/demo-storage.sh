@@ -49,16 +49,15 @@ cp -a "$work/rootfs" "$work/boot1/rootfs"
 mv "$work/rootfs" "$work/boot2/rootfs"
 
 boot() { # JOB ARGS...: one boot, the guest's output as it comes
-    local job=$1 rc=0 tailer
+    local job=$1 rc=0 pid
     shift
     : >"$job/guest.out"
-    tail -n +1 -F "$job/guest.out" 2>/dev/null | sed 's/^/  vm| /' &
-    tailer=$!
     tests/vm/run.sh --build "$build" --job "$job" --disk-dir "$work/disks" --disks 3 --disk-size 64M \
-        "$@" >/dev/null || rc=$?
-    sleep 0.5
-    kill "$tailer" 2>/dev/null || true
-    wait "$tailer" 2>/dev/null || true
+        "$@" >/dev/null &
+    pid=$!
+    # tail reads to the end once more after run.sh has exited
+    tail -n +1 -F --pid="$pid" "$job/guest.out" 2>/dev/null | sed 's/^/  vm| /'
+    wait "$pid" || rc=$?
     return "$rc"
 }
 
