@@ -49,11 +49,6 @@ done
 check "installs nothing under /usr/local" test ! -e "$stage/usr/local"
 check "installs the unit where systemd reads it" \
     test -n "$(find "$stage" -path '*/systemd/system/salved.service' -print -quit)"
-check "installs the gate" test -x "$stage/usr/libexec/salve-gate"
-check "installs the gate's template unit where systemd reads it" \
-    test -n "$(find "$stage" -path '*/systemd/system/salve-gate@.service' -print -quit)"
-check "installs the generator where systemd runs generators" \
-    test -n "$(find "$stage" -path '*/systemd/system-generators/salve-generator' -perm -0100 -print -quit)"
 check "installs the gate template where systemd reads it" \
     test -n "$(find "$stage" -path '*/systemd/system/salve-gate@.service' -print -quit)"
 check "installs salve-generator where systemd runs generators" \
