@@ -970,6 +970,13 @@ static void on_sweep_units(int k, char **units, void *userdata) {
 
                 if (sscanf(*u, "%255s %31s %31s", name, active, sub) != 3)
                         continue;
+                /* Only the transient units of steps, which never have an
+                 * "@" (exec_unit_name()): not the gates
+                 * (salve-gate@UNIT.service), whose start may be waiting
+                 * right now for this salved's decision, nor other
+                 * instances of some salve-*@ template. */
+                if (strchr(name, '@'))
+                        continue;
                 for (size_t i = 0; i < m->store->n_runs && !owned; i++) {
                         const Run *r = m->store->runs[i];
                         _cleanup_free_ char *prefix = NULL;

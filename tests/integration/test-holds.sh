@@ -24,9 +24,11 @@ cp "$SALVE_SOURCE_ROOT"/tests/data/plans/holds/*.yaml "$SALVE_STAGE/etc/salve/pl
 chmod 0644 "$SALVE_STAGE"/etc/salve/plans.d/*.yaml
 # The integration plans' own boot plan would run too; only ours here.
 rm -f "$SALVE_STAGE/etc/salve/plans.d/on-unclean-boot.yaml"
-# demo-worker is wanted at boot, as an enabled service would be.
-mkdir -p "$SALVE_UNITS/salve-test.target.d"
-printf '[Unit]\nWants=demo-worker.service\n' >"$SALVE_UNITS/salve-test.target.d/worker.conf"
+# The rig installs the stage after the container's systemd is up, so the
+# gates exist only from the daemon-reload below: a unit wanted by the boot
+# target would start before any gate. The boot case is played by starting
+# the unit before salved: its gate pulls salved in (Wants=), as at a real
+# boot (the md VM test has salve installed before it boots).
 
 gate_of() { printf 'salve-gate@%s.service' "$1"; }
 
@@ -114,14 +116,19 @@ check "after a restart demo-worker is still released" \
 # ---- 3. boot after a power cut ----
 rig_powercut
 boot
-rig_exec systemctl start --no-block salved
+# As at boot: the unit's start job comes first, pulls its gate, and the
+# gate pulls salved (Wants=); salved's startup must leave the waiting gate
+# alone (it once swept it away as a leftover salve-* unit, cancelling the
+# held unit's start job: db never started in the md VM).
+rig_exec systemctl start --no-block demo-worker
 rig_wait_for "salved to be active after the power cut" 30 systemctl is-active -q salved
 brun=$(rig_exec salvectl --json status | jq -r '.[] | select(.plan == "holds-boot") | .id' 2>/dev/null || true)
 [[ -n "$brun" ]] || brun=$(rig_exec sh -c "salvectl --json history | jq -r '.[] | select(.plan == \"holds-boot\") | .id' | tail -1")
 check "the unclean boot started holds-boot" test -n "$brun"
-rig_exec systemctl start --no-block demo-worker
 sleep 1
 check "demo-worker waits behind its gate after the unclean boot" active demo-worker.service inactive
+check "demo-worker's start job from before salved started is still queued" \
+    sh -c "[ \"\$(nsenter -t $RIG_PID1 -a systemctl show -P Job demo-worker.service)\" != 0 ]"
 check "the gate's status names the boot run" \
     sh -c "nsenter -t $RIG_PID1 -a systemctl show -P StatusText '$(gate_of demo-worker.service)' | grep -q 'held by run $brun'"
 rig_exec touch /run/boot-go
@@ -132,9 +139,9 @@ salve_wait "$brun" succeeded 30
 rig_poweroff
 boot
 t0=$(rig_now_ms)
-rig_exec systemctl start --no-block demo-worker salved
+rig_exec systemctl start --no-block demo-worker
 rig_wait_for "demo-worker to start on a clean boot" 20 sh -c "systemctl is-active -q demo-worker"
-rig_ok "clean boot: demo-worker active $(( $(rig_now_ms) - t0 )) ms after its start was asked for (salved starting)"
+rig_ok "clean boot: demo-worker active $(( $(rig_now_ms) - t0 )) ms after its start was asked for (its gate pulled salved in)"
 check "no boot run on a clean boot" \
     sh -c "[ \"\$(nsenter -t $RIG_PID1 -a salvectl --json status | jq '[.[] | select(.plan == \"holds-boot\")] | length')\" = 0 ]"
 check "salved logged its decision" \
