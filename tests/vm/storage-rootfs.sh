@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tests/vm/storage-rootfs.sh - sourced by the md VM's storage tests
-# (test-storage-powercut.sh, bench/bench-md-holds.sh, tools/demo-storage.sh):
+# (test-storage-powercut.sh, bench/bench-md-holds.sh, tools/demo.sh):
 # makes the files salve needs in the VM's root before systemd starts, which
 # tests/vm/init copies from JOB/rootfs/ over the guest's root.
 #

@@ -15,7 +15,7 @@
 
 plan=storage-recovery-vm
 demo=0
-[[ "${1:-}" == --demo ]] && demo=1   # tools/demo-storage.sh: show what a person would look at
+[[ "${1:-}" == --demo ]] && demo=1   # tools/demo.sh: show what a person would look at
 show() { (( demo )) || return 0; echo "\$ $*"; "$@" 2>&1 | sed 's/^/  /'; }
 udevadm settle -t 30
 
