@@ -68,7 +68,7 @@ static void test_manifest_line(void **state) {
         assert_int_equal(line(H "  ", NULL), -EBADMSG);                  /* no name */
         assert_int_equal(line(H "  x\r", NULL), -EBADMSG);
         assert_int_equal(line("SHA256 (x) = " H, NULL), -EBADMSG);      /* --tag: not supported */
-        assert_int_equal(line("g" H + 1, NULL), -EBADMSG);
+        assert_int_equal(line(&("g" H)[1], NULL), -EBADMSG);
         assert_int_equal(line("\\" H "  a\\qb", NULL), -EBADMSG);
 }
 
