@@ -357,6 +357,15 @@ void exec_transient_cancel(ExecJob *job) {
                 executor_release_unit(job->executor, job->unit);
 }
 
+/* Nothing of the current transient unit may call back any more. */
+static void transient_disarm(ExecJob *job) {
+        job->call = bus_queue_call_free(job->call);
+        job->query = bus_queue_call_free(job->query);
+        job->on_changed = NULL;
+        job->backstop = sd_event_source_disable_unref(job->backstop);
+        exec_job_stop_awaiting(job);
+}
+
 /* The unit keeps its outcome until the owner of the result releases it. */
 static void transient_finish(ExecJob *job, ExecOutcome o, int error, int exit_status, const char *message) {
         exec_transient_end_cb end = job->transient_end;
@@ -366,23 +375,15 @@ static void transient_finish(ExecJob *job, ExecOutcome o, int error, int exit_st
                 exec_job_finish(job, o, error, exit_status, "%s", message);
                 return;
         }
-        /* The kind decides; nothing of this unit may call back any more. */
-        job->call = bus_queue_call_free(job->call);
-        job->query = bus_queue_call_free(job->query);
-        job->on_changed = NULL;
-        job->backstop = sd_event_source_disable_unref(job->backstop);
-        exec_job_stop_awaiting(job);
+        /* The kind decides. */
+        transient_disarm(job);
         end(job, o, error, exit_status, message);
 }
 
 void exec_transient_release(ExecJob *job) {
         if (!job->transient)
                 return;
-        job->call = bus_queue_call_free(job->call);
-        job->query = bus_queue_call_free(job->query);
-        job->on_changed = NULL;
-        job->backstop = sd_event_source_disable_unref(job->backstop);
-        exec_job_stop_awaiting(job);
+        transient_disarm(job);
         if (job->unit_started || job->holds_result)
                 executor_release_unit(job->executor, job->unit);
         job->transient = job->unit_started = job->holds_result = job->start_job_failed = false;
