@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "bus-names.h"
 #include "log.h"
 #include "manager.h"
 
@@ -104,10 +105,10 @@ int manager_stop(Manager *m) {
         m->stopping = true;
         if (!m->bus)
                 return sd_event_exit(m->event, 0);
-        k = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.DBus.Properties", "Get");
+        k = sd_bus_message_new_method_call(m->bus, &call, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH,
+                                           DBUS_PROPERTIES_IFACE, "Get");
         if (k >= 0)
-                k = sd_bus_message_append(call, "ss", "org.freedesktop.systemd1.Manager", "SystemState");
+                k = sd_bus_message_append(call, "ss", SYSTEMD_MANAGER_IFACE, "SystemState");
         if (k >= 0)
                 k = sd_bus_call_async(m->bus, &m->stop_slot, call, on_system_state, m, 5 * USEC_PER_SEC);
         if (k < 0) {
@@ -126,8 +127,8 @@ static usec_t manager_boot_time(Manager *m) {
         uint64_t t = 0;
 
         if (m->bus &&
-            sd_bus_get_property_trivial(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                        "org.freedesktop.systemd1.Manager", "UserspaceTimestamp", &error, 't',
+            sd_bus_get_property_trivial(m->bus, SYSTEMD_BUS_NAME, SYSTEMD_OBJECT_PATH, SYSTEMD_MANAGER_IFACE,
+                                        "UserspaceTimestamp", &error, 't',
                                         &t) >= 0 &&
             t > 0 && t <= now_usec(CLOCK_REALTIME))
                 return t;

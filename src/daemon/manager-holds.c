@@ -37,10 +37,6 @@
 #include "manager-holds.h"
 #include "manager.h"
 
-#define SYSTEMD_BUS_NAME "org.freedesktop.systemd1"
-#define SYSTEMD_OBJECT_PATH "/org/freedesktop/systemd1"
-#define SYSTEMD_MANAGER_IFACE "org.freedesktop.systemd1.Manager"
-
 struct ManagerHolds {
         char *dir;
         bool decided;                   /* "ready" is written */

@@ -13,16 +13,9 @@
  * A job is finished exactly once: exec_job_finish() drops everything it
  * owns before it calls back, then frees the job. */
 
+#include "bus-names.h"
 #include "bus-queue.h"
 #include "executor.h"
-
-#define SYSTEMD_BUS_NAME        "org.freedesktop.systemd1"
-#define SYSTEMD_OBJECT_PATH     "/org/freedesktop/systemd1"
-#define SYSTEMD_UNIT_PATH       "/org/freedesktop/systemd1/unit"
-#define SYSTEMD_MANAGER_IFACE   "org.freedesktop.systemd1.Manager"
-#define SYSTEMD_UNIT_IFACE      "org.freedesktop.systemd1.Unit"
-#define SYSTEMD_SERVICE_IFACE   "org.freedesktop.systemd1.Service"
-#define DBUS_PROPERTIES_IFACE   "org.freedesktop.DBus.Properties"
 
 #define EXEC_UNIT_NAME_MAX 255          /* systemd's UNIT_NAME_MAX */
 /* After systemd's own RuntimeMaxSec= kill, how long the transient unit may

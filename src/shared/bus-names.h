@@ -6,6 +6,15 @@
  * interface, the errors salved returns, and the polkit actions that
  * guard each change (policy/org.salve.policy). */
 
+/* systemd's API, which salved's executor, watchers and holds call. */
+#define SYSTEMD_BUS_NAME        "org.freedesktop.systemd1"
+#define SYSTEMD_OBJECT_PATH     "/org/freedesktop/systemd1"
+#define SYSTEMD_UNIT_PATH       "/org/freedesktop/systemd1/unit"
+#define SYSTEMD_MANAGER_IFACE   "org.freedesktop.systemd1.Manager"
+#define SYSTEMD_UNIT_IFACE      "org.freedesktop.systemd1.Unit"
+#define SYSTEMD_SERVICE_IFACE   "org.freedesktop.systemd1.Service"
+#define DBUS_PROPERTIES_IFACE   "org.freedesktop.DBus.Properties"
+
 #define SALVE_BUS_NAME "org.salve.Manager1"
 #define SALVE_BUS_PATH "/org/salve/manager"
 #define SALVE_BUS_INTERFACE "org.salve.Manager1"

@@ -34,17 +34,14 @@
 
 #include <inttypes.h>
 
+#include "bus-names.h"
 #include "string-util.h"
 #include "strv.h"
 #include "unit-bus.h"
 #include "unit-state.h"
 #include "watch.h"
 
-#define SYSTEMD_BUS_NAME "org.freedesktop.systemd1"
-#define SYSTEMD_OBJECT_PATH "/org/freedesktop/systemd1"
-#define SYSTEMD_UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit/"
-#define SYSTEMD_MANAGER_IFACE "org.freedesktop.systemd1.Manager"
-#define DBUS_PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
+#define SYSTEMD_UNIT_PATH_PREFIX SYSTEMD_UNIT_PATH "/"
 #define UNIT_WATCH_CALLS_MAX 32         /* in flight on our own queue */
 
 typedef struct UnitWatch UnitWatch;
