@@ -137,31 +137,33 @@ static ManagerHold *holds_find(ManagerHold *h, size_t n, const char *unit) {
         return NULL;
 }
 
-/* Runs that no longer speak for their plan: a finished run with a newer
- * run of the same plan and instance. */
-static bool run_superseded(const RunStore *s, size_t i) {
-        const Run *r = s->runs[i];
-
-        for (size_t j = i + 1; j < s->n_runs; j++)
-                if (streq(s->runs[j]->plan->name, r->plan->name) &&
-                    streq_ptr(s->runs[j]->instance, r->instance))
-                        return true;
-        return false;
-}
-
 int manager_holds_compute(Manager *m, ManagerHold **ret, size_t *ret_n) {
+        _cleanup_strv_free_ char **seen = NULL;   /* "PLAN\nINSTANCE" of the runs looked at */
         ManagerHold *held = NULL;
         size_t n = 0;
         int k = 0;
 
-        /* Newest first, so the most recent run names a unit held by several. */
+        /* Newest first, so the most recent run names a unit held by several,
+         * and a finished run with a newer run of its plan and instance no
+         * longer speaks for that plan. */
         for (size_t i = m->store->n_runs; i-- > 0 && k >= 0;) {
                 const Run *r = m->store->runs[i];
+                _cleanup_free_ char *key = NULL;
+                bool superseded;
 
+                if (asprintf(&key, "%s\n%s", r->plan->name, strempty(r->instance)) < 0) {
+                        k = -ENOMEM;
+                        break;
+                }
+                superseded = strv_contains(seen, key);
+                if (!superseded && strv_push(&seen, TAKE_PTR(key)) < 0) {
+                        k = -ENOMEM;
+                        break;
+                }
                 /* armed: false holds nothing (no gate is generated for it). */
                 if (strv_length(r->plan->holds) == 0 || !r->plan->armed)
                         continue;
-                if (run_is_finished(r) && (r->final_state == RUN_SUCCEEDED || run_superseded(m->store, i)))
+                if (run_is_finished(r) && (r->final_state == RUN_SUCCEEDED || superseded))
                         continue;
                 STRV_FOREACH(u, r->plan->holds) {
                         RunHold h;
