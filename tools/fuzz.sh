@@ -11,10 +11,14 @@ if [[ ! -f $build/build.ninja ]]; then
     CC=clang meson setup "$build" -Dfuzz=true -Dtests=disabled -Db_sanitize=address,undefined \
         -Db_lundef=false --buildtype=debugoptimized >/dev/null
 fi
-ninja -C "$build" tests/fuzz/fuzz-plan-load tests/fuzz/fuzz-journal-record tests/fuzz/fuzz-journal-file tests/fuzz/fuzz-mdstat \
-    tests/fuzz/fuzz-uevent tests/fuzz/fuzz-rtnl-link tests/fuzz/fuzz-unit-state tests/fuzz/fuzz-unit-bus >/dev/null
+targets=()
+for src in tests/fuzz/fuzz-*.c; do
+    t=${src#tests/fuzz/fuzz-}
+    targets+=("${t%.c}")
+done
+ninja -C "$build" "${targets[@]/#/tests/fuzz/fuzz-}" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-for target in plan-load journal-record journal-file mdstat uevent rtnl-link unit-state unit-bus; do
+for target in "${targets[@]}"; do
     corpus=$build/corpus-$target
     mkdir -p "$corpus"
     cp -n tests/fuzz/corpus-$target/* "$corpus/" 2>/dev/null || true

@@ -25,6 +25,8 @@ packages=(
     libext2fs-dev
     libjson-c-dev
     libcurl4-openssl-dev
+    libssl-dev
+    libmicrohttpd-dev
     zlib1g-dev
     # integration rig (tests/integration/lib.sh): real systemd in nspawn
     systemd
@@ -52,6 +54,10 @@ packages=(
     kmod
     mdadm
     udev
+    # the relay's tests: a real Alertmanager on 127.0.0.1 (and amtool for
+    # the shipped inhibit rule), test receivers written in Python
+    prometheus-alertmanager
+    python3
     # snapshot steps: btrfs on a loop device in the container rig, LVM (thin
     # and classic) in the md VM, whose guest shares the host's lvm2
     btrfs-progs
