@@ -18,6 +18,7 @@
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _fallthrough_ __attribute__((__fallthrough__))
 #define _pure_ __attribute__((pure))
+#define _const_ __attribute__((const))
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
