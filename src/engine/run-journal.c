@@ -72,6 +72,17 @@ int transition_to_json(const Transition *t, char **ret) {
                 add_string(o, "actor", t->actor);
                 add_string(o, "comment", t->comment);
                 break;
+        case TRANSITION_HUMAN:
+                add_string(o, "step", t->step_id);
+                add_string(o, "event", human_event_to_string(t->human));
+                json_object_object_add(o, "attempt", json_object_new_int64(t->attempt));
+                json_object_object_add(o, "level", json_object_new_int64(t->level));
+                json_object_object_add(o, "round", json_object_new_int64(t->round));
+                add_strv(o, "recipients", t->recipients);
+                add_string(o, "actor", t->actor);
+                add_string(o, "via", t->via);
+                add_string(o, "comment", t->comment);
+                break;
         default:
                 json_object_put(o);
                 return -EINVAL;
@@ -100,6 +111,27 @@ static int get_string(json_object *o, const char *key, bool required, char **ret
 }
 
 #define CONTEXT_MAX 64
+
+/* A list of plain strings (recipients): up to max, none empty. */
+static int get_names(json_object *o, const char *key, size_t max, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        json_object *v;
+        size_t n;
+
+        if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_array) || (n = json_object_array_length(v)) > max)
+                return -EBADMSG;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0)
+                        return -EBADMSG;
+                if (strv_extend(&l, json_object_get_string(e)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
 
 static int get_strv(json_object *o, const char *key, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
@@ -139,7 +171,7 @@ static int get_u64(json_object *o, const char *key, bool required, uint64_t max,
 
 static int parse_object(json_object *o, Transition *t) {
         _cleanup_free_ char *type = NULL, *state = NULL;
-        uint64_t v = 0, attempt = 0;
+        uint64_t v = 0, attempt = 0, level = 0, round = 0;
         int r;
 
         if (!json_object_is_type(o, json_type_object))
@@ -197,6 +229,22 @@ static int parse_object(json_object *o, Transition *t) {
                     (r = get_string(o, "comment", false, &t->comment)) < 0)
                         return r;
                 return 0;
+        case TRANSITION_HUMAN:
+                if ((r = get_string(o, "step", true, &t->step_id)) < 0 ||
+                    (r = get_string(o, "event", true, &state)) < 0 ||
+                    (r = get_u64(o, "attempt", true, 1000, &attempt)) < 0 ||
+                    (r = get_u64(o, "level", false, 1000, &level)) < 0 ||
+                    (r = get_u64(o, "round", false, 1000000, &round)) < 0 ||
+                    (r = get_names(o, "recipients", 1024, &t->recipients)) < 0 ||
+                    (r = get_string(o, "actor", false, &t->actor)) < 0 ||
+                    (r = get_string(o, "via", false, &t->via)) < 0 ||
+                    (r = get_string(o, "comment", false, &t->comment)) < 0)
+                        return r;
+                t->attempt = (unsigned) attempt;
+                t->level = (unsigned) level;
+                t->round = (unsigned) round;
+                t->human = human_event_from_string(state);
+                return t->human < 0 ? -EBADMSG : 0;
         default:
                 return -EBADMSG;
         }

@@ -9,6 +9,64 @@ static json_object *string_json(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }
 
+static json_object *strv_json(char * const *l) {
+        json_object *a = json_object_new_array();
+        STRV_FOREACH(x, l)
+                json_object_array_add(a, json_object_new_string(*x));
+        return a;
+}
+
+/* A human step's chain and what happened on it: who was told at which
+ * level and when, who acknowledged, when the next level is due. */
+static json_object *human_to_json(const Run *r, size_t i) {
+        const Step *s = r->plan->steps + i;
+        const StepRun *x = r->steps + i;
+        const HumanState *h = &x->human;
+        const char *names[STEP_ESCALATE_MAX + 1];
+        size_t n = MIN(run_human_levels(r, i, names, ELEMENTSOF(names)), ELEMENTSOF(names));
+        json_object *o = json_object_new_object(), *levels = json_object_new_array(), *notices = json_object_new_array();
+        bool current = h->attempt == x->attempt && h->attempt > 0;
+
+        for (size_t l = 0; l < n; l++)
+                json_object_array_add(levels, string_json(names[l]));
+        json_object_object_add(o, "levels", levels);
+        json_object_object_add(o, "ack_timeout_usec", usec_json(s->ack_timeout));
+        json_object_object_add(o, "remind_usec", usec_json(s->remind));
+        json_object_object_add(o, "rounds", json_object_new_int((int) s->repeat));
+        for (size_t k = 0; current && k < h->n_notices; k++) {
+                json_object *e = json_object_new_object();
+                json_object_object_add(e, "level", json_object_new_int((int) h->notices[k].level));
+                json_object_object_add(e, "round", json_object_new_int((int) h->notices[k].round));
+                json_object_object_add(e, "name", string_json(h->notices[k].level < n ? names[h->notices[k].level]
+                                                                                       : NULL));
+                json_object_object_add(e, "at_usec", usec_json(h->notices[k].at));
+                json_object_object_add(e, "recipients", strv_json(h->notices[k].recipients));
+                json_object_array_add(notices, e);
+        }
+        json_object_object_add(o, "notified", notices);
+        if (current && h->acked_at) {
+                json_object *a = json_object_new_object();
+                json_object_object_add(a, "by", string_json(h->acked_by));
+                json_object_object_add(a, "via", string_json(h->acked_via));
+                json_object_object_add(a, "at_usec", usec_json(h->acked_at));
+                json_object_object_add(a, "comment", string_json(h->ack_comment));
+                json_object_object_add(o, "acknowledged", a);
+        }
+        if (current && h->n_reminders) {
+                json_object_object_add(o, "reminders", json_object_new_int((int) h->n_reminders));
+                json_object_object_add(o, "reminded_usec", usec_json(h->reminded_at));
+        }
+        if (current && h->unanswered_at) {
+                json_object_object_add(o, "unanswered_usec", usec_json(h->unanswered_at));
+                json_object_object_add(o, "unanswered_told", strv_json(h->unanswered_told));
+        }
+        if (current && x->state == STEP_WAITING && !h->acked_at && !h->unanswered_at && h->n_notices > 0 &&
+            s->ack_timeout != USEC_INFINITY)
+                json_object_object_add(o, "next_usec",
+                                       usec_json(usec_add(h->notices[h->n_notices - 1].at, s->ack_timeout)));
+        return o;
+}
+
 json_object *run_to_json(const Run *r, usec_t now) {
         json_object *o = json_object_new_object(), *steps = json_object_new_array();
         const Plan *p = r->plan;
@@ -84,6 +142,9 @@ json_object *run_to_json(const Run *r, usec_t now) {
                                 json_object_array_add(links, json_object_new_string(*l));
                         json_object_object_add(js, "instructions", string_json(s->instructions));
                         json_object_object_add(js, "links", links);
+                        json_object_object_add(js, "bridge", string_json(s->bridge ?: p->bridge));
+                        json_object_object_add(js, "chat", string_json(s->chat ?: p->chat));
+                        json_object_object_add(js, "escalation", human_to_json(r, i));
                 }
                 json_object_array_add(steps, js);
         }

@@ -196,6 +196,61 @@ static int emit_json(JournalFile *j, const Transition *t) {
         return journal_file_append(j, json, strlen(json));
 }
 
+/* A human step's escalation, as the HUMAN transitions that rebuild it. */
+static int emit_human(JournalFile *j, const Run *run, size_t i) {
+        const HumanState *h = &run->steps[i].human;
+        Transition t = {
+                .kind = TRANSITION_HUMAN, .run_id = run->id, .step_id = run->plan->steps[i].id,
+                .attempt = h->attempt,
+        };
+        int r;
+
+        if (h->attempt == 0 || h->attempt != run->steps[i].attempt)
+                return 0;
+        for (size_t n = 0; n < h->n_notices; n++) {
+                t.human = HUMAN_NOTIFIED;
+                t.at = h->notices[n].at;
+                t.level = h->notices[n].level;
+                t.round = h->notices[n].round;
+                t.recipients = h->notices[n].recipients;
+                r = emit_json(j, &t);
+                if (r < 0)
+                        return r;
+        }
+        t.level = 0;
+        t.recipients = NULL;
+        if (h->acked_at != 0) {
+                t.human = HUMAN_ACKNOWLEDGED;
+                t.at = h->acked_at;
+                t.round = 0;
+                t.actor = h->acked_by;
+                t.via = h->acked_via;
+                t.comment = h->ack_comment;
+                r = emit_json(j, &t);
+                if (r < 0)
+                        return r;
+                t.actor = t.via = t.comment = NULL;
+        }
+        if (h->n_reminders > 0) {
+                t.human = HUMAN_REMINDED;
+                t.at = h->reminded_at;
+                t.round = h->n_reminders;
+                r = emit_json(j, &t);
+                if (r < 0)
+                        return r;
+        }
+        if (h->unanswered_at != 0) {
+                t.human = HUMAN_UNANSWERED;
+                t.at = h->unanswered_at;
+                t.round = 0;
+                t.recipients = h->unanswered_told;
+                r = emit_json(j, &t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int emit_run(JournalFile *j, const Run *run) {
         Transition t = {};
         int r;
@@ -234,6 +289,11 @@ static int emit_run(JournalFile *j, const Run *run) {
                         .comment = x->comment,
                 };
                 r = emit_json(j, &t);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < run->plan->n_steps; i++) {
+                r = emit_human(j, run, i);
                 if (r < 0)
                         return r;
         }

@@ -49,6 +49,7 @@ static const char *const transition_kind_table[_TRANSITION_KIND_MAX] = {
         [TRANSITION_RUN_FINISHED] = "run-finished",
         [TRANSITION_RTO] = "rto",
         [TRANSITION_HOLD_RELEASED] = "hold-released",
+        [TRANSITION_HUMAN] = "human",
 };
 
 DEFINE_STRING_TABLE(step_state, StepState, step_state_table, _STEP_STATE_MAX)
@@ -71,6 +72,8 @@ void transition_done(Transition *t) {
         free(t->actor);
         free(t->comment);
         free(t->unit);
+        strv_free(t->recipients);
+        free(t->via);
         *t = (Transition) {};
 }
 
@@ -87,9 +90,13 @@ int transition_copy(const Transition *t, Transition *ret) {
 
         c.run_id = c.plan_name = c.plan_path = c.plan_source = c.trigger = c.reason = NULL;
         c.step_id = c.boot_id = c.message = c.actor = c.comment = c.unit = NULL;
-        c.trigger_context = NULL;
-        if (t->trigger_context && !(c.trigger_context = strv_copy(t->trigger_context)))
+        c.trigger_context = c.recipients = NULL;
+        c.via = NULL;
+        if ((t->trigger_context && !(c.trigger_context = strv_copy(t->trigger_context))) ||
+            (t->recipients && !(c.recipients = strv_copy(t->recipients))) || strdup_or_null(t->via, &c.via) < 0) {
+                transition_done(&c);
                 return -ENOMEM;
+        }
         if (strdup_or_null(t->run_id, &c.run_id) < 0 || strdup_or_null(t->plan_name, &c.plan_name) < 0 ||
             strdup_or_null(t->plan_path, &c.plan_path) < 0 || strdup_or_null(t->plan_source, &c.plan_source) < 0 ||
             strdup_or_null(t->trigger, &c.trigger) < 0 || strdup_or_null(t->reason, &c.reason) < 0 ||
@@ -382,6 +389,7 @@ Run *run_free(Run *r) {
                 free(r->steps[i].comment);
                 free(r->steps[i].boot_id);
                 free(r->steps[i].progress_text);
+                human_state_done(&r->steps[i].human);
         }
         free(r->steps);
         for (size_t i = 0; i < r->n_releases; i++) {
@@ -466,6 +474,11 @@ int run_apply(Run *r, const Transition *t) {
                         x->finished = t->at;
                 if (t->started)
                         x->started = t->started;
+                if (t->state == STEP_WAITING && x->human.attempt != t->attempt) {
+                        /* A new wait: a new escalation. */
+                        human_state_done(&x->human);
+                        x->human.attempt = t->attempt;
+                }
                 if (t->state == STEP_FAILED && s->on_failure == ON_FAILURE_HANDLER &&
                     !r->steps[s->on_failure_index].activated) {
                         size_t h = s->on_failure_index;
@@ -519,6 +532,12 @@ int run_apply(Run *r, const Transition *t) {
                 r->releases[r->n_releases++] = h;
                 return 0;
         }
+
+        case TRANSITION_HUMAN:
+                i = t->step_id ? plan_find_step(r->plan, t->step_id) : -1;
+                if (i < 0)
+                        return -EINVAL;
+                return run_apply_human(r, (size_t) i, t);
 
         default:
                 return -EINVAL;
@@ -782,6 +801,28 @@ int run_step_condition_failed(const Run *r, size_t i, const char *why, usec_t no
         return 0;
 }
 
+/* Acting on a waiting human step acknowledges it too, if nobody had: the
+ * record then says who took it and when, and escalation stops. */
+static int batch_implied_ack(Batch *b, const Run *r, size_t i, StepAction action, const char *actor, usec_t now) {
+        Transition *t, ack;
+        int k;
+
+        if (!step_kind_is_human(r->plan->steps[i].kind) || r->steps[i].state != STEP_WAITING ||
+            r->steps[i].human.acked_at != 0)
+                return 0;
+        k = run_ack(r, r->plan->steps[i].id, actor, step_action_to_string(action), NULL, now, &ack);
+        if (k < 0)
+                return k;
+        t = batch_add(b, r, TRANSITION_HUMAN, now);
+        if (!t) {
+                transition_done(&ack);
+                return -ENOMEM;
+        }
+        free(t->run_id);
+        *t = ack;
+        return 0;
+}
+
 int run_act(const Run *r, const char *step_id, StepAction action, const char *actor, const char *comment,
             usec_t now, Transition **ret, size_t *ret_n) {
         const Step *s;
@@ -810,6 +851,9 @@ int run_act(const Run *r, const char *step_id, StepAction action, const char *ac
                         return -EOPNOTSUPP;
                 if (x->state != STEP_WAITING)
                         return -EBUSY;
+                k = batch_implied_ack(&b, r, (size_t) i, action, actor, now);
+                if (k < 0)
+                        break;
                 k = batch_step(&b, r, (size_t) i, good ? STEP_SUCCEEDED : STEP_FAILED, x->attempt, now, actor,
                                comment, "%s by %s",
                                action == ACTION_APPROVE ? "approved" : action == ACTION_REJECT ? "rejected"
@@ -829,6 +873,9 @@ int run_act(const Run *r, const char *step_id, StepAction action, const char *ac
                 if (x->state != STEP_INTERRUPTED && x->state != STEP_FAILED && x->state != STEP_WAITING &&
                     x->state != STEP_PENDING)
                         return -EBUSY;
+                k = batch_implied_ack(&b, r, (size_t) i, action, actor, now);
+                if (k < 0)
+                        break;
                 k = batch_step(&b, r, (size_t) i, STEP_SKIPPED, x->attempt, now, actor, comment, "skipped by %s",
                                actor ?: "unknown");
                 break;
@@ -837,6 +884,9 @@ int run_act(const Run *r, const char *step_id, StepAction action, const char *ac
 
                 if (x->state != STEP_INTERRUPTED && x->state != STEP_FAILED && x->state != STEP_WAITING)
                         return -EBUSY;
+                k = batch_implied_ack(&b, r, (size_t) i, action, actor, now);
+                if (k < 0)
+                        break;
                 k = batch_step(&b, r, (size_t) i, STEP_FAILED, x->attempt, now, actor, comment, "aborted by %s",
                                actor ?: "unknown");
                 if (k < 0)

@@ -70,9 +70,20 @@ typedef enum TransitionKind {
         TRANSITION_RUN_FINISHED,
         TRANSITION_RTO,
         TRANSITION_HOLD_RELEASED,       /* a person let a held unit go (salvectl release) */
+        TRANSITION_HUMAN,               /* a human step's escalation: notified, acknowledged, reminded, unanswered */
         _TRANSITION_KIND_MAX,
         _TRANSITION_KIND_INVALID = -EINVAL,
 } TransitionKind;
+
+/* What happened to a waiting human step on the way to being done. */
+typedef enum HumanEvent {
+        HUMAN_NOTIFIED,                 /* a level of the chain was told (level 0: the owner) */
+        HUMAN_ACKNOWLEDGED,             /* someone said they are on it: escalation stops */
+        HUMAN_REMINDED,                 /* whoever acknowledged was reminded (round counts reminders) */
+        HUMAN_UNANSWERED,               /* the chain ran out: the plan's owner and fallback were told */
+        _HUMAN_EVENT_MAX,
+        _HUMAN_EVENT_INVALID = -EINVAL,
+} HumanEvent;
 
 /* One journaled change. Strings are owned. */
 typedef struct Transition {
@@ -103,7 +114,32 @@ typedef struct Transition {
 
         /* HOLD_RELEASED (with actor, comment) */
         char *unit;
+
+        /* HUMAN (with step_id, attempt, actor, comment) */
+        HumanEvent human;
+        unsigned level, round;          /* NOTIFIED: the level and round; REMINDED: the reminder's number */
+        char **recipients;              /* who was told (people, as resolved then) */
+        char *via;                      /* ACKNOWLEDGED: how ("salvectl", "pagerduty", "webhook", "approve") */
 } Transition;
+
+/* A human step's escalation record, for its latest attempt. */
+typedef struct HumanNotice {
+        unsigned level, round;
+        usec_t at;
+        char **recipients;
+} HumanNotice;
+
+typedef struct HumanState {
+        unsigned attempt;               /* the step attempt this is about */
+        HumanNotice *notices;           /* NOTIFIED, in order: at most levels x rounds */
+        size_t n_notices;
+        usec_t acked_at;                /* 0: not acknowledged */
+        char *acked_by, *acked_via, *ack_comment;
+        usec_t reminded_at;
+        unsigned n_reminders;
+        usec_t unanswered_at;           /* 0: still answered or escalating */
+        char **unanswered_told;
+} HumanState;
 
 typedef struct StepRun {
         StepState state;
@@ -119,6 +155,7 @@ typedef struct StepRun {
         usec_t eta;                     /* time left from eta_at, or USEC_INFINITY */
         usec_t eta_at;                  /* CLOCK_REALTIME of that figure; 0: no progress known */
         char *progress_text;
+        HumanState human;               /* human steps: escalation of the latest attempt */
 } StepRun;
 
 /* A held unit a person released (salvectl release). */
@@ -231,6 +268,39 @@ int run_act(const Run *r, const char *step_id, StepAction action, const char *ac
 
 /* Cancels: every unfinished step becomes CANCELLED, then RUN_FINISHED. */
 int run_cancel(const Run *r, const char *actor, const char *comment, usec_t now, Transition **ret, size_t *ret_n);
+
+/* ---- the human side (run-human.c) ----
+ * A waiting human step's chain: level 0 is its owner (the step's, else
+ * the plan's), levels 1.. its escalate list (the step's, else the plan's).
+ * On waiting, level 0 is notified; without an acknowledgement within
+ * ack-timeout the next level is, and after the last the chain starts
+ * again from the owner, `repeat` rounds in all; then the step is
+ * unanswered and the plan's owner and fallback are told. An
+ * acknowledgement stops the chain; `remind` then reminds whoever
+ * acknowledged until the step is done. Every one of these is a journaled
+ * HUMAN transition, so a restart goes on at the level it reached with the
+ * time it had left, and tells nobody twice. */
+
+/* Resolves a name (person, team, rotation) to the people it means at
+ * `at`. NULL resolver, or a failure: the name itself stands for them. */
+typedef int (*RunResolveFunc)(const char *name, usec_t at, char ***ret_people, void *userdata);
+
+/* The chain's levels for a human step (names, level 0 first). */
+size_t run_human_levels(const Run *r, size_t step, const char **ret_names, size_t max);
+/* The HUMAN transitions due now for the run's waiting human steps (at
+ * most one per step per call: call again until none), and when the next
+ * is due (USEC_INFINITY: none). */
+int run_human_next(const Run *r, usec_t now, RunResolveFunc resolve, void *userdata, Transition **ret, size_t *ret_n,
+                   usec_t *ret_wake);
+/* A person acknowledged. -ENOENT no such step, -EOPNOTSUPP a machine step,
+ * -EBUSY not waiting, -EALREADY acknowledged already. */
+int run_ack(const Run *r, const char *step_id, const char *actor, const char *via, const char *comment, usec_t now,
+            Transition *ret);
+void human_state_done(HumanState *h);
+/* run_apply()'s part for HUMAN transitions. */
+int run_apply_human(Run *r, size_t step, const Transition *t);
+const char *human_event_to_string(HumanEvent e);
+HumanEvent human_event_from_string(const char *s);
 
 /* The boot salved runs in now (sd_id128 as 32 hex digits): every step
  * that moves to RUNNING records it, so that after a restart the manager

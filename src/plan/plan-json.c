@@ -82,6 +82,12 @@ static json_object *step_to_json(const Plan *p, const Step *s, bool critical) {
                 json_object_object_add(o, "owner", json_object_new_string(s->owner ?: p->owner));
                 json_object_object_add(o, "escalate", strv_to_json(s->escalate ?: p->escalate));
                 json_object_object_add(o, "ack_timeout_sec", USEC_TO_SEC_JSON(s->ack_timeout));
+                json_object_object_add(o, "remind_sec", USEC_TO_SEC_JSON(s->remind));
+                json_object_object_add(o, "repeat", json_object_new_int((int) s->repeat));
+                if (s->bridge ?: p->bridge)
+                        json_object_object_add(o, "bridge", json_object_new_string(s->bridge ?: p->bridge));
+                if (s->chat ?: p->chat)
+                        json_object_object_add(o, "chat", json_object_new_string(s->chat ?: p->chat));
                 if (s->instructions)
                         json_object_object_add(o, "instructions", json_object_new_string(s->instructions));
         } else if (s->owner)
@@ -114,6 +120,8 @@ json_object *plan_to_json(const Plan *p, bool details) {
                 return o;
 
         json_object_object_add(o, "holds", strv_to_json(p->holds));
+        if (p->fallback)
+                json_object_object_add(o, "fallback", strv_to_json(p->fallback));
         json_object_object_add(o, "parallel", json_object_new_int((int) p->parallel));
         json_object_object_add(o, "concurrency", json_object_new_string(concurrency_to_string(p->concurrency)));
         {

@@ -285,7 +285,8 @@ static int parse_retry(PlanLoader *l, Step *s, const YNode *n) {
 
 static const char *const step_keys[] = {
         "id", "description", "needs", "run", "human", "with", "when", "timeout", "estimate", "idempotent",
-        "retry", "on-failure", "owner", "escalate", "ack-timeout", "instructions", "links", "done-if", "release", NULL,
+        "retry", "on-failure", "owner", "escalate", "ack-timeout", "remind", "repeat", "bridge", "chat", "instructions",
+        "links", "done-if", "release", NULL,
 };
 
 /* done-if: [command...], or {command: [...], timeout: D}. */
@@ -325,7 +326,7 @@ static int parse_done_if(PlanLoader *l, Step *s, const YNode *v) {
 
 static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
         const YNode *with = NULL, *run = NULL, *human = NULL, *idem = NULL, *node_ack = NULL,
-                    *node_escalate = NULL, *node_done_if = NULL;
+                    *node_escalate = NULL, *node_done_if = NULL, *node_human = NULL;
         int r;
 
         *s = (Step) {
@@ -333,6 +334,8 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                 .kind = _STEP_KIND_INVALID,
                 .timeout = USEC_INFINITY,
                 .ack_timeout = USEC_INFINITY,
+                .remind = USEC_INFINITY,
+                .repeat = 1,
                 .retry_attempts = 1,
                 .retry_backoff = USEC_PER_SEC,
         };
@@ -416,11 +419,30 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                         q = loader_parse_string(l, v, "owner", &s->owner);
                 else if (streq(k->value, "escalate")) {
                         q = loader_parse_strv(l, v, "escalate", &s->escalate);
+                        if (q >= 0 && strv_length(s->escalate) > STEP_ESCALATE_MAX)
+                                q = error_at(l, v, "escalate: at most %d levels", STEP_ESCALATE_MAX);
                         node_escalate = v;
                 } else if (streq(k->value, "ack-timeout")) {
                         q = loader_parse_duration(l, v, "ack-timeout", &s->ack_timeout);
+                        if (q >= 0 && s->ack_timeout < USEC_PER_SEC)
+                                q = error_at(l, v, "ack-timeout: at least 1s");
                         node_ack = v;
-                } else if (streq(k->value, "instructions"))
+                } else if (streq(k->value, "remind")) {
+                        q = loader_parse_duration(l, v, "remind", &s->remind);
+                        if (q >= 0 && s->remind < USEC_PER_SEC)
+                                q = error_at(l, v, "remind: at least 1s");
+                        node_human = node_human ?: v;
+                } else if (streq(k->value, "repeat")) {
+                        uint64_t u;
+                        q = loader_parse_uint(l, v, "repeat", 1, STEP_REPEAT_MAX, &u);
+                        if (q >= 0)
+                                s->repeat = (unsigned) u;
+                        node_human = node_human ?: v;
+                } else if (streq(k->value, "bridge"))
+                        q = loader_parse_string(l, v, "bridge", &s->bridge);
+                else if (streq(k->value, "chat"))
+                        q = loader_parse_string(l, v, "chat", &s->chat);
+                else if (streq(k->value, "instructions"))
                         q = loader_parse_string(l, v, "instructions", &s->instructions);
                 else if (streq(k->value, "links"))
                         q = loader_parse_strv(l, v, "links", &s->links);
@@ -485,6 +507,9 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                         if (node_escalate)
                                 r = loader_merge(r, warning_at(l, node_escalate, "escalate applies to human steps "
                                                         "only, ignoring"));
+                        if (node_human)
+                                r = loader_merge(r, warning_at(l, node_human, "remind and repeat apply to human "
+                                                        "steps only, ignoring"));
                         if (s->kind == STEP_WAIT && s->timeout == USEC_INFINITY)
                                 r = loader_merge(r, error_at(l, n, "wait step needs a \"timeout\""));
                 }
@@ -794,7 +819,7 @@ static int check_plan_vars(PlanLoader *l, const YNode *steps) {
 
 static const char *const plan_keys[] = {
         "plan", "description", "trigger", "trigger-limit", "settle", "armed", "rto", "holds", "owner", "escalate", "links",
-        "parallel", "concurrency", "steps", NULL,
+        "fallback", "bridge", "chat", "parallel", "concurrency", "steps", NULL,
 };
 
 static int parse_plan(PlanLoader *l, const YNode *root) {
@@ -859,8 +884,16 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
                                                               string_has_suffix(p->holds[h], ".service")
                                                               ? "the bus, salved or systemd's own" : "other unit types"));
                 }
-                else if (streq(k->value, "escalate"))
+                else if (streq(k->value, "escalate")) {
                         q = loader_parse_strv(l, v, "escalate", &p->escalate);
+                        if (q >= 0 && strv_length(p->escalate) > STEP_ESCALATE_MAX)
+                                q = error_at(l, v, "escalate: at most %d levels", STEP_ESCALATE_MAX);
+                } else if (streq(k->value, "fallback"))
+                        q = loader_parse_strv(l, v, "fallback", &p->fallback);
+                else if (streq(k->value, "bridge"))
+                        q = loader_parse_string(l, v, "bridge", &p->bridge);
+                else if (streq(k->value, "chat"))
+                        q = loader_parse_string(l, v, "chat", &p->chat);
                 else if (streq(k->value, "links"))
                         q = loader_parse_strv(l, v, "links", &p->links);
                 else if (streq(k->value, "parallel")) {

@@ -293,6 +293,8 @@ static void step_done(Step *s) {
         free(s->on_failure_step);
         free(s->owner);
         strv_free(s->escalate);
+        free(s->bridge);
+        free(s->chat);
         free(s->instructions);
         strv_free(s->links);
         free(s->description);
@@ -314,6 +316,9 @@ Plan *plan_free(Plan *p) {
         strv_free(p->holds);
         free(p->owner);
         strv_free(p->escalate);
+        strv_free(p->fallback);
+        free(p->bridge);
+        free(p->chat);
         strv_free(p->links);
         for (size_t i = 0; i < p->n_steps; i++)
                 step_done(p->steps + i);

@@ -110,7 +110,10 @@ typedef struct Step {
         Condition when;
         usec_t timeout;         /* USEC_INFINITY when unset */
         usec_t estimate;        /* 0 when unset */
-        usec_t ack_timeout;     /* human steps; USEC_INFINITY when unset */
+        usec_t ack_timeout;     /* human steps: time to acknowledge before the next level; USEC_INFINITY when unset */
+        usec_t remind;          /* human steps: remind whoever acknowledged this often until done; USEC_INFINITY: never */
+        unsigned repeat;        /* human steps: rounds of the escalation chain before "unanswered", >= 1 */
+        char *bridge, *chat;    /* conference bridge and chat channel, for people (override the plan's) */
         bool idempotent;
         char **release;         /* held units this step releases when it starts (a subset of the plan's holds) */
         SourcePos release_pos;
@@ -152,6 +155,8 @@ typedef struct Plan {
         char **holds;
         char *owner;
         char **escalate;
+        char **fallback;        /* told when a human step's escalation runs out unanswered (with owner) */
+        char *bridge, *chat;
         char **links;
         unsigned parallel;      /* max steps running at once, >= 1 */
         Concurrency concurrency;
@@ -177,6 +182,8 @@ typedef struct Plan {
 #define PLAN_TRIGGER_LIMIT_BURST_DEFAULT 5
 #define PLAN_TRIGGER_LIMIT_INTERVAL_DEFAULT (60 * 60 * USEC_PER_SEC)
 #define PLAN_MAX_STEPS 1024
+#define STEP_ESCALATE_MAX 16
+#define STEP_REPEAT_MAX 10
 #define PLAN_NAME_MAX 64
 #define STEP_ID_MAX 64
 #define DONE_IF_TIMEOUT_DEFAULT (60 * USEC_PER_SEC)

@@ -26,3 +26,8 @@ int parse_duration(const char *s, usec_t *ret);
 char *format_duration(char buf[static FORMAT_DURATION_MAX], usec_t u);
 
 usec_t now_usec(clockid_t clock);
+
+/* a + b, saturating at USEC_INFINITY. */
+static inline usec_t usec_add(usec_t a, usec_t b) {
+        return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
+}
