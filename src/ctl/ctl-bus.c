@@ -370,6 +370,7 @@ static void print_run_tree(Ctl *c, json_object *run) {
                         printf("%s%s%s%s\n", pre, ansi(c, ANSI_BOLD), jstr(progress, "text"), ansi(c, ANSI_RESET));
                 if (jstr(s, "actor") && jstr(s, "comment"))
                         printf("%s%s: \"%s\"\n", pre, jstr(s, "actor"), jstr(s, "comment"));
+                print_step_escalation(c, s, pre);
                 print_step_help(s, pre);
         }
 }
@@ -551,6 +552,20 @@ int verb_act(Ctl *c, int argc, char **argv) {
                             strempty(c->comment));
 
         return r != EXIT_SUCCESS ? r : report_change(c, bus, argv[1], argv[2]);
+}
+
+/* ack RUN STEP: "I am on it" — escalation stops, the record says who and when. */
+int verb_ack(Ctl *c, int argc, char **argv) {
+        _cleanup_free_ char *what = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (asprintf(&what, "acknowledge step %s of run %s", argv[2], argv[1]) < 0)
+                return EXIT_FAILURE;
+        r = call_change(c, &bus, what, "AckStep", "sss", argv[1], argv[2], strempty(c->comment));
+        if (r == EXIT_SUCCESS && !c->json)
+                printf("Acknowledged step %s of run %s: escalation stopped.\n", argv[2], argv[1]);
+        return r;
 }
 
 /* Reload waits for salved to have read every plan, which takes a while on

@@ -45,6 +45,9 @@ void print_json(json_object *o);
  * so the person acting on it reads what to do where salvectl shows it. */
 void print_human_help(const char *prefix, const char *instructions, char *const *links);
 
+/* ctl-human.c: a person's step's escalation, under the step. */
+void print_step_escalation(const Ctl *c, json_object *s, const char *prefix);
+
 /* Colours only on a terminal, and never with NO_COLOR set. */
 const char *ansi(const Ctl *c, const char *code);
 #define ANSI_RED "\033[31m"
@@ -65,5 +68,6 @@ int verb_cancel(Ctl *c, int argc, char **argv);
 int verb_holds(Ctl *c, int argc, char **argv);
 int verb_release(Ctl *c, int argc, char **argv);
 int verb_act(Ctl *c, int argc, char **argv);
+int verb_ack(Ctl *c, int argc, char **argv);
 int verb_watch(Ctl *c, int argc, char **argv);
 int verb_reload(Ctl *c, int argc, char **argv);

@@ -20,6 +20,7 @@ static const Verb verbs[] = {
         { "run",    2, 2,  verb_run,    "run PLAN               start a run (prints its id)" },
         { "watch",  2, 2,  verb_watch,  "watch RUN              follow a run live until it ends" },
         { "cancel", 2, 2,  verb_cancel, "cancel RUN             cancel a run" },
+        { "ack",    3, 3,  verb_ack,    "ack RUN STEP           acknowledge a waiting person's step (stops escalation)" },
         { "approve", 3, 3, verb_act,    "approve RUN STEP       approve a waiting approval step" },
         { "reject", 3, 3,  verb_act,    "reject RUN STEP        reject it (the step fails)" },
         { "done",   3, 3,  verb_act,    "done RUN STEP          mark a waiting task done" },

@@ -183,6 +183,7 @@ typedef enum Request {
         REQUEST_ACT,
         REQUEST_RELOAD,
         REQUEST_RELEASE,
+        REQUEST_ACK,
 } Request;
 
 typedef struct Pending {
@@ -209,7 +210,7 @@ static int reply_errno(sd_bus_message *call, int k, const Pending *p) {
 
         switch (k) {
         case -ENOENT:
-                if (p->request == REQUEST_ACT)
+                if (p->request == REQUEST_ACT || p->request == REQUEST_ACK)
                         sd_bus_error_setf(&e, SALVE_ERROR_NO_SUCH_STEP, "Run %s has no step \"%s\".", p->run, p->step);
                 else if (p->request == REQUEST_START)
                         sd_bus_error_setf(&e, SALVE_ERROR_NO_SUCH_PLAN, "No plan named \"%s\" is loaded.", p->plan);
@@ -220,7 +221,10 @@ static int reply_errno(sd_bus_message *call, int k, const Pending *p) {
                 sd_bus_error_setf(&e, SALVE_ERROR_NO_SUCH_RUN, "No run \"%s\".", p->run);
                 break;
         case -EBUSY:
-                if (p->request == REQUEST_ACT)
+                if (p->request == REQUEST_ACK)
+                        sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Step \"%s\" of run %s is not waiting for "
+                                          "a person (see salvectl status %s).", p->step, p->run, p->run);
+                else if (p->request == REQUEST_ACT)
                         sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Step \"%s\" of run %s cannot be %s now "
                                           "(see salvectl status %s).", p->step, p->run,
                                           p->action == ACTION_APPROVE ? "approved" : p->action == ACTION_REJECT ? "rejected"
@@ -230,6 +234,14 @@ static int reply_errno(sd_bus_message *call, int k, const Pending *p) {
                 else
                         sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Run %s is already over.", p->run);
                 break;
+        case -EALREADY: {
+                const Run *x = run_store_find(p->manager->store, p->run);
+                ssize_t i = x ? plan_find_step(x->plan, p->step) : -1;
+                const HumanState *h = i >= 0 ? &x->steps[i].human : NULL;
+                sd_bus_error_setf(&e, SALVE_ERROR_ALREADY_ACKNOWLEDGED, "Step \"%s\" of run %s was acknowledged "
+                                  "already, by %s.", p->step, p->run, h && h->acked_by ? h->acked_by : "someone");
+                break;
+        }
         case -EINPROGRESS:
                 sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Step \"%s\" of run %s is still running: it is "
                                   "not retried beside itself. Wait for it to end, or cancel the run.", p->step, p->run);
@@ -243,6 +255,11 @@ static int reply_errno(sd_bus_message *call, int k, const Pending *p) {
                                   "(see systemctl status salved).", strerror(-k));
                 break;
         case -EOPNOTSUPP:
+                if (p->request == REQUEST_ACK) {
+                        sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Step \"%s\" is a machine step: only a "
+                                          "person's step is acknowledged.", p->step);
+                        break;
+                }
                 sd_bus_error_setf(&e, SALVE_ERROR_INVALID_STATE, "Step \"%s\" is not a%s step; use %s.", p->step,
                                   p->action == ACTION_APPROVE || p->action == ACTION_REJECT ? "n approve" : " task",
                                   p->action == ACTION_APPROVE || p->action == ACTION_REJECT ? "done or fail"
@@ -295,6 +312,10 @@ static void on_authorized(sd_bus_message *call, int verdict, const sd_bus_error 
                 break;
         case REQUEST_ACT:
                 k = manager_act(m, p->run, p->step, p->action, actor, p->text && *p->text ? p->text : NULL);
+                k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
+                break;
+        case REQUEST_ACK:
+                k = manager_ack(m, p->run, p->step, actor, "salvectl", p->text && *p->text ? p->text : NULL);
                 k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
                 break;
         case REQUEST_RELEASE:
@@ -526,6 +547,39 @@ static int method_act_on_step(sd_bus_message *call, void *userdata, sd_bus_error
                          STRV_MAKE_CONST("plan", x->plan->name, "run", id, "step", step, "action", action, "owner", owner));
 }
 
+/* AckStep(s run, s step, s comment): "I am on it", for a waiting human step. */
+static int method_ack_step(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *id, *step, *comment, *owner;
+        Pending *p;
+        ssize_t i;
+        Run *x;
+        int r;
+
+        r = sd_bus_message_read(call, "sss", &id, &step, &comment);
+        if (r < 0)
+                return r;
+        r = find_run(m, id, error, &x);
+        if (r < 0)
+                return r;
+        if (!plan_name_is_valid(step))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid step id \"%s\".", step);
+        i = plan_find_step(x->plan, step);
+        if (i < 0)
+                return sd_bus_error_setf(error, SALVE_ERROR_NO_SUCH_STEP, "Run %s has no step \"%s\".", id, step);
+        if (!text_is_valid(comment, SALVE_COMMENT_MAX))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The comment must be at most %d bytes of "
+                                         "text.", SALVE_COMMENT_MAX);
+        owner = x->plan->steps[i].owner ?: x->plan->owner ?: "";
+        p = pending_new(m, REQUEST_ACK);
+        if (!p || !(p->run = strdup(id)) || !(p->step = strdup(step)) || !(p->text = strdup(comment))) {
+                pending_free(p);
+                return -ENOMEM;
+        }
+        return authorize(m, call, SALVE_ACTION_ACK, p,
+                         STRV_MAKE_CONST("plan", x->plan->name, "run", id, "step", step, "owner", owner));
+}
+
 static int method_reload(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         Pending *p = pending_new(m, REQUEST_RELOAD);
@@ -593,6 +647,17 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_cancel_run, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ActOnStep", SD_BUS_ARGS("s", run, "s", step, "s", action, "s", comment),
                                 SD_BUS_NO_RESULT, method_act_on_step, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AckStep", SD_BUS_ARGS("s", run, "s", step, "s", comment), SD_BUS_NO_RESULT,
+                                method_ack_step, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("OpenHumanSteps", "a(sssssuuasst)", manager_bus_get_open_human_steps, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("RecoveryInProgress", "a(sssas)", manager_bus_get_recovery, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_SIGNAL_WITH_ARGS("HumanNotified", SD_BUS_ARGS("s", run, "s", step, "s", event, "u", level, "u", round,
+                                "as", recipients), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("HumanAcknowledged", SD_BUS_ARGS("s", run, "s", step, "s", actor, "s", via, "t",
+                                at_usec), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("HumanDone", SD_BUS_ARGS("s", run, "s", step, "s", state, "s", actor), 0),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListHolds", SD_BUS_NO_ARGS,
@@ -644,9 +709,13 @@ void manager_bus_on_transition(Manager *m, const Run *r, const Transition *t, vo
         case TRANSITION_RTO:
                 manager_bus_emit_rto(m, r, t);
                 break;
+        case TRANSITION_HUMAN:
+                manager_bus_emit_human(m, r, t);
+                break;
         default:
                 break;
         }
+        manager_bus_human_changed(m, r, t);
 }
 
 void manager_bus_emit_run_changed(Manager *m, const Run *r) {

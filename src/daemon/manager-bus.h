@@ -21,5 +21,17 @@ void manager_bus_emit_rto(Manager *m, const Run *r, const Transition *t);
 /* StepProgress: a long step's percent, ETA and one line (not journaled). */
 void manager_bus_emit_step_progress(Manager *m, const Run *r, size_t step);
 
+/* manager-bus-human.c: HumanNotified, HumanAcknowledged and HumanDone,
+ * and the OpenHumanSteps and RecoveryInProgress properties. */
+const char *human_notice_event_name(const Transition *t);
+void manager_bus_emit_human(Manager *m, const Run *r, const Transition *t);
+void manager_bus_human_changed(Manager *m, const Run *r, const Transition *t);
+int manager_bus_get_open_human_steps(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int manager_bus_get_recovery(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error);
+/* The units a run holds back now or starts, stops or restarts. */
+int manager_run_units(const Run *r, char ***ret);
+
 /* Argument checks, shared with salvectl. */
 bool run_id_is_valid(const char *s);

@@ -53,6 +53,7 @@ static RunContext *run_context_free(RunContext *c, size_t n_steps) {
         free(c->calls);
         sd_event_source_disable_unref(c->wake);
         sd_event_source_disable_unref(c->rto);
+        sd_event_source_disable_unref(c->human);
         free(c->run_id);
         free(c);
         return NULL;
@@ -629,6 +630,33 @@ static int arm_timer(Manager *m, sd_event_source **source, usec_t when, const ch
         return k;
 }
 
+/* The escalation of the run's waiting human steps: what is due now is
+ * journaled (the relay hears of it as a listener), the rest armed. */
+static void process_human(Manager *m, RunContext *c, Run *r) {
+        usec_t wake = USEC_INFINITY;
+
+        for (int round = 0; round < 64 && !run_is_finished(r); round++) {
+                Transition *t;
+                size_t n;
+                int k;
+
+                k = run_human_next(r, now_usec(CLOCK_REALTIME), m->resolve, m->resolve_userdata, &t, &n, &wake);
+                if (k < 0) {
+                        log_struct_internal(LOG_ERR, k, NULL, r->id, r->plan->name, NULL,
+                                            "Cannot work out who to tell: %m");
+                        return;
+                }
+                if (n == 0) {
+                        free(t);
+                        break;
+                }
+                k = commit_all(m, t, n);
+                if (k < 0)
+                        return; /* not journaled: nobody is told; try again later */
+        }
+        (void) arm_timer(m, &c->human, wake, "human-escalation");
+}
+
 static void process_run(Manager *m, RunContext *c) {
         Run *r = run_store_find(m->store, c->run_id);
         usec_t now, wake = USEC_INFINITY, next;
@@ -684,6 +712,7 @@ static void process_run(Manager *m, RunContext *c) {
         }
         (void) arm_timer(m, &c->wake, wake, "retry-backoff");
         (void) arm_timer(m, &c->rto, next, "rto-deadline");
+        process_human(m, c, r);
 }
 
 static int on_schedule(sd_event_source *s, void *userdata) {
@@ -801,6 +830,26 @@ int manager_cancel_run(Manager *m, const char *run_id, const char *actor, const 
         if (k < 0)
                 return k;
         k = commit_all(m, t, n);
+        manager_schedule(m);
+        return k;
+}
+
+int manager_ack(Manager *m, const char *run_id, const char *step_id, const char *actor, const char *via,
+                const char *comment) {
+        Run *r = run_store_find(m->store, run_id);
+        Transition t;
+        int k;
+
+        if (!r)
+                return -ESRCH;
+        k = manager_check_writable(m);
+        if (k < 0)
+                return k;
+        k = run_ack(r, step_id, actor, via, comment, now_usec(CLOCK_REALTIME), &t);
+        if (k < 0)
+                return k;
+        k = manager_commit(m, &t);
+        transition_done(&t);
         manager_schedule(m);
         return k;
 }

@@ -49,6 +49,7 @@ typedef struct RunContext {
         struct StepCall **calls;        /* per step: callback context of jobs[i] */
         sd_event_source *wake;          /* retry backoff */
         sd_event_source *rto;           /* the deadline */
+        sd_event_source *human;         /* the next escalation or reminder */
 } RunContext;
 
 struct Manager {
@@ -87,6 +88,11 @@ struct Manager {
         uint64_t trigger_events;                /* seen by the watchers */
 
         struct ManagerHolds *holds;     /* manager-holds.c; NULL until manager_holds_setup() */
+
+        /* Who a human step's owner and escalate names mean now (the people
+         * directory); NULL: the names stand for themselves. */
+        RunResolveFunc resolve;
+        void *resolve_userdata;
 
         Unjournaled *unjournaled;       /* oldest first */
         size_t n_unjournaled;
@@ -127,6 +133,11 @@ int manager_start_run(Manager *m, const char *plan, const char *trigger, const c
                       char **context, char **ret_run_id);
 int manager_cancel_run(Manager *m, const char *run_id, const char *actor, const char *comment);
 int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction action, const char *actor,
+                const char *comment);
+/* Someone acknowledged a waiting human step (salvectl ack, a remote ack):
+ * journaled with who, how (via) and when; escalation stops. -ESRCH no
+ * run; run_ack()'s errors otherwise. */
+int manager_ack(Manager *m, const char *run_id, const char *step_id, const char *actor, const char *via,
                 const char *comment);
 
 /* manager-boot.c: start the plans with boot triggers if this is the first

@@ -28,6 +28,7 @@
 #define SALVE_ERROR_TOO_MANY_REQUESTS "org.salve.Error.TooManyRequests"
 #define SALVE_ERROR_TRIGGER_CONTEXT "org.salve.Error.TriggerContext"
 #define SALVE_ERROR_NOT_HELD "org.salve.Error.NotHeld"
+#define SALVE_ERROR_ALREADY_ACKNOWLEDGED "org.salve.Error.AlreadyAcknowledged"
 
 #define SALVE_ACTION_RUN "org.salve.run"
 #define SALVE_ACTION_CANCEL "org.salve.cancel"
@@ -35,3 +36,4 @@
 #define SALVE_ACTION_MANAGE "org.salve.manage"
 #define SALVE_ACTION_RELOAD "org.salve.reload"
 #define SALVE_ACTION_RELEASE "org.salve.release"
+#define SALVE_ACTION_ACK "org.salve.ack"
