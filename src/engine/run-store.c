@@ -298,7 +298,7 @@ static int emit_run(JournalFile *j, const Run *run) {
                         return r;
         }
         if (run->rto_state != RTO_OK) {
-                t = (Transition) { .kind = TRANSITION_RTO, .run_id = run->id, .at = run->created,
+                t = (Transition) { .kind = TRANSITION_RTO, .run_id = run->id, .at = run->rto_at ?: run->created,
                                    .rto_state = run->rto_state, .projected = run->projected };
                 r = emit_json(j, &t);
                 if (r < 0)

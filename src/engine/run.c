@@ -513,6 +513,7 @@ int run_apply(Run *r, const Transition *t) {
                         return -EINVAL;
                 r->rto_state = t->rto_state;
                 r->projected = t->projected;
+                r->rto_at = t->at;
                 return 0;
 
         case TRANSITION_HOLD_RELEASED: {

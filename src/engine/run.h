@@ -177,6 +177,7 @@ typedef struct Run {
         char *final_message;
         RtoState rto_state;
         usec_t projected;
+        usec_t rto_at;                  /* when rto_state was reached */
         char *boot_id;                  /* the boot salved runs in now: stamped on RUNNING; not journaled */
         StepRun *steps;                 /* plan->n_steps */
         HoldRelease *releases;          /* in the order given */
