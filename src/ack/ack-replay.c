@@ -3,6 +3,7 @@
  * scanned linearly, since a host sees a handful of acknowledgements a day
  * and at most ACK_REPLAY_MAX live at once. */
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -108,10 +109,50 @@ int ack_replay_add(AckReplay *r, const char *id, usec_t until, usec_t now) {
         return 0;
 }
 
-int ack_replay_load(AckReplay *r, int dirfd, const char *path, usec_t now, size_t *ret_skipped) {
-        _cleanup_fclose_ FILE *f = NULL;
+int ack_replay_read(AckReplay *r, FILE *f, usec_t now, size_t *ret_skipped) {
         char line[64 + ACK_REPLAY_ID_MAX + 2];
         size_t skipped = 0;
+
+        while (fgets(line, sizeof(line), f)) {
+                size_t len = strlen(line);
+                unsigned long long until;
+                char *end, *id;
+                int k;
+
+                if (len == 0 || line[len - 1] != '\n') {
+                        /* Too long, or the last line cut short (or a NUL
+                         * in it): skip to the next newline. */
+                        int c;
+
+                        skipped++;
+                        if (len + 1 == sizeof(line))
+                                while ((c = fgetc(f)) != EOF && c != '\n')
+                                        ;
+                        continue;
+                }
+                line[len - 1] = 0;
+                errno = 0;
+                until = strtoull(line, &end, 10);
+                if (errno != 0 || end == line || *end != ' ' || !isdigit((unsigned char) line[0])) {
+                        skipped++;
+                        continue;
+                }
+                id = end + 1;
+                k = ack_replay_add(r, id, (usec_t) until, now);
+                if (k == -ENOMEM || k == -ENOSPC)
+                        return k;
+                if (k < 0)      /* expired, a bad id, a duplicate */
+                        skipped++;
+        }
+        if (ferror(f))
+                return -EIO;
+        if (ret_skipped)
+                *ret_skipped = skipped;
+        return 0;
+}
+
+int ack_replay_load(AckReplay *r, int dirfd, const char *path, usec_t now, size_t *ret_skipped) {
+        _cleanup_fclose_ FILE *f = NULL;
         int fd;
 
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
@@ -128,43 +169,7 @@ int ack_replay_load(AckReplay *r, int dirfd, const char *path, usec_t now, size_
                 safe_close(fd);
                 return -errno;
         }
-        while (fgets(line, sizeof(line), f)) {
-                size_t len = strlen(line);
-                unsigned long long until;
-                char *end, *id;
-                int k;
-
-                if (len == 0 || line[len - 1] != '\n') {
-                        /* Too long, or the last line cut short: skip to
-                         * the next newline. */
-                        int c;
-                        skipped++;
-                        if (len > 0 && line[len - 1] != '\n')
-                                while ((c = fgetc(f)) != EOF && c != '\n')
-                                        ;
-                        continue;
-                }
-                line[len - 1] = 0;
-                errno = 0;
-                until = strtoull(line, &end, 10);
-                if (errno != 0 || end == line || *end != ' ' || line[0] == '-') {
-                        skipped++;
-                        continue;
-                }
-                id = end + 1;
-                k = ack_replay_add(r, id, (usec_t) until, now);
-                if (k == -ENOMEM)
-                        return k;
-                if (k == -ENOSPC)
-                        return k;
-                if (k < 0)      /* expired, bad id, a duplicate */
-                        skipped++;
-        }
-        if (ferror(f))
-                return -EIO;
-        if (ret_skipped)
-                *ret_skipped = skipped;
-        return 0;
+        return ack_replay_read(r, f, now, ret_skipped);
 }
 
 int ack_replay_save(const AckReplay *r, int dirfd, const char *path) {

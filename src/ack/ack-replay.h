@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "macro.h"
 #include "time-util.h"
@@ -50,4 +51,6 @@ size_t ack_replay_size(const AckReplay *r);
  * expired; a missing file is an empty set (returns 0). save replaces it
  * atomically (mode 0600). */
 int ack_replay_load(AckReplay *r, int dirfd, const char *path, usec_t now, size_t *ret_skipped);
+/* The same from an open stream (load's parser; the fuzz target's). */
+int ack_replay_read(AckReplay *r, FILE *f, usec_t now, size_t *ret_skipped);
 int ack_replay_save(const AckReplay *r, int dirfd, const char *path);
