@@ -113,3 +113,14 @@ int notification_copy(const Notification *n, Notification **ret);
  * text that is not such a record (field named in *ret_error when given). */
 int notification_to_json(const Notification *n, char **ret);
 int notification_from_json(const char *text, Notification **ret, const char **ret_error);
+/* The same as a json-c object, for channels that embed it. */
+struct json_object;
+int notification_to_json_object(const Notification *n, struct json_object **ret);
+
+/* Times in the JSON (and in every channel's payload): RFC 3339 in UTC,
+ * "2026-12-02T14:19:55Z", with ".ffffff" when there are microseconds.
+ * notify_parse_time() reads exactly that form (seconds, or seconds and
+ * six digits of microseconds, and "Z"); -EINVAL otherwise. */
+#define NOTIFY_TIME_MAX 40
+char *notify_format_time(char buf[static NOTIFY_TIME_MAX], usec_t t);
+int notify_parse_time(const char *s, usec_t *ret);
