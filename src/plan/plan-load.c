@@ -415,10 +415,12 @@ static int parse_step(PlanLoader *l, Step *s, const YNode *n, size_t index) {
                                 if (f != ON_FAILURE_HANDLER)
                                         s->on_failure_step = mfree(s->on_failure_step);
                         }
-                } else if (streq(k->value, "owner"))
+                } else if (streq(k->value, "owner")) {
                         q = loader_parse_string(l, v, "owner", &s->owner);
-                else if (streq(k->value, "escalate")) {
+                        s->owner_pos = (SourcePos) { v->line, v->column };
+                } else if (streq(k->value, "escalate")) {
                         q = loader_parse_strv(l, v, "escalate", &s->escalate);
+                        s->escalate_pos = (SourcePos) { v->line, v->column };
                         if (q >= 0 && strv_length(s->escalate) > STEP_ESCALATE_MAX)
                                 q = error_at(l, v, "escalate: at most %d levels", STEP_ESCALATE_MAX);
                         node_escalate = v;
@@ -834,8 +836,10 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
         /* owner first: human steps fall back to it. */
         for (size_t i = 0; i < ynode_n_pairs(root); i++) {
                 const YNode *k = ynode_key(root, i);
-                if (k->type == YNODE_SCALAR && streq(k->value, "owner"))
+                if (k->type == YNODE_SCALAR && streq(k->value, "owner")) {
                         r = loader_merge(r, loader_parse_string(l, ynode_value(root, i), "owner", &p->owner));
+                        p->owner_pos = (SourcePos) { ynode_value(root, i)->line, ynode_value(root, i)->column };
+                }
         }
 
         for (size_t i = 0; i < ynode_n_pairs(root); i++) {
@@ -886,6 +890,7 @@ static int parse_plan(PlanLoader *l, const YNode *root) {
                 }
                 else if (streq(k->value, "escalate")) {
                         q = loader_parse_strv(l, v, "escalate", &p->escalate);
+                        p->escalate_pos = (SourcePos) { v->line, v->column };
                         if (q >= 0 && strv_length(p->escalate) > STEP_ESCALATE_MAX)
                                 q = error_at(l, v, "escalate: at most %d levels", STEP_ESCALATE_MAX);
                 } else if (streq(k->value, "fallback"))

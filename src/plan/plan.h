@@ -128,6 +128,7 @@ typedef struct Step {
         bool is_handler;        /* named by another step's on-failure: runs only then */
         char *owner;
         char **escalate;
+        SourcePos owner_pos, escalate_pos;      /* for checks against the people directory */
         char *instructions;
         char **links;
         char *description;
@@ -155,6 +156,7 @@ typedef struct Plan {
         char **holds;
         char *owner;
         char **escalate;
+        SourcePos owner_pos, escalate_pos;      /* for checks against the people directory */
         char **fallback;        /* told when a human step's escalation runs out unanswered (with owner) */
         char *bridge, *chat;
         char **links;
