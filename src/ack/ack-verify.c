@@ -482,6 +482,22 @@ finish:
 
 /* ---- POST /pagerduty: webhooks v3 ---- */
 
+/* "salve/HOST/RUN" of this host (pagerduty_dedup_key() without a step). */
+static bool run_incident_key(const char *key, const char *host) {
+        const char *p, *slash;
+        size_t n;
+
+        if (!string_has_prefix(key, "salve/"))
+                return false;
+        p = key + strlen("salve/");
+        slash = strchr(p, '/');
+        if (!slash || strchr(slash + 1, '/') || !run_id_is_valid(slash + 1) || streq(slash + 1, "") ||
+            string_has_prefix(key, "salve/sha256/"))
+                return false;
+        n = (size_t) (slash - p);
+        return !host || (strlen(host) == n && memcmp(p, host, n) == 0);
+}
+
 static int verify_pagerduty(const AckRequest *req, const AckKeys *keys, const AckReplay *replay, usec_t now,
                             AckVerdict *v) {
         _cleanup_free_ char *host = NULL, *run = NULL, *step = NULL, *replay_id = NULL;
@@ -570,6 +586,14 @@ static int verify_pagerduty(const AckRequest *req, const AckKeys *keys, const Ac
         k = ack_incident_key_parse(incident_key, &host, &run, &step);
         if (k == -ENOMEM)
                 goto finish;
+        if (k < 0 && run_incident_key(incident_key, keys->host)) {
+                /* "salve/HOST/RUN": a run's incident (a failed machine
+                 * step, the RTO), with no person's step to acknowledge. */
+                v->action = ACK_ACTION_NONE;
+                k = verdict_set(v, 200, "ignored: incident %.80s is a run's, with no step to acknowledge",
+                                incident_key);
+                goto finish;
+        }
         if (k < 0) {
                 k = keys->lookup ? keys->lookup(incident_key, &run, &step, keys->lookup_userdata) : -ENOENT;
                 if (k == -ENOMEM)

@@ -479,6 +479,20 @@ static void test_pagerduty_refusals(void **state) {
                 }
         }
 
+        /* A run's incident, with no step: accepted, nothing to do. */
+        {
+                _cleanup_free_ char *body = pd_body("incident.acknowledged", "01EVR", "2026-12-02T13:59:30Z",
+                                                    "salve/db1/db-restore-1");
+
+                pd_req(&q, body, (const char *[]) { pd_key2, NULL });
+                verify(f, &q, NOW, &v);
+                assert_int_equal(v.status, 200);
+                assert_int_equal(v.action, ACK_ACTION_NONE);
+                assert_null(v.replay_id);
+                ack_verdict_done(&v);
+                req_done(&q);
+        }
+
         /* Another host's incident: accepted, nothing to do. */
         {
                 _cleanup_free_ char *body = pd_body("incident.acknowledged", "01EVW", "2026-12-02T13:59:30Z",
