@@ -325,6 +325,14 @@ static int utf8_clean(const char *s, char **ret) {
         return 0;
 }
 
+json_object *notify_json_string(const char *s) {
+        _cleanup_free_ char *clean = NULL;
+
+        if (utf8_clean(s, &clean) < 0)
+                return NULL;
+        return json_object_new_string(clean ?: s);
+}
+
 static json_object *json_string_or_null(const char *s, int *error) {
         _cleanup_free_ char *clean = NULL;
         json_object *o;

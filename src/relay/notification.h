@@ -116,6 +116,9 @@ int notification_from_json(const char *text, Notification **ret, const char **re
 /* The same as a json-c object, for channels that embed it. */
 struct json_object;
 int notification_to_json_object(const Notification *n, struct json_object **ret);
+/* A json-c string of s, bytes that are not UTF-8 written as U+FFFD (how
+ * every string of the record is written); NULL on OOM. */
+struct json_object *notify_json_string(const char *s);
 
 /* Times in the JSON (and in every channel's payload): RFC 3339 in UTC,
  * "2026-12-02T14:19:55Z", with ".ffffff" when there are microseconds.
