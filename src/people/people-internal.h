@@ -27,3 +27,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Rotation *, rotation_free);
 
 /* Sorts the lists by name (after loading), for the lookups' bsearch. */
 void people_dir_sort(PeopleDir *d);
+
+/* people_dir_load() with the system directories' ownership checks on
+ * other directories (the unit tests). */
+int people_dir_load_secure(const char * const *dirs, PeopleDir **ret, Diagnostics *d);

@@ -237,6 +237,7 @@ Rotation *rotation_free(Rotation *r) {
         for (size_t i = 0; i < r->n_layers; i++) {
                 free(r->layers[i].name);
                 strv_free(r->layers[i].members);
+                free(r->layers[i].members_pos);
                 free(r->layers[i].people);
                 free(r->layers[i].windows);
         }
@@ -667,7 +668,7 @@ static int parse_layer(PlanLoader *l, Rotation *rot, const YNode *v, size_t idx)
                 r = loader_merge(r, error_at(l, v, "%s needs \"members\" (people, in turn order)", field));
         else {
                 snprintf(f, sizeof(f), "%s: members", field);
-                r = loader_merge(r, parse_names(l, n, f, &layer->members, NULL, &layer->n_members));
+                r = loader_merge(r, parse_names(l, n, f, &layer->members, &layer->members_pos, &layer->n_members));
                 layer->people = calloc(MAX(layer->n_members, 1U), sizeof(Person *));
                 if (!layer->people)
                         return -ENOMEM;
@@ -940,12 +941,12 @@ static int check_namespace(PeopleDir *d, Diagnostics *diag, const char ***ret_na
         return r;
 }
 
-static int report_unknown(Diagnostics *diag, const char *file, SourcePos pos, const char *where, const char *name,
-                          const char *expected, const char * const *names) {
+static int report_unknown(Diagnostics *diag, const char *file, SourcePos pos, const char *where, const char *label,
+                          const char *name, const char *expected, const char * const *names) {
         const char *hint = string_closest(name, names);
 
-        if (diag_add(diag, DIAG_ERROR, file, pos.line, pos.column, "%s: unknown %s \"%s\"%s%s%s", where, expected,
-                     name, hint ? " (did you mean \"" : "", strempty(hint), hint ? "\"?)" : "") < 0)
+        if (diag_add(diag, DIAG_ERROR, file, pos.line, pos.column, "%s: %s\"%s\" is not %s%s%s%s", where, label, name,
+                     expected, hint ? " (did you mean \"" : "", strempty(hint), hint ? "\"?)" : "") < 0)
                 return -ENOMEM;
         return -EINVAL;
 }
@@ -960,8 +961,8 @@ static int check_people_refs(PeopleDir *d, Diagnostics *diag, const char * const
                 snprintf(where, sizeof(where), "team \"%s\"", t->name);
                 for (size_t m = 0; t->members[m]; m++)
                         if (!people_dir_has(d, t->members[m])) {
-                                q = report_unknown(diag, t->file, t->members_pos[m], where, t->members[m],
-                                                   "member (not a person, team or rotation)", names);
+                                q = report_unknown(diag, t->file, t->members_pos[m], where, "member ", t->members[m],
+                                                   "a person, team or rotation", names);
                                 r = loader_merge(r, q);
                         }
         }
@@ -977,14 +978,16 @@ static int check_people_refs(PeopleDir *d, Diagnostics *diag, const char * const
                                 if (l->people[m])
                                         continue;
                                 if (people_dir_has(d, l->members[m])) {
-                                        q = diag_add(diag, DIAG_ERROR, rot->file, l->pos.line, l->pos.column,
+                                        q = diag_add(diag, DIAG_ERROR, rot->file, l->members_pos[m].line,
+                                                     l->members_pos[m].column,
                                                      "%s: member \"%s\" is a %s; layers take people only", where,
                                                      l->members[m], people_dir_find_team(d, l->members[m]) ? "team"
                                                                                                         : "rotation");
                                         r = loader_merge(r, q < 0 ? -ENOMEM : -EINVAL);
                                 } else
-                                        r = loader_merge(r, report_unknown(diag, rot->file, l->pos, where,
-                                                                           l->members[m], "person", names));
+                                        r = loader_merge(r, report_unknown(diag, rot->file, l->members_pos[m], where,
+                                                                           "member ", l->members[m], "a person",
+                                                                           names));
                         }
                 }
                 for (size_t oi = 0; oi < rot->n_overrides; oi++) {
@@ -1001,8 +1004,8 @@ static int check_people_refs(PeopleDir *d, Diagnostics *diag, const char * const
                                              people_dir_find_team(d, o->who) ? "team" : "rotation");
                                 r = loader_merge(r, q < 0 ? -ENOMEM : -EINVAL);
                         } else
-                                r = loader_merge(r, report_unknown(diag, rot->file, o->pos, where, o->who, "person",
-                                                                   names));
+                                r = loader_merge(r, report_unknown(diag, rot->file, o->pos, where, "who: ", o->who,
+                                                                   "a person", names));
                 }
         }
         return r;
@@ -1254,7 +1257,7 @@ static int with_diag(Diagnostics *d, Diagnostics *local, Diagnostics **ret) {
         return 0;
 }
 
-int people_dir_load(char **dirs, PeopleDir **ret, Diagnostics *d) {
+static int load_layered(const char * const *dirs, bool secure, PeopleDir **ret, Diagnostics *d) {
         _cleanup_(people_dir_freep) PeopleDir *dir = calloc(1, sizeof(PeopleDir));
         Diagnostics local = {}, *diag;
         size_t before;
@@ -1264,11 +1267,19 @@ int people_dir_load(char **dirs, PeopleDir **ret, Diagnostics *d) {
                 return -ENOMEM;
         (void) with_diag(d, &local, &diag);
         before = diag->n_errors;
-        r = load_dirs(dir, dirs ? (const char * const *) dirs : people_dir_default_dirs, !dirs, diag);
+        r = load_dirs(dir, dirs, secure, diag);
         if (r >= 0)
                 r = finish(&dir, diag, before, ret);
         diagnostics_done(&local);
         return r;
+}
+
+int people_dir_load(char **dirs, PeopleDir **ret, Diagnostics *d) {
+        return load_layered(dirs ? (const char * const *) dirs : people_dir_default_dirs, !dirs, ret, d);
+}
+
+int people_dir_load_secure(const char * const *dirs, PeopleDir **ret, Diagnostics *d) {
+        return load_layered(dirs, true, ret, d);
 }
 
 int people_dir_load_paths(char **paths, PeopleDir **ret, Diagnostics *d) {

@@ -62,6 +62,7 @@ typedef struct RotationLayer {
         usec_t turn;
         unsigned turn_days;     /* turn is this many whole days (0: not whole days: exact elapsed time) */
         char **members;         /* people only */
+        SourcePos *members_pos;
         const Person **people;  /* resolved, same order */
         size_t n_members;
         RotationWindow *windows;        /* none: always on */
