@@ -35,6 +35,8 @@
 #   relay_am_start NAME CONFIG [ARGS...]   a real Alertmanager, own port and
 #                              storage, clustering off unless ARGS turn it on
 #   relay_am_stop NAME
+#   relay_prom_start NAME CONFIG [ARGS...] / relay_prom_stop NAME
+#                              a real Prometheus (package prometheus), same way
 #   relay_am_post NAME JSON    POST /api/v2/alerts (a JSON array)
 #   relay_am_alerts NAME [QUERY]   GET /api/v2/alerts[?QUERY]
 #   relay_am_config OUT RECEIVER_URL [INHIBIT_YML]  a test config: one route,
@@ -231,37 +233,62 @@ EOF
     [[ -z $inhibit ]] || { echo; cat "$inhibit"; } >>"$out"
 }
 
-relay_am_start() {
-    local name=${1:?relay_am_start NAME CONFIG [ARGS...]} cfg=${2:?config}
-    shift 2
+# Starts NAME: CMD with every "@PORT@" in its words replaced by a free
+# port (its old one when restarted), until READY_PATH answers 2xx.
+_relay_serve() {
+    local name=$1 desc=$2 ready=$3
+    shift 3
     _relay_dir || return 1
-    [[ -z ${_RELAY_PID[$name]:-} ]] || { _relay_log "alertmanager $name is running"; return 1; }
-    local port=${_RELAY_PORT[$name]:-}
-    mkdir -p "$RELAY_DIR/$name.data"
+    [[ -z ${_RELAY_PID[$name]:-} ]] || { _relay_log "$desc $name is running"; return 1; }
+    local port=${_RELAY_PORT[$name]:-} a cmd
     for _ in 1 2 3; do
         [[ -n $port ]] || port=$(relay_free_port)
-        # A watch loop ends Alertmanager when the test shell is gone.
+        cmd=()
+        for a in "$@"; do cmd+=("${a//@PORT@/$port}"); done
+        # A watch loop ends CMD when the test shell is gone.
         _relay_ns
         "${_RELAY_NS[@]}" bash -c 'trap "kill \$c 2>/dev/null; wait \$c; exit 0" TERM
             p=$1; shift; "$@" & c=$!
             while kill -0 "$p" 2>/dev/null && kill -0 "$c" 2>/dev/null; do sleep 0.5; done
-            kill "$c" 2>/dev/null; wait "$c"' relay-am $$ \
-            "$RELAY_AM" --config.file="$cfg" --storage.path="$RELAY_DIR/$name.data" \
-            --web.listen-address="127.0.0.1:$port" --cluster.listen-address= --log.level=warn "$@" \
+            kill "$c" 2>/dev/null; wait "$c"' relay-watch $$ "${cmd[@]}" \
             </dev/null >>"$RELAY_DIR/$name.out" 2>&1 &
         _RELAY_PID[$name]=$!
         _RELAY_PORT[$name]=$port
-        if _relay_wait_url "alertmanager $name" "$(relay_url "$name" /-/ready)" 15 "${_RELAY_PID[$name]}"; then
+        if _relay_wait_url "$desc $name" "$(relay_url "$name" "$ready")" 30 "${_RELAY_PID[$name]}"; then
             return 0
         fi
         _relay_kill "$name"
         grep -q 'address already in use' "$RELAY_DIR/$name.out" || break
         port=""       # someone took the port between the probe and the bind
     done
-    _relay_log "alertmanager $name did not start:"
+    _relay_log "$desc $name did not start:"
     tail -n 20 "$RELAY_DIR/$name.out" >&2
     return 1
 }
+
+relay_am_start() {
+    local name=${1:?relay_am_start NAME CONFIG [ARGS...]} cfg=${2:?config}
+    shift 2
+    _relay_dir || return 1
+    mkdir -p "$RELAY_DIR/$name.data"
+    _relay_serve "$name" alertmanager /-/ready \
+        "$RELAY_AM" --config.file="$cfg" --storage.path="$RELAY_DIR/$name.data" \
+        --web.listen-address=127.0.0.1:@PORT@ --cluster.listen-address= --log.level=warn "$@"
+}
+
+# A real Prometheus (for relabelling and alerting rules as users write
+# them); CONFIG may say @PORT@ nowhere: it is started on its own port.
+relay_prom_start() {
+    local name=${1:?relay_prom_start NAME CONFIG [ARGS...]} cfg=${2:?config}
+    shift 2
+    _relay_dir || return 1
+    mkdir -p "$RELAY_DIR/$name.data"
+    _relay_serve "$name" prometheus /-/ready \
+        prometheus --config.file="$cfg" --storage.tsdb.path="$RELAY_DIR/$name.data" \
+        --web.listen-address=127.0.0.1:@PORT@ --log.level=warn "$@"
+}
+
+relay_prom_stop() { _relay_kill "${1:?relay_prom_stop NAME}"; }
 
 relay_am_stop() { _relay_kill "${1:?relay_am_stop NAME}"; }
 
