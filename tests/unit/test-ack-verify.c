@@ -16,6 +16,9 @@
 
 #include "ack-replay.h"
 #include "ack-verify.h"
+#include "manager-ack.h"
+#include "manager.h"
+#include "run-store.h"
 #include "sign.h"
 #include "strv.h"
 
@@ -886,6 +889,250 @@ static void test_replay_set(void **state) {
         assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- in salved: verify, act, remember (manager-ack.c) ---- */
+
+/* The plan has only a person's step and a step after it; nothing of the
+ * executor is ever called before the approval. */
+static int nx_start(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
+                    exec_done_cb cb, void *userdata, ExecJob **ret_job) {
+        return -EOPNOTSUPP;
+}
+static int nx_resume(Executor *e, const char *run_id, const Step *step, unsigned attempt, usec_t timeout,
+                     usec_t started, exec_done_cb cb, void *userdata, ExecJob **ret_job) {
+        return -EOPNOTSUPP;
+}
+static int nx_start_check(Executor *e, const char *run_id, const Step *step, unsigned attempt, exec_done_cb cb,
+                          void *userdata, ExecJob **ret_job) {
+        return -EOPNOTSUPP;
+}
+static int nx_check_condition(Executor *e, const Condition *c, const char *trigger, exec_done_cb cb,
+                              void *userdata, ExecJob **ret_job) {
+        return -EOPNOTSUPP;
+}
+static void nx_release_unit(Executor *e, const char *unit) {
+}
+static int nx_list_units(Executor *e, const char *pattern, exec_units_cb cb, void *userdata) {
+        return 0;
+}
+static void nx_job_cancel(ExecJob *j) {
+}
+static bool nx_job_owns_unit(const ExecJob *j, const char *unit) {
+        return false;
+}
+struct Executor {
+        int unused;
+};
+static Executor *nx_free(Executor *e) {
+        return mfree(e);
+}
+static const ExecutorOps nx_ops = {
+        .start = nx_start, .resume = nx_resume, .start_check = nx_start_check,
+        .check_condition = nx_check_condition, .release_unit = nx_release_unit, .list_units = nx_list_units,
+        .job_cancel = nx_job_cancel, .job_owns_unit = nx_job_owns_unit, .free = nx_free,
+};
+
+typedef struct Salved {
+        char dir[64], state[96];
+        sd_event *event;
+        Manager *m;
+        char *run;
+        ManagerAckKeys keys;
+} Salved;
+
+static void salved_open(Salved *x) {
+        char plans[96];
+
+        assert_int_equal(sd_event_new(&x->event), 0);
+        assert_int_equal(manager_new(x->event, NULL, &x->m), 0);
+        manager_set_executor(x->m, &nx_ops, calloc(1, sizeof(Executor)));
+        free(x->m->state_dir);
+        free(x->m->runtime_dir);
+        x->m->state_dir = strdup(x->state);
+        assert_true(asprintf(&x->m->runtime_dir, "%s/run", x->dir) > 0);
+        snprintf(plans, sizeof(plans), "%s/plans", x->dir);
+        assert_int_equal(strv_extend(&x->m->plan_dirs, plans), 0);
+        assert_int_equal(manager_startup(x->m), 0);
+        for (unsigned i = 0; i < 100 && sd_event_run(x->event, 0) > 0; i++)
+                ;
+}
+
+static void salved_close(Salved *x) {
+        x->m = manager_free(x->m);
+        x->event = sd_event_unref(x->event);
+}
+
+static int salved_setup(void **state) {
+        Salved *x = calloc(1, sizeof(*x));
+        char path[128];
+        FILE *f;
+
+        strcpy(x->dir, "/tmp/test-ack-salved-XXXXXX");
+        assert_non_null(mkdtemp(x->dir));
+        snprintf(path, sizeof(path), "%s/plans", x->dir);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(x->state, sizeof(x->state), "%s/state", x->dir);
+        assert_int_equal(mkdir(x->state, 0700), 0);
+        snprintf(path, sizeof(path), "%s/plans/db-restore.yaml", x->dir);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("plan: db-restore\nowner: dba\nsteps:\n"
+              "  - id: approve-restore\n    human: approve\n"
+              "  - id: start\n    needs: [approve-restore]\n    run: exec\n    with: { command: [/bin/true] }\n", f);
+        fclose(f);
+        salved_open(x);
+        assert_int_equal(manager_start_run(x->m, "db-restore", "manual", "test", 0, NULL, &x->run), 0);
+        for (unsigned i = 0; i < 100 && sd_event_run(x->event, 0) > 0; i++)
+                ;
+        x->keys.webhook_secrets = strv_copy(STRV_MAKE((char *) "raw webhook key of the test"));
+        x->keys.pagerduty_secrets = strv_copy(STRV_MAKE((char *) pd_key1));
+        x->keys.approval_key = strdup(approval_key);
+        *state = x;
+        return 0;
+}
+
+static int salved_teardown(void **state) {
+        Salved *x = *state;
+        char cmd[128];
+
+        salved_close(x);
+        manager_ack_keys_done(&x->keys);
+        free(x->run);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
+        assert_int_equal(system(cmd), 0);
+        free(x);
+        return 0;
+}
+
+static const StepRun *step_of(Salved *x) {
+        const Run *r = run_store_find(x->m->store, x->run);
+        assert_non_null(r);
+        return &r->steps[0];
+}
+
+static off_t file_size(Salved *x, const char *name) {
+        char path[160];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/%s", x->state, name);
+        return stat(path, &st) < 0 ? -1 : st.st_size;
+}
+
+static unsigned handle(Salved *x, const AckRequest *req, char **ret_body) {
+        const char *ctype = NULL;
+        unsigned status = 0;
+
+        assert_int_equal(manager_ack_handle(x->m, &x->keys, req, now_usec(CLOCK_REALTIME), &status, &ctype,
+                                            ret_body), 0);
+        assert_non_null(ctype);
+        return status;
+}
+
+static void webhook_now(Req *q, const char *id, const char *body) {
+        webhook_req(q, "raw webhook key of the test", id, now_usec(CLOCK_REALTIME) / USEC_PER_SEC, body);
+}
+
+static void test_salved_refusals_change_nothing(void **state) {
+        Salved *x = *state;
+        off_t journal = file_size(x, "journal");
+        _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+        char *reply = NULL;
+        Req q;
+
+        assert_int_equal(step_of(x)->state, STEP_WAITING);
+        assert_true(journal > 0);
+
+        /* Forged. */
+        assert_true(asprintf(&b1, "{\"action\":\"ack\",\"run\":\"%s\",\"step\":\"approve-restore\"}", x->run) > 0);
+        webhook_req(&q, "some other key", "m1", now_usec(CLOCK_REALTIME) / USEC_PER_SEC, b1);
+        assert_int_equal(handle(x, &q.r, &reply), 401);
+        reply = mfree(reply);
+        req_done(&q);
+
+        /* An acknowledgement trying to approve. */
+        assert_true(asprintf(&b2, "{\"action\":\"approve\",\"run\":\"%s\",\"step\":\"approve-restore\"}", x->run) > 0);
+        webhook_now(&q, "m2", b2);
+        assert_int_equal(handle(x, &q.r, &reply), 403);
+        reply = mfree(reply);
+        req_done(&q);
+
+        /* An unknown run: verified, refused by the engine, not remembered. */
+        webhook_now(&q, "m3", "{\"action\":\"ack\",\"run\":\"db-restore-nope-7\",\"step\":\"approve-restore\"}");
+        assert_int_equal(handle(x, &q.r, &reply), 404);
+        assert_non_null(strstr(reply, "unknown run"));
+        reply = mfree(reply);
+        req_done(&q);
+
+        /* A step that is not a person's. */
+        assert_true(asprintf(&b3, "{\"action\":\"ack\",\"run\":\"%s\",\"step\":\"start\"}", x->run) > 0);
+        webhook_now(&q, "m4", b3);
+        assert_int_equal(handle(x, &q.r, &reply) / 100, 4);
+        reply = mfree(reply);
+        req_done(&q);
+
+        /* A GET with a valid token. */
+        {
+                _cleanup_free_ char *t = token(x->run, "approve-restore", "approve", "jane",
+                                               now_usec(CLOCK_REALTIME) + USEC_PER_HOUR, "g1");
+                _cleanup_free_ char *path = NULL;
+                const char *ctype;
+                unsigned status;
+
+                assert_true(asprintf(&path, "/approve?token=%s", t) > 0);
+                form_req(&q, "GET", path, NULL);
+                assert_int_equal(manager_ack_handle(x->m, &x->keys, &q.r, now_usec(CLOCK_REALTIME), &status,
+                                                    &ctype, &reply), 0);
+                assert_int_equal(status, 200);
+                assert_string_equal(ctype, "text/html; charset=utf-8");
+                assert_non_null(strstr(reply, t));
+                reply = mfree(reply);
+        }
+
+        /* Nothing journaled, nothing remembered, the step still waits,
+         * unacknowledged. */
+        assert_int_equal(file_size(x, "journal"), journal);
+        assert_int_equal(file_size(x, ACK_REPLAY_FILE), -1);
+        assert_int_equal(step_of(x)->state, STEP_WAITING);
+        assert_int_equal(step_of(x)->human.acked_at, 0);
+}
+
+static void test_salved_ack_then_approve(void **state) {
+        Salved *x = *state;
+        _cleanup_free_ char *body = NULL, *t = NULL, *form = NULL;
+        char *reply = NULL;
+        Req q;
+
+        assert_true(asprintf(&body, "{\"action\":\"ack\",\"run\":\"%s\",\"step\":\"approve-restore\","
+                             "\"actor\":\"jane\",\"comment\":\"on it\"}", x->run) > 0);
+        webhook_now(&q, "a1", body);
+        assert_int_equal(handle(x, &q.r, &reply), 200);
+        reply = mfree(reply);
+        assert_true(step_of(x)->human.acked_at > 0);
+        assert_string_equal(step_of(x)->human.acked_by, "webhook:jane");
+        assert_string_equal(step_of(x)->human.acked_via, "webhook");
+        assert_int_equal(step_of(x)->state, STEP_WAITING);      /* acknowledged, not approved */
+        assert_true(file_size(x, ACK_REPLAY_FILE) > 0);
+
+        /* The same request after a restart of salved. */
+        salved_close(x);
+        salved_open(x);
+        assert_int_equal(handle(x, &q.r, &reply), 409);
+        reply = mfree(reply);
+        req_done(&q);
+
+        /* The token approves, once. */
+        t = token(x->run, "approve-restore", "approve", "jane", now_usec(CLOCK_REALTIME) + USEC_PER_HOUR, "a2");
+        assert_true(asprintf(&form, "token=%s&comment=go", t) > 0);
+        form_req(&q, "POST", "/approve", form);
+        assert_int_equal(handle(x, &q.r, &reply), 200);
+        reply = mfree(reply);
+        for (unsigned i = 0; i < 100 && sd_event_run(x->event, 0) > 0; i++)
+                ;
+        assert_int_equal(step_of(x)->state, STEP_SUCCEEDED);
+        assert_int_equal(handle(x, &q.r, &reply), 409);
+        reply = mfree(reply);
+        req_done(&q);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_webhook_ok, setup, teardown),
@@ -904,6 +1151,8 @@ int main(void) {
                 cmocka_unit_test(test_reply),
                 cmocka_unit_test(test_form_and_key),
                 cmocka_unit_test(test_replay_set),
+                cmocka_unit_test_setup_teardown(test_salved_refusals_change_nothing, salved_setup, salved_teardown),
+                cmocka_unit_test_setup_teardown(test_salved_ack_then_approve, salved_setup, salved_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
