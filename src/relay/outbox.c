@@ -132,6 +132,7 @@ typedef struct Record {
         long status;
         char *error;
         usec_t next;                    /* attempt; enqueued snapshot */
+        bool has_next;                  /* enqueued: next given (else a PENDING one is due at "at") */
         bool for_space;                 /* dropped: for space (else by a person) */
         /* enqueued by compaction: the whole entry */
         OutboxState state;
@@ -205,7 +206,8 @@ static int record_to_json(const Record *r, char **ret) {
                         add_string(o, "state", outbox_state_to_string(r->state));
                 add_u64(o, "attempts", r->attempts);
                 add_u64(o, "last_attempt", r->last_attempt);
-                add_u64(o, "next", r->next);
+                if (r->has_next)
+                        json_object_object_add(o, "next", json_object_new_int64((int64_t) MIN(r->next, TIME_MAX)));
                 add_u64(o, "finished", r->finished);
                 add_u64(o, "retried", r->retried);
                 add_u64(o, "status", (uint64_t) r->status);
@@ -312,6 +314,7 @@ static int parse_enqueued(json_object *o, Record *r) {
             (k = get_error(o, &r->error)) < 0)
                 return k;
         r->attempts = (unsigned) attempts;
+        r->has_next = json_object_object_get_ex(o, "next", NULL);
         r->state = state ? outbox_state_from_string(state) : OUTBOX_PENDING;
         if (r->state < 0)
                 return -EBADMSG;
@@ -502,7 +505,11 @@ static int channel_cmp(const void *a, const void *b) {
 }
 
 static Channel *channel_find(const Outbox *o, const char *name) {
-        Channel **c = bsearch(&name, o->channels, o->n_channels, sizeof(Channel *), channel_cmp);
+        Channel **c;
+
+        if (o->n_channels == 0)
+                return NULL;
+        c = bsearch(&name, o->channels, o->n_channels, sizeof(Channel *), channel_cmp);
         return c ? *c : NULL;
 }
 
@@ -741,7 +748,7 @@ static int apply_enqueued(Outbox *o, const Record *r) {
         it->e.created = r->at;
         it->e.attempts = r->attempts;
         it->e.last_attempt = r->last_attempt;
-        it->e.next_attempt = r->state == OUTBOX_PENDING && r->next == 0 ? r->at : r->next;
+        it->e.next_attempt = r->has_next ? r->next : r->state == OUTBOX_PENDING ? r->at : 0;
         it->e.finished = r->finished;
         it->e.retried = r->retried;
         it->e.last_status = r->status;
@@ -1321,7 +1328,8 @@ static int emit_all(JournalFile *j, void *userdata) {
                         .type = RECORD_ENQUEUED, .at = e->created, .channel = e->channel, .key = e->key,
                         .run_id = e->run_id, .payload = e->payload, .state = e->state, .attempts = e->attempts,
                         .last_attempt = e->last_attempt,
-                        .next = e->state == OUTBOX_PENDING && e->next_attempt == e->created ? 0 : e->next_attempt,
+                        .next = e->next_attempt,
+                        .has_next = !(e->state == OUTBOX_PENDING && e->next_attempt == e->created),
                         .finished = e->finished, .retried = e->retried, .status = e->last_status,
                         .error = e->last_error,
                 }, &json);
