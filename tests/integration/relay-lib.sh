@@ -34,6 +34,7 @@
 #   relay_key_counts NAME      "KEY ACCEPTED DUPLICATES" per key, sorted
 #   relay_am_start NAME CONFIG [ARGS...]   a real Alertmanager, own port and
 #                              storage, clustering off unless ARGS turn it on
+#   relay_am_ha_start NAME N CONFIG   N clustered instances NAME1..NAMEn
 #   relay_am_stop NAME
 #   relay_prom_start NAME CONFIG [ARGS...] / relay_prom_stop NAME
 #                              a real Prometheus (package prometheus), same way
@@ -271,9 +272,31 @@ relay_am_start() {
     shift 2
     _relay_dir || return 1
     mkdir -p "$RELAY_DIR/$name.data"
+    local nocluster=--cluster.listen-address=
+    [[ " $* " != *" --cluster.listen-address="* ]] || nocluster=()
     _relay_serve "$name" alertmanager /-/ready \
         "$RELAY_AM" --config.file="$cfg" --storage.path="$RELAY_DIR/$name.data" \
-        --web.listen-address=127.0.0.1:@PORT@ --cluster.listen-address= --log.level=warn "$@"
+        --web.listen-address=127.0.0.1:@PORT@ "${nocluster[@]}" --log.level=warn "$@"
+}
+
+# N clustered instances NAME1..NAMEn (gossip on 127.0.0.1, each peering
+# with all): the HA setup salve's relay posts to, every URL listed.
+# --cluster.peer-timeout=1s: the n-th instance notifies (n-1) s after the
+# first unless the first's notification log reached it, so a window of a
+# few seconds shows whether the cluster deduplicated.
+relay_am_ha_start() {
+    local name=${1:?relay_am_ha_start NAME N CONFIG} n=${2:?N} cfg=${3:?config} i j
+    local -a cports=() peers=()
+    for (( i = 1; i <= n; i++ )); do cports[i]=$(relay_free_port); done
+    for (( i = 1; i <= n; i++ )); do
+        peers=()
+        for (( j = 1; j <= n; j++ )); do
+            (( j == i )) || peers+=("--cluster.peer=127.0.0.1:${cports[j]}")
+        done
+        relay_am_start "$name$i" "$cfg" --cluster.listen-address="127.0.0.1:${cports[i]}" \
+            --cluster.advertise-address="127.0.0.1:${cports[i]}" --cluster.gossip-interval=50ms \
+            --cluster.pushpull-interval=1s --cluster.settle-timeout=1s --cluster.peer-timeout=1s "${peers[@]}" || return 1
+    done
 }
 
 # A real Prometheus (for relabelling and alerting rules as users write

@@ -8,6 +8,13 @@
 #      and host2's and salve's own SalveHumanNeeded for host1 get through;
 #      once the recovery alert is resolved host1's arrives; notifications
 #      are grouped by alertname and instance; POST -> receiver latency;
+#      an alert without instance is never muted;
+#   1b. with a real Prometheus (if installed): the scrape relabelling in
+#      docs/alertmanager.md, as written there, gives instance="host1", and
+#      Prometheus's own alert is inhibited and released the same way;
+#   1c. Alertmanager HA: an alert posted to both clustered instances is
+#      notified once, by the survivor when one is down (control: twice
+#      without a cluster);
 #   2. the Standard Webhooks receiver: good signature accepted once, the
 #      same webhook-id again recorded as a duplicate, bad/missing/stale
 #      signatures refused with 401, rotated keys, a raw key file, and its
@@ -195,6 +202,36 @@ RULES
 else
     echo "# prometheus is not installed: the docs' relabelling is not checked (apt-get install prometheus)" >&2
 fi
+
+# ---- 1c. Alertmanager HA: every instance gets every alert ----
+# What docs/alertmanager.md asks of the relay: post each alert to every
+# instance. The cluster tells people once; without a cluster (the control)
+# each instance would, which is what the dedupe check can tell apart.
+relay_receiver_start amha alertmanager
+relay_am_config "$work/am-ha.yml" "$(relay_url amha /am)"
+t0=$(rig_now_ms)
+relay_am_ha_start ha 2 "$work/am-ha.yml"
+echo "# two clustered alertmanagers ready in $(( $(rig_now_ms) - t0 )) ms" >&2
+ha_alert=$(relay_alert '{"alertname":"SalveHumanNeeded","instance":"host9","salve_run":"r9","severity":"warning"}' '{}' "$ends")
+relay_am_post ha1 "[$ha_alert]"
+relay_am_post ha2 "[$ha_alert]"
+check "the cluster notifies an alert posted to both instances" relay_wait_count amha '.verdict == "accepted"' 1 10
+sleep 4   # > peer-timeout x position: the second instance would have sent by now
+check "once (the instances share their notification log)" test "$(relay_count amha)" = 1
+relay_am_stop ha1
+relay_am_post ha2 "[$(relay_alert '{"alertname":"SalveHumanNeeded","instance":"host9","salve_run":"r10","severity":"warning"}' '{}' "$ends")]"
+check "with one instance down the other notifies alone" relay_wait_count amha '.verdict == "accepted"' 2 20
+relay_am_stop ha2
+relay_receiver_start amsolo alertmanager
+relay_am_config "$work/am-solo.yml" "$(relay_url amsolo /am)"
+relay_am_start solo1 "$work/am-solo.yml"
+relay_am_start solo2 "$work/am-solo.yml"
+relay_am_post solo1 "[$ha_alert]"
+relay_am_post solo2 "[$ha_alert]"
+check "control: two unclustered instances notify twice (so the once above means something)" \
+    relay_wait_count amsolo '.verdict == "accepted"' 2 10
+relay_am_stop solo1
+relay_am_stop solo2
 
 # ---- 2. Standard Webhooks receiver ----
 keyhex=$(openssl rand -hex 24)
