@@ -669,6 +669,9 @@ static int parse_layer(PlanLoader *l, Rotation *rot, const YNode *v, size_t idx)
         else {
                 snprintf(f, sizeof(f), "%s: members", field);
                 r = loader_merge(r, parse_names(l, n, f, &layer->members, &layer->members_pos, &layer->n_members));
+                if (layer->n_members > ROTATION_MEMBERS_MAX)
+                        r = loader_merge(r, error_at(l, n, "%s: at most %d, got %zu", f, ROTATION_MEMBERS_MAX,
+                                                     layer->n_members));
                 layer->people = calloc(MAX(layer->n_members, 1U), sizeof(Person *));
                 if (!layer->people)
                         return -ENOMEM;
@@ -679,6 +682,9 @@ static int parse_layer(PlanLoader *l, Rotation *rot, const YNode *v, size_t idx)
                 r = loader_merge(r, error_at(l, n, "%s: windows: expected a list, got %s", field, ynode_describe(n)));
         else if (n && n->n_items == 0)
                 r = loader_merge(r, error_at(l, n, "%s: windows: must not be empty (leave it out for always)", field));
+        else if (n && n->n_items > ROTATION_WINDOWS_MAX)
+                r = loader_merge(r, error_at(l, n, "%s: windows: at most %d, got %zu", field, ROTATION_WINDOWS_MAX,
+                                             n->n_items));
         else if (n) {
                 layer->windows = calloc(n->n_items, sizeof(RotationWindow));
                 if (!layer->windows)
@@ -780,6 +786,9 @@ static int parse_rotation(PlanLoader *l, PeopleDir *d, const char *file, const Y
         else if (n->type != YNODE_SEQUENCE || n->n_items == 0)
                 r = loader_merge(r, error_at(l, n, "%s: layers: expected a list of at least one layer, got %s", field,
                                              n->type == YNODE_SEQUENCE ? "an empty list" : ynode_describe(n)));
+        else if (n->n_items > ROTATION_LAYERS_MAX)
+                r = loader_merge(r, error_at(l, n, "%s: layers: at most %d, got %zu", field, ROTATION_LAYERS_MAX,
+                                             n->n_items));
         else {
                 rot->layers = calloc(n->n_items, sizeof(RotationLayer));
                 if (!rot->layers)
@@ -796,6 +805,9 @@ static int parse_rotation(PlanLoader *l, PeopleDir *d, const char *file, const Y
         n = map_get(v, "overrides");
         if (n && n->type != YNODE_SEQUENCE)
                 r = loader_merge(r, error_at(l, n, "%s: overrides: expected a list, got %s", field, ynode_describe(n)));
+        else if (n && n->n_items > ROTATION_OVERRIDES_MAX)
+                r = loader_merge(r, error_at(l, n, "%s: overrides: at most %d (remove those in the past), got %zu", field,
+                                             ROTATION_OVERRIDES_MAX, n->n_items));
         else if (n && n->n_items > 0) {
                 rot->overrides = calloc(n->n_items, sizeof(RotationOverride));
                 if (!rot->overrides)

@@ -25,6 +25,11 @@
 
 #define PEOPLE_NAME_MAX 64
 #define PEOPLE_FILE_MAX (1024U * 1024U)
+/* Bounds that keep the on-call search cheap (salve.people(5), LIMITS). */
+#define ROTATION_LAYERS_MAX 10
+#define ROTATION_WINDOWS_MAX 14
+#define ROTATION_OVERRIDES_MAX 100
+#define ROTATION_MEMBERS_MAX 100
 
 typedef struct Person {
         char *name;

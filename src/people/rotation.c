@@ -106,7 +106,7 @@ static time_t lt_as_utc(const LocalTime *t) {
         return timegm(&tm);
 }
 
-static int local_to_usec(const LocalTime *t, usec_t *ret) {
+static int local_to_usec_raw(const LocalTime *t, usec_t *ret) {
         time_t guess = lt_as_utc(t), best = (time_t) -1, lo, hi;
         long offs[3];
         LocalTime got;
@@ -119,9 +119,9 @@ static int local_to_usec(const LocalTime *t, usec_t *ret) {
         /* The UTC offsets in force around it: an instant whose local time
          * is t has one of them. The earliest such instant wins. */
         for (int i = 0; i < 3; i++) {
-                time_t c = guess - offs[i];
-                if (local_at(c, &got, NULL) && lt_compare(&got, t) == 0 && (best == (time_t) -1 || c < best))
-                        best = c;
+                time_t cand = guess - offs[i];
+                if (local_at(cand, &got, NULL) && lt_compare(&got, t) == 0 && (best == (time_t) -1 || cand < best))
+                        best = cand;
         }
         if (best == (time_t) -1) {
                 /* Skipped: the first instant whose local time is later. */
@@ -142,6 +142,43 @@ static int local_to_usec(const LocalTime *t, usec_t *ret) {
                 return -ERANGE;
         *ret = (usec_t) best * USEC_PER_SEC;
         return 0;
+}
+
+/* One on-call computation converts the same local times (a window's
+ * edges on the same days) again and again while it walks: it remembers
+ * them. A cache miss only costs the conversion. */
+#define CALC_CACHE_SIZE 8192
+
+typedef struct CalcEntry {
+        LocalTime key;
+        usec_t value;
+        bool used;
+} CalcEntry;
+
+typedef struct Calc {
+        CalcEntry *cache;       /* CALC_CACHE_SIZE entries, or NULL */
+} Calc;
+
+static size_t lt_hash(const LocalTime *t) {
+        uint64_t h = 1469598103934665603ULL;
+        const int v[] = { t->year, t->month, t->day, t->hour, t->minute, t->second };
+        for (size_t i = 0; i < ELEMENTSOF(v); i++)
+                h = (h ^ (uint64_t) (unsigned) v[i]) * 1099511628211ULL;
+        return (size_t) (h % CALC_CACHE_SIZE);
+}
+
+static int local_to_usec(Calc *c, const LocalTime *t, usec_t *ret) {
+        CalcEntry *e = c && c->cache ? c->cache + lt_hash(t) : NULL;
+        int r;
+
+        if (e && e->used && lt_compare(&e->key, t) == 0) {
+                *ret = e->value;
+                return 0;
+        }
+        r = local_to_usec_raw(t, ret);
+        if (r >= 0 && e)
+                *e = (CalcEntry) { *t, *ret, true };
+        return r;
 }
 
 static bool usec_to_local(usec_t u, LocalTime *ret, int *ret_weekday, long *ret_off) {
@@ -181,7 +218,7 @@ int local_time_to_usec(const char *time_zone, const LocalTime *t, usec_t *ret) {
         r = tz_enter(time_zone, &s);
         if (r < 0)
                 return r;
-        r = local_to_usec(t, ret);
+        r = local_to_usec(NULL, t, ret);
         tz_leave(&s);
         return r;
 }
@@ -279,16 +316,16 @@ bool time_zone_is_valid(const char *name) {
 
 /* ---- a layer at an instant (within the rotation's scope) ---- */
 
-static int layer_handoff(const RotationLayer *l, int64_t k, usec_t *ret) {
+static int layer_handoff(Calc *c, const RotationLayer *l, int64_t k, usec_t *ret) {
         usec_t start;
         int r;
 
         if (l->turn_days > 0) {
                 LocalTime t;
                 lt_add_days(&l->start, k * (int64_t) l->turn_days, &t, NULL);
-                return local_to_usec(&t, ret);
+                return local_to_usec(c, &t, ret);
         }
-        r = local_to_usec(&l->start, &start);
+        r = local_to_usec(c, &l->start, &start);
         if (r < 0)
                 return r;
         if (k < 0 || (uint64_t) k > (USEC_INFINITY - start) / l->turn)
@@ -299,12 +336,12 @@ static int layer_handoff(const RotationLayer *l, int64_t k, usec_t *ret) {
 
 /* The turn that `at` falls in: [*ret_begin, *ret_end) is turn *ret_k.
  * Returns 0, or -ENOENT before the first hand-off (then *ret_end is it). */
-static int layer_turn(const RotationLayer *l, usec_t at, int64_t *ret_k, usec_t *ret_begin, usec_t *ret_end) {
+static int layer_turn(Calc *c, const RotationLayer *l, usec_t at, int64_t *ret_k, usec_t *ret_begin, usec_t *ret_end) {
         usec_t start, h, h1;
         int64_t k;
         int r;
 
-        r = layer_handoff(l, 0, &start);
+        r = layer_handoff(c, l, 0, &start);
         if (r < 0)
                 return r;
         if (at < start) {
@@ -321,14 +358,14 @@ static int layer_turn(const RotationLayer *l, usec_t at, int64_t *ret_k, usec_t 
                         k = 0;
                 /* The estimate is off by at most one turn near a hand-off. */
                 for (int i = 0; i < 4; i++) {
-                        r = layer_handoff(l, k, &h);
+                        r = layer_handoff(c, l, k, &h);
                         if (r < 0)
                                 return r;
                         if (h > at && k > 0) {
                                 k--;
                                 continue;
                         }
-                        r = layer_handoff(l, k + 1, &h1);
+                        r = layer_handoff(c, l, k + 1, &h1);
                         if (r < 0)
                                 return r;
                         if (h1 <= at) {
@@ -339,9 +376,9 @@ static int layer_turn(const RotationLayer *l, usec_t at, int64_t *ret_k, usec_t 
                 }
         } else {
                 k = (int64_t) ((at - start) / l->turn);
-                r = layer_handoff(l, k, &h);
+                r = layer_handoff(c, l, k, &h);
                 if (r >= 0)
-                        r = layer_handoff(l, k + 1, &h1);
+                        r = layer_handoff(c, l, k + 1, &h1);
                 if (r == -ERANGE) {
                         h1 = USEC_INFINITY;
                         r = 0;
@@ -357,7 +394,7 @@ static int layer_turn(const RotationLayer *l, usec_t at, int64_t *ret_k, usec_t 
 
 /* Instance of window w on the local date of `day` (its weekday wd), if the
  * window runs that day: [*ret_from, *ret_to). */
-static int window_instance(const RotationWindow *w, const LocalTime *day, int wd, usec_t *ret_from, usec_t *ret_to) {
+static int window_instance(Calc *c, const RotationWindow *w, const LocalTime *day, int wd, usec_t *ret_from, usec_t *ret_to) {
         LocalTime a = *day, b;
         int r;
 
@@ -375,17 +412,17 @@ static int window_instance(const RotationWindow *w, const LocalTime *day, int wd
                 b.hour = (int) (w->to / 60);
                 b.minute = (int) (w->to % 60);
         }
-        r = local_to_usec(&a, ret_from);
+        r = local_to_usec(c, &a, ret_from);
         if (r < 0)
                 return r;
-        return local_to_usec(&b, ret_to);
+        return local_to_usec(c, &b, ret_to);
 }
 
 /* Calls f for each window instance whose local start day is within
  * [-before, after] days of at's local date. */
 typedef bool (*InstanceFunc)(usec_t from, usec_t to, void *userdata);
 
-static int layer_foreach_instance(const RotationLayer *l, usec_t at, int before, int after, InstanceFunc f,
+static int layer_foreach_instance(Calc *c, const RotationLayer *l, usec_t at, int before, int after, InstanceFunc f,
                                   void *userdata) {
         LocalTime today;
 
@@ -398,7 +435,7 @@ static int layer_foreach_instance(const RotationLayer *l, usec_t at, int before,
                 lt_add_days(&today, i, &day, &wd);
                 for (size_t w = 0; w < l->n_windows; w++) {
                         usec_t from, to;
-                        int r = window_instance(l->windows + w, &day, wd, &from, &to);
+                        int r = window_instance(c, l->windows + w, &day, wd, &from, &to);
                         if (r == -ENOENT)
                                 continue;
                         if (r < 0)
@@ -424,15 +461,15 @@ static bool cover_one(usec_t from, usec_t to, void *userdata) {
         return true;
 }
 
-static bool layer_is_on(const RotationLayer *l, usec_t at) {
-        CoverCtx c = { .at = at };
+static bool layer_is_on(Calc *c, const RotationLayer *l, usec_t at) {
+        CoverCtx cov = { .at = at };
 
         if (l->n_windows == 0)
                 return true;
         /* A window is at most a day long, so one that covers `at` starts
          * on its local date or the day before (two: DST slack). */
-        (void) layer_foreach_instance(l, at, 2, 0, cover_one, &c);
-        return c.on;
+        (void) layer_foreach_instance(c, l, at, 2, 0, cover_one, &cov);
+        return cov.on;
 }
 
 typedef struct Bounds {
@@ -453,34 +490,66 @@ static bool bounds_one(usec_t from, usec_t to, void *userdata) {
         return true;
 }
 
-static int layer_bounds(const RotationLayer *l, Bounds *b) {
+static bool same_person(const RotationLayer *l, int64_t a, int64_t b) {
+        return l->people && l->people[a % (int64_t) l->n_members] == l->people[b % (int64_t) l->n_members];
+}
+
+static int layer_bounds(Calc *c, const RotationLayer *l, Bounds *b) {
         usec_t begin, end;
-        int64_t k;
+        int64_t k, j, n = (int64_t) l->n_members;
         int r;
 
-        r = layer_turn(l, b->at, &k, &begin, &end);
-        if (r < 0 && r != -ENOENT)
+        r = layer_turn(c, l, b->at, &k, &begin, &end);
+        if (r == -ENOENT) {
+                bounds_add(b, end);     /* the start */
+        } else if (r < 0)
                 return r;
-        if (r >= 0)
-                bounds_add(b, begin);
-        if (end != USEC_INFINITY)
-                bounds_add(b, end);
-        if (l->n_windows > 0) {
-                /* Every window runs at least once a week. */
-                r = layer_foreach_instance(l, b->at, 8, 8, bounds_one, b);
+        else if (n > 0) {
+                /* A hand-off to the same person changes no one: the
+                 * boundaries are the nearest hand-offs that do. */
+                for (j = k; j > 0 && j > k - n && same_person(l, j, j - 1); j--)
+                        ;
+                if (j > 0 && j == k - n)
+                        j = 0;  /* the same person all round: since the start */
+                r = layer_handoff(c, l, j, &begin);
                 if (r < 0)
                         return r;
+                bounds_add(b, begin);
+                for (j = k + 1; j <= k + n && same_person(l, j, j - 1); j++)
+                        ;
+                if (j <= k + n) {
+                        r = layer_handoff(c, l, j, &end);
+                        if (r == 0)
+                                bounds_add(b, end);
+                        else if (r != -ERANGE)
+                                return r;
+                }
+        }
+        if (l->n_windows > 0) {
+                Bounds w = { .at = b->at, .prev = 0, .next = USEC_INFINITY };
+
+                /* Nearly always a boundary is within two days either way;
+                 * every window runs at least once a week. */
+                r = layer_foreach_instance(c, l, b->at, 2, 2, bounds_one, &w);
+                if (r >= 0 && (w.prev == 0 || w.next == USEC_INFINITY))
+                        r = layer_foreach_instance(c, l, b->at, 8, 8, bounds_one, &w);
+                if (r < 0)
+                        return r;
+                if (w.prev > 0)
+                        bounds_add(b, w.prev);
+                if (w.next != USEC_INFINITY)
+                        bounds_add(b, w.next);
         }
         return 0;
 }
 
 /* ---- the rotation ---- */
 
-static int override_span(const RotationOverride *o, usec_t *ret_from, usec_t *ret_to) {
-        int r = local_to_usec(&o->from, ret_from);
+static int override_span(Calc *c, const RotationOverride *o, usec_t *ret_from, usec_t *ret_to) {
+        int r = local_to_usec(c, &o->from, ret_from);
         if (r < 0)
                 return r;
-        return local_to_usec(&o->to, ret_to);
+        return local_to_usec(c, &o->to, ret_to);
 }
 
 typedef struct Who {
@@ -493,11 +562,11 @@ static bool who_equal(const Who *a, const Who *b) {
         return a->person == b->person && a->source == b->source && (a->source == ONCALL_NOBODY || a->index == b->index);
 }
 
-static Who who_at(const Rotation *r, usec_t at) {
+static Who who_at(Calc *c, const Rotation *r, usec_t at) {
         for (size_t i = r->n_overrides; i > 0; i--) {
                 const RotationOverride *o = r->overrides + i - 1;
                 usec_t from, to;
-                if (override_span(o, &from, &to) >= 0 && from <= at && at < to && o->person)
+                if (override_span(c, o, &from, &to) >= 0 && from <= at && at < to && o->person)
                         return (Who) { o->person, ONCALL_OVERRIDE, i - 1 };
         }
         for (size_t i = r->n_layers; i > 0; i--) {
@@ -505,7 +574,7 @@ static Who who_at(const Rotation *r, usec_t at) {
                 usec_t begin, end;
                 int64_t k;
 
-                if (l->n_members == 0 || layer_turn(l, at, &k, &begin, &end) < 0 || !layer_is_on(l, at))
+                if (l->n_members == 0 || layer_turn(c, l, at, &k, &begin, &end) < 0 || !layer_is_on(c, l, at))
                         continue;
                 if (l->people && l->people[k % (int64_t) l->n_members])
                         return (Who) { l->people[k % (int64_t) l->n_members], ONCALL_LAYER, i - 1 };
@@ -513,19 +582,19 @@ static Who who_at(const Rotation *r, usec_t at) {
         return (Who) { NULL, ONCALL_NOBODY, 0 };
 }
 
-static int rotation_bounds(const Rotation *r, usec_t at, usec_t *ret_prev, usec_t *ret_next) {
+static int rotation_bounds(Calc *c, const Rotation *r, usec_t at, usec_t *ret_prev, usec_t *ret_next) {
         Bounds b = { .at = at, .prev = 0, .next = USEC_INFINITY };
         int k;
 
         for (size_t i = 0; i < r->n_overrides; i++) {
                 usec_t from, to;
-                if (override_span(r->overrides + i, &from, &to) >= 0) {
+                if (override_span(c, r->overrides + i, &from, &to) >= 0) {
                         bounds_add(&b, from);
                         bounds_add(&b, to);
                 }
         }
         for (size_t i = 0; i < r->n_layers; i++) {
-                k = layer_bounds(r->layers + i, &b);
+                k = layer_bounds(c, r->layers + i, &b);
                 if (k < 0)
                         return k;
         }
@@ -534,19 +603,21 @@ static int rotation_bounds(const Rotation *r, usec_t at, usec_t *ret_prev, usec_
         return 0;
 }
 
-#define ONCALL_STEPS_MAX 20000
+/* Stretches are walked boundary by boundary; a rotation whose person
+ * does not change for this many boundaries ends "beyond the horizon". */
+#define ONCALL_STEPS_MAX 2000
 
 /* From t (where w holds), the first instant within limit where someone
  * else is on call: USEC_INFINITY if none. */
-static int walk_forward(const Rotation *r, usec_t t, const Who *w, usec_t limit, usec_t *ret) {
+static int walk_forward(Calc *c, const Rotation *r, usec_t t, const Who *w, usec_t limit, usec_t *ret) {
         for (unsigned i = 0; i < ONCALL_STEPS_MAX; i++) {
                 usec_t prev, next;
-                int k = rotation_bounds(r, t, &prev, &next);
+                int k = rotation_bounds(c, r, t, &prev, &next);
                 if (k < 0)
                         return k;
                 if (next == USEC_INFINITY || next > limit)
                         break;
-                Who n = who_at(r, next);
+                Who n = who_at(c, r, next);
                 if (!who_equal(&n, w)) {
                         *ret = next;
                         return 0;
@@ -557,15 +628,15 @@ static int walk_forward(const Rotation *r, usec_t t, const Who *w, usec_t limit,
         return 0;
 }
 
-static int walk_backward(const Rotation *r, usec_t t, const Who *w, usec_t limit, usec_t *ret) {
+static int walk_backward(Calc *c, const Rotation *r, usec_t t, const Who *w, usec_t limit, usec_t *ret) {
         for (unsigned i = 0; i < ONCALL_STEPS_MAX; i++) {
                 usec_t prev, next;
-                int k = rotation_bounds(r, t, &prev, &next);
+                int k = rotation_bounds(c, r, t, &prev, &next);
                 if (k < 0)
                         return k;
                 if (prev == 0 || prev < limit)
                         break;
-                Who p = who_at(r, prev - 1);
+                Who p = who_at(c, r, prev - 1);
                 if (!who_equal(&p, w)) {
                         *ret = prev;
                         return 0;
@@ -576,9 +647,9 @@ static int walk_backward(const Rotation *r, usec_t t, const Who *w, usec_t limit
         return 0;
 }
 
-static int oncall_compute(const Rotation *r, usec_t at, OnCall *ret) {
+static int oncall_compute(Calc *c, const Rotation *r, usec_t at, OnCall *ret) {
         usec_t ahead = usec_add(at, ONCALL_HORIZON), behind = at > ONCALL_HORIZON ? at - ONCALL_HORIZON : 0;
-        Who w = who_at(r, at), n;
+        Who w = who_at(c, r, at), n;
         OnCall o = {
                 .person = w.person, .source = w.source, .index = w.index,
                 .layer = w.source == ONCALL_LAYER ? r->layers[w.index].name : NULL,
@@ -587,26 +658,26 @@ static int oncall_compute(const Rotation *r, usec_t at, OnCall *ret) {
         usec_t t;
         int k;
 
-        k = walk_backward(r, at, &w, behind, &o.since);
+        k = walk_backward(c, r, at, &w, behind, &o.since);
         if (k >= 0)
-                k = walk_forward(r, at, &w, ahead, &o.until);
+                k = walk_forward(c, r, at, &w, ahead, &o.until);
         if (k < 0)
                 return k;
         /* The next one with someone on call, skipping stretches of nobody. */
         t = o.until;
         while (t != USEC_INFINITY && t <= ahead) {
-                n = who_at(r, t);
+                n = who_at(c, r, t);
                 if (n.person) {
                         o.next = n.person;
                         o.next_source = n.source;
                         o.next_index = n.index;
                         o.next_since = t;
-                        k = walk_forward(r, t, &n, ahead, &o.next_until);
+                        k = walk_forward(c, r, t, &n, ahead, &o.next_until);
                         if (k < 0)
                                 return k;
                         break;
                 }
-                k = walk_forward(r, t, &n, ahead, &t);
+                k = walk_forward(c, r, t, &n, ahead, &t);
                 if (k < 0)
                         return k;
         }
@@ -618,10 +689,13 @@ int rotation_oncall(const Rotation *r, usec_t at, OnCall *ret) {
         TzScope s;
         int k;
 
+        _cleanup_free_ CalcEntry *cache = calloc(CALC_CACHE_SIZE, sizeof(CalcEntry));
+        Calc c = { .cache = cache };
+
         k = tz_enter(r->time_zone, &s);
         if (k < 0)
                 return k;
-        k = oncall_compute(r, at, ret);
+        k = oncall_compute(&c, r, at, ret);
         tz_leave(&s);
         return k;
 }
@@ -632,7 +706,7 @@ const Person *rotation_who(const Rotation *r, usec_t at, OnCallSource *ret_sourc
 
         if (tz_enter(r->time_zone, &s) < 0)
                 return NULL;
-        w = who_at(r, at);
+        w = who_at(NULL, r, at);
         tz_leave(&s);
         if (ret_source)
                 *ret_source = w.source;
