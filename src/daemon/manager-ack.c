@@ -9,6 +9,7 @@
 
 #include "ack-replay.h"
 #include "ack-verify.h"
+#include "channel.h"
 #include "log.h"
 #include "manager-ack.h"
 #include "manager-bus.h"
@@ -129,6 +130,52 @@ static int replay_open(Manager *m, int *ret_dirfd, AckReplay **ret, usec_t now) 
         return 0;
 }
 
+/* A PagerDuty incident_key that is not "salve/HOST/RUN/STEP" as such:
+ * the hashed form pagerduty_dedup_key() sends when that is over 255
+ * bytes. The open human steps are few; each one's key is computed and
+ * compared, so there is no table to keep. */
+typedef struct LookupContext {
+        Manager *manager;
+        const char *host;
+} LookupContext;
+
+static int incident_lookup(const char *incident_key, char **ret_run, char **ret_step, void *userdata) {
+        LookupContext *c = userdata;
+        const RunStore *store = c->manager->store;
+
+        if (!c->host || !store)
+                return -ENOENT;
+        for (size_t i = 0; i < store->n_runs; i++) {
+                const Run *r = store->runs[i];
+
+                if (r->finished != 0)
+                        continue;
+                for (size_t j = 0; j < r->plan->n_steps; j++) {
+                        const Step *st = &r->plan->steps[j];
+                        _cleanup_free_ char *key = NULL;
+                        Notification n = {
+                                .host = (char *) c->host,
+                                .run_id = r->id,
+                                .step_id = st->id,
+                        };
+
+                        if (!step_kind_is_human(st->kind) || pagerduty_dedup_key(&n, &key) < 0)
+                                continue;
+                        if (!streq(key, incident_key))
+                                continue;
+                        *ret_run = strdup(r->id);
+                        *ret_step = strdup(st->id);
+                        if (!*ret_run || !*ret_step) {
+                                *ret_run = mfree(*ret_run);
+                                *ret_step = mfree(*ret_step);
+                                return -ENOMEM;
+                        }
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
 /* The engine's word on an action, as HTTP. */
 static unsigned status_of_errno(int k, const AckVerdict *v, char **ret_reason) {
         unsigned status;
@@ -203,6 +250,7 @@ int manager_ack_handle(Manager *m, const ManagerAckKeys *keys, const AckRequest 
         _cleanup_free_ char *token = NULL, *reason = NULL;
         _cleanup_close_ int dfd = -EBADF;
         char host[256] = "";
+        LookupContext lookup = { .manager = m };
         unsigned status;
         AckKeys ak;
         int k;
@@ -225,12 +273,15 @@ int manager_ack_handle(Manager *m, const ManagerAckKeys *keys, const AckRequest 
                 return ack_reply_simple(503, "salved cannot read what it acted on; try again later", ret_body);
         }
         (void) gethostname(host, sizeof(host) - 1);
+        lookup.host = host[0] ? host : NULL;
         ak = (AckKeys) {
                 .webhook_secrets = keys->webhook_secrets,
                 .pagerduty_secrets = keys->pagerduty_secrets,
                 .approval_key = keys->approval_key,
                 .tolerance = keys->tolerance,
                 .host = host[0] ? host : NULL,
+                .lookup = incident_lookup,
+                .lookup_userdata = &lookup,
         };
 
         k = ack_verify(req, &ak, replay, now, &v);
