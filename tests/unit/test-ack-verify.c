@@ -1133,6 +1133,42 @@ static void test_salved_ack_then_approve(void **state) {
         req_done(&q);
 }
 
+static void test_salved_pagerduty(void **state) {
+        Salved *x = *state;
+        _cleanup_free_ char *key = NULL, *body = NULL, *other = NULL, *body2 = NULL;
+        char host[256] = "", occurred[64];
+        time_t now = time(NULL);
+        char *reply = NULL;
+        Req q;
+
+        assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+        strftime(occurred, sizeof(occurred), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+
+        /* Another host's incident of the same run id: nothing happens. */
+        assert_true(asprintf(&other, "salve/not-%s/%s/approve-restore", host, x->run) > 0);
+        body2 = pd_body("incident.acknowledged", "01OTHER", occurred, other);
+        pd_req(&q, body2, (const char *[]) { pd_key1, NULL });
+        assert_int_equal(handle(x, &q.r, &reply), 200);
+        assert_non_null(strstr(reply, "ignored"));
+        reply = mfree(reply);
+        req_done(&q);
+        assert_int_equal(step_of(x)->human.acked_at, 0);
+
+        assert_true(asprintf(&key, "salve/%s/%s/approve-restore", host, x->run) > 0);
+        body = pd_body("incident.acknowledged", "01MINE", occurred, key);
+        pd_req(&q, body, (const char *[]) { "an old key", pd_key1, NULL });
+        assert_int_equal(handle(x, &q.r, &reply), 200);
+        reply = mfree(reply);
+        assert_string_equal(step_of(x)->human.acked_by, "pagerduty:Jane Doe");
+        assert_string_equal(step_of(x)->human.acked_via, "pagerduty");
+        assert_int_equal(step_of(x)->state, STEP_WAITING);
+
+        /* PagerDuty delivers at least once: the retry is refused. */
+        assert_int_equal(handle(x, &q.r, &reply), 409);
+        reply = mfree(reply);
+        req_done(&q);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_webhook_ok, setup, teardown),
@@ -1153,6 +1189,7 @@ int main(void) {
                 cmocka_unit_test(test_replay_set),
                 cmocka_unit_test_setup_teardown(test_salved_refusals_change_nothing, salved_setup, salved_teardown),
                 cmocka_unit_test_setup_teardown(test_salved_ack_then_approve, salved_setup, salved_teardown),
+                cmocka_unit_test_setup_teardown(test_salved_pagerduty, salved_setup, salved_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
