@@ -8,7 +8,8 @@
  * salve_plan, salve_run, salve_step for step alerts, severity. Those
  * never change while the alert lives, so every re-send refreshes the same
  * alert; annotations (summary, description, bridge, chat, links,
- * acknowledged_by) are the latest. startsAt is the fact's time, endsAt
+ * acknowledged_by, and salve_units on SalveRecoveryInProgress) are the
+ * latest. startsAt is the fact's time, endsAt
  * the relay's (p->ends_at): in the future while it fires (Alertmanager
  * resolves it by itself if salve stops re-sending), p->now or earlier
  * once resolved.
@@ -122,7 +123,7 @@ static int add_object(json_object *o, const char *name, json_object *v) {
 
 static int alert_object(const Notification *n, const ChannelParams *p, json_object **ret) {
         _cleanup_strv_free_ char **labels = NULL;
-        _cleanup_free_ char *links = NULL;
+        _cleanup_free_ char *links = NULL, *units = NULL;
         char starts[NOTIFY_TIME_MAX], ends[NOTIFY_TIME_MAX];
         json_object *alert, *l, *a;
         usec_t end;
@@ -135,6 +136,9 @@ static int alert_object(const Notification *n, const ChannelParams *p, json_obje
         if (!notify_format_time(starts, n->at) || (end > 0 && !notify_format_time(ends, end)))
                 return -EINVAL;
         if (n->links && !(links = strv_join(n->links, "\n")))
+                return -ENOMEM;
+        /* what the inhibit rule's users read: the units the recovery touches */
+        if (kind_of(n->event) == &in_progress && n->units && !(units = strv_join(n->units, " ")))
                 return -ENOMEM;
 
         alert = json_object_new_object();
@@ -170,6 +174,8 @@ static int alert_object(const Notification *n, const ChannelParams *p, json_obje
                 k = add_string(a, "links", links);
         if (k >= 0)
                 k = add_string(a, "acknowledged_by", n->actor);
+        if (k >= 0)
+                k = add_string(a, "salve_units", units);
         if (k >= 0)
                 k = add_string(alert, "startsAt", starts);
         if (k >= 0 && end > 0)

@@ -323,6 +323,7 @@ static void test_alertmanager_format(void **state) {
                             "\"startsAt\":\"2025-12-02T14:00:00Z\",\"endsAt\":\"2025-12-02T14:16:30Z\"}]");
 
         /* resolved: endsAt is when it ended, now by default */
+        b->units = strv_of("postgresql.service", "pgbouncer.service");
         p = (ChannelParams) { .url = "http://am:9093/api/v2/alerts", .now = NOW, .resolved = true };
         assert_int_equal(channel_alertmanager.format(b, &p, &r2), 0);
         assert_string_equal(r2.url, "http://am:9093/api/v2/alerts");
@@ -335,6 +336,7 @@ static void test_alertmanager_format(void **state) {
                 assert_string_equal(str_at(o, "0.endsAt"), "2025-12-02T14:01:30Z");
                 assert_string_equal(str_at(o, "0.startsAt"), "2025-12-02T14:00:00Z");
                 assert_null(str_at(o, "0.annotations.description"));
+                assert_string_equal(str_at(o, "0.annotations.salve_units"), "postgresql.service pgbouncer.service");
                 assert_null(obj_at(json_object_array_get_idx(o, 0), "generatorURL"));
                 json_object_put(o);
         }
