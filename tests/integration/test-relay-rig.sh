@@ -90,11 +90,11 @@ echo "# alertmanager ready in $(( $(rig_now_ms) - t0 )) ms" >&2
 
 run=20261202T141500-pg-recover
 ends=$(relay_iso $(( $(rig_now_ms) + 180000 )))     # now + 3 * resend (60 s)
-recovery_labels='{"alertname":"SalveRecoveryInProgress","instance":"host1","salve_plan":"pg-recover","salve_run":"'$run'","severity":"info"}'
+recovery_labels='{"alertname":"SalveRecoveryInProgress","instance":"host1","salve_plan":"pg-recover","salve_run":"'$run'","severity":"warning"}'
 recovery_ann='{"summary":"salve is recovering host1 (plan pg-recover)","salve_units":"postgresql.service pgbouncer.service"}'
 # A recovery alert without an instance (salve never sends one) must mute
 # nothing: Alertmanager counts two missing labels as equal.
-noinst_recovery='{"alertname":"SalveRecoveryInProgress","salve_plan":"pg-recover","salve_run":"x","severity":"info"}'
+noinst_recovery='{"alertname":"SalveRecoveryInProgress","salve_plan":"pg-recover","salve_run":"x","severity":"warning"}'
 t_post=$(rig_now_ms)
 relay_am_post am1 "[$(relay_alert "$recovery_labels" "$recovery_ann" "$ends"), $(relay_alert "$noinst_recovery" '{}' "$ends")]"
 t_got=$(am_wait "firing SalveRecoveryInProgress host1" 10) || rig_fail "the recovery alert reached the receiver"
@@ -103,7 +103,7 @@ lat_fire=$(( t_got - t_post ))
 rig_ok "the recovery alert reached the receiver (${lat_fire} ms after the POST)"
 
 pg() { relay_alert '{"alertname":"PostgresDown","instance":"'"$1"'","db":"'"$2"'","severity":"critical"}' '{"summary":"postgres down"}' "${3:-}"; }
-human='{"alertname":"SalveHumanNeeded","instance":"host1","salve_plan":"pg-recover","salve_run":"'$run'","salve_step":"check-replica","severity":"warning"}'
+human='{"alertname":"SalveHumanNeeded","instance":"host1","salve_plan":"pg-recover","salve_run":"'$run'","salve_step":"check-replica","severity":"critical"}'
 t_post2=$(rig_now_ms)
 relay_am_post am1 "[$(pg host1 main), $(pg host2 main), $(pg host2 replica), $(relay_alert "$human" '{}' "$ends"),
     $(relay_alert '{"alertname":"BackupStale","severity":"warning"}')]"
