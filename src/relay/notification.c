@@ -10,8 +10,9 @@
  *
  * Invariants of the JSON: compact, UTF-8 (bytes that are not are written
  * as U+FFFD, so what is stored can always be read back), times as RFC 3339
- * UTC strings with microseconds, durations as integer microseconds (null
- * for infinity), absent strings as null. from_json accepts only that: an
+ * UTC strings with microseconds (null for none: 0 or USEC_INFINITY),
+ * durations as integer microseconds (null for infinity), absent strings as
+ * null. from_json accepts only that: an
  * object with exactly the known members, of the right types, the required
  * ones present. */
 
@@ -88,7 +89,7 @@ typedef enum FieldType {
         FIELD_STRING,           /* char *, null when NULL */
         FIELD_STRV,             /* char **, [] when NULL */
         FIELD_UNSIGNED,         /* unsigned */
-        FIELD_TIME,             /* usec_t CLOCK_REALTIME, RFC 3339; null when 0 */
+        FIELD_TIME,             /* usec_t CLOCK_REALTIME, RFC 3339; null when 0 or USEC_INFINITY (none) */
         FIELD_DURATION,         /* usec_t, integer microseconds; null when USEC_INFINITY */
 } FieldType;
 
@@ -98,6 +99,7 @@ typedef struct Field {
         size_t offset;
         bool required;
         size_t max;             /* strings: longest in bytes, 0: no limit */
+        usec_t null_as;         /* times: what null reads as (0, or USEC_INFINITY for "never") */
 } Field;
 
 #define F(n, t, member, ...) { .name = n, .type = t, .offset = offsetof(Notification, member), __VA_ARGS__ }
@@ -116,8 +118,8 @@ static const Field fields[] = {
         F("summary", FIELD_STRING, summary, .max = 1024),
         F("trigger_time", FIELD_TIME, trigger_time),
         F("rto_usec", FIELD_DURATION, rto),
-        F("deadline", FIELD_TIME, deadline),
-        F("projected", FIELD_TIME, projected),
+        F("deadline", FIELD_TIME, deadline, .null_as = USEC_INFINITY),     /* no rto: run_deadline() */
+        F("projected", FIELD_TIME, projected, .null_as = USEC_INFINITY),
         F("rto_state", FIELD_STRING, rto_state),
         F("step_id", FIELD_STRING, step_id),
         F("step_kind", FIELD_STRING, step_kind),
@@ -395,7 +397,7 @@ static json_object *field_to_json(const Notification *n, const Field *f, int *er
                 break;
         case FIELD_TIME:
                 u = *FIELD_CPTR(n, f, usec_t);
-                if (u == 0)
+                if (u == 0 || u == USEC_INFINITY)
                         return NULL;
                 if (!notify_format_time(buf, u)) {
                         *error = -ERANGE;
@@ -603,7 +605,7 @@ static int field_from_json(Notification *n, const Field *f, json_object *v) {
                 return k;
         case FIELD_TIME:
                 if (json_object_is_type(v, json_type_null) && !f->required) {
-                        *FIELD_PTR(n, f, usec_t) = 0;
+                        *FIELD_PTR(n, f, usec_t) = f->null_as;
                         return 0;
                 }
                 if (!json_object_is_type(v, json_type_string) ||
@@ -696,8 +698,12 @@ static int from_object(json_object *o, Notification *n, const char **ret_error) 
             (n->severity = notify_severity_from_string(json_object_get_string(v))) < 0)
                 return -EBADMSG;
 
-        /* absent durations: none */
-        n->ack_timeout = USEC_INFINITY;
+        /* absent members read as null does */
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (fields[i].type == FIELD_TIME)
+                        *FIELD_PTR(n, fields + i, usec_t) = fields[i].null_as;
+                else if (fields[i].type == FIELD_DURATION)
+                        *FIELD_PTR(n, fields + i, usec_t) = USEC_INFINITY;
         json_object_object_foreach(o, key, val) {
                 const Field *f;
                 if (streq(key, "event") || streq(key, "severity"))

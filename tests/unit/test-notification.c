@@ -223,7 +223,11 @@ static void test_roundtrip_minimal(void **state) {
         n->plan = strdup("p");
         n->run_id = strdup("r");
         n->ack_timeout = USEC_INFINITY;
+        n->rto = USEC_INFINITY;                 /* a plan without rto, as the relay builds it */
+        n->deadline = USEC_INFINITY;
+        n->projected = USEC_INFINITY;
         assert_int_equal(notification_to_json(n, &json), 0);
+        assert_non_null(strstr(json, "\"rto_usec\":null"));
         assert_non_null(strstr(json, "\"machine_id\":null"));
         assert_non_null(strstr(json, "\"ack_timeout_usec\":null"));
         assert_non_null(strstr(json, "\"deadline\":null"));
