@@ -397,8 +397,8 @@ static json_object *field_to_json(const Notification *n, const Field *f, int *er
                 break;
         case FIELD_TIME:
                 u = *FIELD_CPTR(n, f, usec_t);
-                if (u == 0 || u == USEC_INFINITY)
-                        return NULL;
+                if ((u == 0 && !f->required) || u == USEC_INFINITY)
+                        return NULL;    /* "at" 0 is written as the epoch: the record stays readable */
                 if (!notify_format_time(buf, u)) {
                         *error = -ERANGE;
                         return NULL;

@@ -235,6 +235,18 @@ static void test_roundtrip_minimal(void **state) {
         assert_int_equal(notification_from_json(json, &back, NULL), 0);
         assert_notification_equal(n, back);
 
+        /* a required time of 0 is still written, so the record can be read back */
+        {
+                _cleanup_(notification_freep) Notification *z = NULL;
+                _cleanup_free_ char *zj = NULL;
+                n->at = 0;
+                assert_int_equal(notification_to_json(n, &zj), 0);
+                assert_non_null(strstr(zj, "\"at\":\"1970-01-01T00:00:00Z\""));
+                assert_int_equal(notification_from_json(zj, &z, NULL), 0);
+                assert_true(z->at == 0);
+                n->at = T0;
+        }
+
         /* absent optional members read as unset */
         back = notification_free(back);
         assert_int_equal(notification_from_json("{\"event\":\"run-started\",\"severity\":\"warning\","
