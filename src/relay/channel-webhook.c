@@ -60,8 +60,9 @@ static int webhook_format(const Notification *n, const ChannelParams *p, Channel
                 k = -ENOMEM;
         if (k >= 0 && json_object_object_add(o, "data", data) < 0)
                 k = -ENOMEM;
-        else if (k < 0)
-                json_object_put(data);
+        else if (k >= 0)
+                data = NULL;            /* o owns it now */
+        json_object_put(data);
         if (k >= 0) {
                 text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
                 if (!text || !(r.body = strdup(text)))
