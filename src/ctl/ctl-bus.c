@@ -14,7 +14,7 @@
 #include "run.h"
 
 
-static int bus_connect(Ctl *c, sd_bus **ret) {
+int bus_connect(Ctl *c, sd_bus **ret) {
         int r = sd_bus_open_system(ret);
         if (r < 0) {
                 fprintf(stderr, "salvectl: cannot connect to the system bus: %s%s\n", strerror(-r),
@@ -26,7 +26,7 @@ static int bus_connect(Ctl *c, sd_bus **ret) {
 }
 
 /* Maps a D-Bus error to words and an exit status. */
-static int bus_failed(const char *what, const sd_bus_error *e, int r) {
+int bus_failed(const char *what, const sd_bus_error *e, int r) {
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
                 fprintf(stderr, "salvectl: salved is not running (systemctl start salved).\n");
                 return EXIT_FAILURE;
@@ -436,7 +436,7 @@ int verb_run(Ctl *c, int argc, char **argv) {
 
 /* A method that changes something and returns nothing: connect, start
  * a polkit agent on a terminal, call, and say plainly what went wrong. */
-static int call_change(Ctl *c, sd_bus **bus, const char *what, const char *method, const char *types, ...) {
+int call_change(Ctl *c, sd_bus **bus, const char *what, const char *method, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         va_list ap;
         int r;

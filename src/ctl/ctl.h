@@ -6,6 +6,8 @@
  *   0 success, 1 failure (invalid plans, a refused or failed request),
  *   2 usage error, 4 no such plan, run or step. */
 
+#include <systemd/sd-bus.h>
+
 #include "macro.h"
 #include "strv.h"
 #include "time-util.h"
@@ -45,6 +47,12 @@ void print_json(json_object *o);
  * so the person acting on it reads what to do where salvectl shows it. */
 void print_human_help(const char *prefix, const char *instructions, char *const *links);
 
+/* ctl-bus.c: the system bus, errors in words and exit codes, and a change
+ * (with a polkit agent on a terminal). */
+int bus_connect(Ctl *c, sd_bus **ret);
+int bus_failed(const char *what, const sd_bus_error *e, int r);
+int call_change(Ctl *c, sd_bus **bus, const char *what, const char *method, const char *types, ...);
+
 /* ctl-human.c: a person's step's escalation, under the step. */
 void print_step_escalation(const Ctl *c, json_object *s, const char *prefix);
 
@@ -69,5 +77,7 @@ int verb_holds(Ctl *c, int argc, char **argv);
 int verb_release(Ctl *c, int argc, char **argv);
 int verb_act(Ctl *c, int argc, char **argv);
 int verb_ack(Ctl *c, int argc, char **argv);
+int verb_outbox(Ctl *c, int argc, char **argv);
+int verb_notifiers(Ctl *c, int argc, char **argv);
 int verb_watch(Ctl *c, int argc, char **argv);
 int verb_reload(Ctl *c, int argc, char **argv);

@@ -30,6 +30,8 @@ static const Verb verbs[] = {
         { "abort",  3, 3,  verb_act,    "abort RUN STEP         fail the step and the run" },
         { "holds",  1, 1,  verb_holds,  "holds                  the units salve holds back, and why" },
         { "release", 2, 2, verb_release, "release UNIT           let a held unit start (--comment WHY)" },
+        { "outbox", 1, 3,  verb_outbox, "outbox [retry|drop ID]  notifications pending, retrying, dead; send again or drop" },
+        { "notifiers", 1, 1, verb_notifiers, "notifiers              the relay's notifiers and how they answer" },
         { "reload", 1, 1,  verb_reload, "reload                 make salved re-read the plans" },
 };
 

@@ -6,6 +6,7 @@
 
 #include "manager-bus.h"
 #include "manager-holds.h"
+#include "relay-facts.h"
 
 /* "human-needed" for the owner's first notice, "escalated" for later
  * levels and rounds: the names the relay uses (notification.h). */
@@ -113,29 +114,6 @@ int manager_bus_get_open_human_steps(sd_bus *bus, const char *path, const char *
         return k;
 }
 
-int manager_run_units(const Run *r, char ***ret) {
-        _cleanup_strv_free_ char **units = NULL;
-
-        STRV_FOREACH(u, r->plan->holds) {
-                RunHold h;
-                if (run_hold(r, *u, &h) >= 0 && h.held && !strv_contains(units, *u) && strv_extend(&units, *u) < 0)
-                        return -ENOMEM;
-        }
-        for (size_t i = 0; i < r->plan->n_steps; i++) {
-                const Step *s = r->plan->steps + i;
-                const char *u;
-
-                if (s->kind != STEP_UNIT_START && s->kind != STEP_UNIT_RESTART && s->kind != STEP_UNIT_STOP &&
-                    s->kind != STEP_UNIT_RESTART_DEPENDENTS)
-                        continue;
-                u = step_get_string(s, "unit");
-                if (u && !strv_contains(units, u) && strv_extend(&units, u) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(units);
-        return 0;
-}
-
 int manager_bus_get_recovery(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -148,7 +126,7 @@ int manager_bus_get_recovery(sd_bus *bus, const char *path, const char *interfac
 
                 if (run_is_finished(r))
                         continue;
-                k = manager_run_units(r, &units);
+                k = relay_run_units(r, &units);
                 if (k >= 0)
                         k = sd_bus_message_open_container(reply, 'r', "sssas");
                 if (k >= 0)

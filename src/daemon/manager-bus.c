@@ -6,6 +6,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager-holds.h"
+#include "manager-relay.h"
 #include "gate-util.h"
 #include "trigger-vars.h"
 #include "manager-reload.h"
@@ -184,6 +185,7 @@ typedef enum Request {
         REQUEST_RELOAD,
         REQUEST_RELEASE,
         REQUEST_ACK,
+        REQUEST_OUTBOX,                 /* retry or drop (action ACTION_SKIP) an outbox entry */
 } Request;
 
 typedef struct Pending {
@@ -313,6 +315,23 @@ static void on_authorized(sd_bus_message *call, int verdict, const sd_bus_error 
         case REQUEST_ACT:
                 k = manager_act(m, p->run, p->step, p->action, actor, p->text && *p->text ? p->text : NULL);
                 k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
+                break;
+        case REQUEST_OUTBOX:
+                k = manager_outbox_act(m, p->run, p->action == ACTION_SKIP);
+                if (k == -ENOENT)
+                        k = sd_bus_reply_method_errorf(call, SALVE_ERROR_NO_SUCH_NOTIFICATION, "No notification "
+                                                       "\"%s\" in the outbox (salvectl outbox lists them).", p->run);
+                else if (k == -ENXIO)
+                        k = sd_bus_reply_method_errorf(call, SALVE_ERROR_INVALID_STATE, "The relay is not running "
+                                                       "(see journalctl -u salved).");
+                else if (k == -EBUSY || k == -EALREADY)
+                        k = sd_bus_reply_method_errorf(call, SALVE_ERROR_INVALID_STATE, "Notification %s is being "
+                                                       "sent right now, or was delivered already.", p->run);
+                else
+                        k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
+                if (k >= 0)
+                        log_notice("%s %s notification %s.", strna(actor),
+                                   p->action == ACTION_SKIP ? "dropped" : "sent again", p->run);
                 break;
         case REQUEST_ACK:
                 k = manager_ack(m, p->run, p->step, actor, "salvectl", p->text && *p->text ? p->text : NULL);
@@ -580,6 +599,35 @@ static int method_ack_step(sd_bus_message *call, void *userdata, sd_bus_error *e
                          STRV_MAKE_CONST("plan", x->plan->name, "run", id, "step", step, "owner", owner));
 }
 
+/* RetryNotification(s id), DropNotification(s id): polkit org.salve.manage. */
+static int outbox_request(sd_bus_message *call, Manager *m, bool drop, sd_bus_error *error) {
+        const char *id;
+        Pending *p;
+        int r;
+
+        r = sd_bus_message_read(call, "s", &id);
+        if (r < 0)
+                return r;
+        if (!text_is_valid(id, 512) || !*id)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid notification id.");
+        p = pending_new(m, REQUEST_OUTBOX);
+        if (!p || !(p->run = strdup(id))) {
+                pending_free(p);
+                return -ENOMEM;
+        }
+        p->action = drop ? ACTION_SKIP : ACTION_RETRY;
+        return authorize(m, call, SALVE_ACTION_MANAGE, p,
+                         STRV_MAKE_CONST("notification", id, "action", drop ? "drop" : "retry"));
+}
+
+static int method_retry_notification(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        return outbox_request(call, userdata, false, error);
+}
+
+static int method_drop_notification(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        return outbox_request(call, userdata, true, error);
+}
+
 static int method_reload(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         Pending *p = pending_new(m, REQUEST_RELOAD);
@@ -647,6 +695,14 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_cancel_run, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ActOnStep", SD_BUS_ARGS("s", run, "s", step, "s", action, "s", comment),
                                 SD_BUS_NO_RESULT, method_act_on_step, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListOutbox", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssssuttxs)", entries, "t",
+                                dead_dropped), manager_bus_list_outbox, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListNotifiers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssuttxstt)", notifiers),
+                                manager_bus_list_notifiers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RetryNotification", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,
+                                method_retry_notification, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DropNotification", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,
+                                method_drop_notification, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AckStep", SD_BUS_ARGS("s", run, "s", step, "s", comment), SD_BUS_NO_RESULT,
                                 method_ack_step, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("OpenHumanSteps", "a(sssssuuasst)", manager_bus_get_open_human_steps, 0,

@@ -30,8 +30,6 @@ int manager_bus_get_open_human_steps(sd_bus *bus, const char *path, const char *
                                      sd_bus_message *reply, void *userdata, sd_bus_error *error);
 int manager_bus_get_recovery(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error);
-/* The units a run holds back now or starts, stops or restarts. */
-int manager_run_units(const Run *r, char ***ret);
 
 /* Argument checks, shared with salvectl. */
 bool run_id_is_valid(const char *s);

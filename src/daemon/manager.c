@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager-holds.h"
+#include "manager-relay.h"
 #include "manager-reload.h"
 #include "manager.h"
 #include "trigger-vars.h"
@@ -109,6 +110,9 @@ Manager *manager_free(Manager *m) {
         free(m->contexts);
         free(m->listeners);
         manager_watch_free(m);
+        manager_relay_free(m);
+        strv_free(m->people_dirs);
+        free(m->relay_config_path);
         m->holds = manager_holds_free(m->holds);
         for (size_t i = 0; i < m->n_unjournaled; i++) {
                 transition_done(&m->unjournaled[i].t);
@@ -911,6 +915,9 @@ int manager_reload(Manager *m, PlanSet *s, size_t n_errors, PlanSet **ret_old) {
                 log_info("Reloaded: %zu plans.", m->plans->n_plans);
                 (void) manager_watch_update(m);
         }
+        /* The people directory and the relay's channels are read again
+         * with the plans; errors there keep what was loaded before. */
+        (void) manager_relay_reload(m);
         free(m->last_status);
         m->last_status = NULL;
         manager_update_status(m);
@@ -932,6 +939,8 @@ int manager_new(sd_event *event, sd_bus *bus, Manager **ret) {
                 return -ENOMEM;
         m->event = sd_event_ref(event);
         m->bus = bus ? sd_bus_ref(bus) : NULL;
+        /* Tests without a bus have no relay unless they set one up. */
+        m->relay_disabled = !bus;
         m->polkit = true;
         if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
                 seed = (unsigned) now_usec(CLOCK_MONOTONIC);
@@ -1123,6 +1132,17 @@ int manager_startup(Manager *m) {
         k = manager_holds_setup(m);
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the gates directory in %s: %m", m->runtime_dir);
+
+        /* Before anything moves: the relay hears of every transition from
+         * here on, and first catches up with what the journal holds. */
+        {
+                sd_id128_t mid;
+                if (sd_id128_get_machine(&mid) >= 0)
+                        sd_id128_to_string(mid, m->machine_id);
+        }
+        k = manager_relay_setup(m);
+        if (k < 0)
+                return k;
 
         /* Resume what was in flight: the only place where "running" in the
          * journal is reconciled with what systemd knows. Nothing of a run

@@ -93,6 +93,12 @@ struct Manager {
          * directory); NULL: the names stand for themselves. */
         RunResolveFunc resolve;
         void *resolve_userdata;
+        struct PeopleDir *people;       /* manager-relay.c; NULL: none loaded */
+        char **people_dirs;             /* NULL: the system directories */
+        struct Relay *relay;            /* NULL: nobody is notified (no relay, or it could not start) */
+        char *relay_config_path;        /* NULL: the system configuration */
+        bool relay_disabled;            /* tests without a relay */
+        char machine_id[33];            /* /etc/machine-id, or "" */
 
         Unjournaled *unjournaled;       /* oldest first */
         size_t n_unjournaled;

@@ -29,6 +29,7 @@
 #define SALVE_ERROR_TRIGGER_CONTEXT "org.salve.Error.TriggerContext"
 #define SALVE_ERROR_NOT_HELD "org.salve.Error.NotHeld"
 #define SALVE_ERROR_ALREADY_ACKNOWLEDGED "org.salve.Error.AlreadyAcknowledged"
+#define SALVE_ERROR_NO_SUCH_NOTIFICATION "org.salve.Error.NoSuchNotification"
 
 #define SALVE_ACTION_RUN "org.salve.run"
 #define SALVE_ACTION_CANCEL "org.salve.cancel"
