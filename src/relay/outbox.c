@@ -419,13 +419,22 @@ static uint64_t hash_bytes(uint64_t h, const char *s) {
 
 #define HASH_INIT 0xcbf29ce484222325ULL
 
+/* FNV-1a's low bits, which pick the slot, mix poorly on their own. */
+static uint64_t hash_final(uint64_t h) {
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        return h ^ (h >> 33);
+}
+
 static uint64_t hash_id(const char *id) {
-        return hash_bytes(HASH_INIT, id);
+        return hash_final(hash_bytes(HASH_INIT, id));
 }
 
 /* The hash of CHANNEL "/" KEY without building it. */
 static uint64_t hash_parts(const char *channel, const char *key) {
-        return hash_bytes(hash_bytes(hash_bytes(HASH_INIT, channel), "/"), key);
+        return hash_final(hash_bytes(hash_bytes(hash_bytes(HASH_INIT, channel), "/"), key));
 }
 
 static bool id_is(const char *id, const char *channel, const char *key) {
@@ -1162,9 +1171,13 @@ usec_t outbox_next_due(const Outbox *o) {
         return next;
 }
 
-/* ret[0..*n) is a max-heap by seq holding the oldest max due entries seen. */
+static uint64_t entry_seq(const OutboxEntry *e) {
+        return ((const Item *) e)->seq;
+}
+
+/* items[0..n) is a max-heap by seq holding the oldest max due entries seen. */
 typedef struct DueSet {
-        Item **items;
+        OutboxEntry **items;
         size_t n, max;
 } DueSet;
 
@@ -1173,29 +1186,29 @@ static void due_set_add(DueSet *d, Item *it) {
 
         if (d->n < d->max) {
                 i = d->n++;
-                while (i > 0 && d->items[(i - 1) / 2]->seq < it->seq) {
+                while (i > 0 && entry_seq(d->items[(i - 1) / 2]) < it->seq) {
                         d->items[i] = d->items[(i - 1) / 2];
                         i = (i - 1) / 2;
                 }
-                d->items[i] = it;
+                d->items[i] = &it->e;
                 return;
         }
-        if (it->seq >= d->items[0]->seq)
+        if (it->seq >= entry_seq(d->items[0]))
                 return;
         i = 0;
         for (;;) {
                 size_t l = 2 * i + 1, m = i;
                 uint64_t top = it->seq;
-                if (l < d->n && d->items[l]->seq > top)
-                        top = d->items[m = l]->seq;
-                if (l + 1 < d->n && d->items[l + 1]->seq > top)
+                if (l < d->n && entry_seq(d->items[l]) > top)
+                        top = entry_seq(d->items[m = l]);
+                if (l + 1 < d->n && entry_seq(d->items[l + 1]) > top)
                         m = l + 1;
                 if (m == i)
                         break;
                 d->items[i] = d->items[m];
                 i = m;
         }
-        d->items[i] = it;
+        d->items[i] = &it->e;
 }
 
 /* Visits only due nodes: below a node that is not due nothing is. The
@@ -1209,12 +1222,12 @@ static void due_walk(const Channel *c, size_t i, usec_t now, DueSet *d) {
 }
 
 static int seq_cmp(const void *a, const void *b) {
-        const Item *x = *(Item * const *) a, *y = *(Item * const *) b;
-        return x->seq < y->seq ? -1 : x->seq > y->seq;
+        uint64_t x = entry_seq(*(OutboxEntry * const *) a), y = entry_seq(*(OutboxEntry * const *) b);
+        return x < y ? -1 : x > y;
 }
 
 size_t outbox_due(const Outbox *o, usec_t now, const char *channel, OutboxEntry **ret, size_t max) {
-        DueSet d = { .items = (Item **) ret, .max = max };
+        DueSet d = { .items = ret, .max = max };
 
         if (!o || !ret || max == 0)
                 return 0;
@@ -1225,7 +1238,7 @@ size_t outbox_due(const Outbox *o, usec_t now, const char *channel, OutboxEntry 
         } else
                 for (size_t i = 0; i < o->n_channels; i++)
                         due_walk(o->channels[i], 0, now, &d);
-        qsort(d.items, d.n, sizeof(Item *), seq_cmp);
+        qsort(d.items, d.n, sizeof(OutboxEntry *), seq_cmp);
         return d.n;
 }
 

@@ -585,6 +585,196 @@ static void test_compaction(void **state) {
         outbox_free(o);
 }
 
+/* Random operations against a plain model of what each id should be: the
+ * index (with its deletions), the due heaps and the dead list must agree
+ * with it at every step, and across reopens and compactions. */
+#define MODEL_IDS 240
+
+typedef struct ModelEntry {
+        bool present;
+        OutboxState state;
+        unsigned attempts;
+        usec_t next;
+        uint64_t seq;
+} ModelEntry;
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void) {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        return rng_state;
+}
+
+static void model_id(unsigned i, char channel[static 8], char key[static 16]) {
+        snprintf(channel, 8, "ch%u", i % 4);
+        snprintf(key, 16, "key-%u", i);
+}
+
+static void model_check(Outbox *o, const ModelEntry *m, usec_t now) {
+        static OutboxEntry *due[MODEL_IDS + 1];
+        size_t counts[_OUTBOX_STATE_MAX], want[_OUTBOX_STATE_MAX] = {}, n_due = 0, n;
+        usec_t next = USEC_INFINITY;
+        uint64_t last_seq = 0;
+        char channel[8], key[16], id[32];
+
+        for (unsigned i = 0; i < MODEL_IDS; i++) {
+                model_id(i, channel, key);
+                snprintf(id, sizeof(id), "%s/%s", channel, key);
+                assert_int_equal(outbox_has(o, channel, key), m[i].present);
+                OutboxEntry *e = outbox_find(o, id);
+                if (!m[i].present) {
+                        assert_null(e);
+                        continue;
+                }
+                assert_non_null(e);
+                assert_int_equal(e->state, m[i].state);
+                assert_int_equal(e->attempts, m[i].attempts);
+                want[m[i].state]++;
+                if (m[i].state == OUTBOX_PENDING || m[i].state == OUTBOX_RETRYING) {
+                        assert_int_equal(e->next_attempt, m[i].next);
+                        next = MIN(next, m[i].next);
+                        n_due += m[i].next <= now;
+                }
+        }
+        outbox_counts(o, counts, NULL);
+        assert_memory_equal(counts, want, sizeof(counts));
+        assert_int_equal(outbox_next_due(o), next);
+        n = outbox_due(o, now, NULL, due, ELEMENTSOF(due));
+        assert_int_equal(n, n_due);
+        for (size_t i = 0; i < n; i++) {
+                unsigned k;
+                assert_int_equal(sscanf(due[i]->key, "key-%u", &k), 1);
+                assert_true(m[k].next <= now);
+                assert_true(i == 0 || m[k].seq > last_seq); /* oldest first */
+                last_seq = m[k].seq;
+        }
+}
+
+static void test_model(void **state) {
+        static ModelEntry m[MODEL_IDS];
+        const OutboxLimits l = { .max_entries = 100000, .max_dead = 100000 };
+        Outbox *o = open_outbox(&l, NULL);
+        usec_t now = T0;
+        uint64_t seq = 0;
+        char channel[8], key[16], id[32];
+
+        outbox_set_sync(o, false);
+        memset(m, 0, sizeof(m));
+        for (unsigned step = 1; step <= 20000; step++) {
+                unsigned i = (unsigned) (rng() % MODEL_IDS), op = (unsigned) (rng() % 10);
+                ModelEntry *x = m + i;
+                OutboxEntry *e;
+                int k;
+
+                now += rng() % (2 * USEC_PER_SEC);
+                model_id(i, channel, key);
+                snprintf(id, sizeof(id), "%s/%s", channel, key);
+                e = outbox_find(o, id);
+
+                if (op < 3) {
+                        k = outbox_enqueue(o, channel, key, NULL, "p", now, NULL);
+                        assert_int_equal(k, x->present ? -EEXIST : 0);
+                        if (!x->present)
+                                *x = (ModelEntry) { .present = true, .state = OUTBOX_PENDING, .next = now, .seq = ++seq };
+                } else if (op < 6 && x->present) {
+                        bool retry = rng() % 4 != 0;
+                        double jitter = (double) (rng() % 1000) / 1000.0;
+                        k = outbox_failed(o, e, 500, "x", retry, jitter, now);
+                        if (x->state != OUTBOX_PENDING && x->state != OUTBOX_RETRYING) {
+                                assert_int_equal(k, -ESTALE);
+                                continue;
+                        }
+                        assert_int_equal(k, 0);
+                        x->attempts++;
+                        x->state = retry ? OUTBOX_RETRYING : OUTBOX_DEAD;
+                        if (retry)
+                                x->next = now + outbox_backoff(&l, x->attempts, jitter);
+                } else if (op < 8 && x->present) {
+                        k = outbox_delivered(o, e, 200, now);
+                        assert_int_equal(k, x->state == OUTBOX_DELIVERED ? -EALREADY : 0);
+                        if (k == 0) {
+                                x->state = OUTBOX_DELIVERED;
+                                x->attempts++;
+                        }
+                } else if (op == 8) {
+                        k = outbox_retry(o, id, now);
+                        if (!x->present)
+                                assert_int_equal(k, -ENOENT);
+                        else if (x->state == OUTBOX_DEAD || x->state == OUTBOX_RETRYING) {
+                                assert_int_equal(k, 0);
+                                x->state = OUTBOX_PENDING;
+                                x->attempts = 0;
+                                x->next = now;
+                        } else
+                                assert_int_equal(k, -EALREADY);
+                } else if (op == 9) {
+                        k = outbox_drop(o, id, now);
+                        if (!x->present)
+                                assert_int_equal(k, -ENOENT);
+                        else if (x->state == OUTBOX_DELIVERED)
+                                assert_int_equal(k, -EALREADY);
+                        else {
+                                assert_int_equal(k, 0);
+                                x->present = false;
+                        }
+                }
+
+                if (step % 97 == 0)
+                        model_check(o, m, now);
+                if (step % 2500 == 0) {
+                        _cleanup_free_ char *before = snapshot(o), *after = NULL;
+                        if (step % 5000 == 0)
+                                assert_int_equal(outbox_compact(o, now), 0); /* keeps all: 7 days */
+                        outbox_free(o);
+                        o = open_outbox(&l, NULL);
+                        outbox_set_sync(o, false);
+                        after = snapshot(o);
+                        assert_string_equal(before, after);
+                        model_check(o, m, now);
+                }
+        }
+        outbox_free(o);
+}
+
+/* Many deletions from a well filled index (clusters that wrap around its
+ * end included): every id is found exactly while it is there. */
+static void test_index_churn(void **state) {
+        static bool present[3000];
+        Outbox *o = open_outbox(NULL, NULL);
+        char key[16];
+        size_t n = 0;
+
+        outbox_set_sync(o, false);
+        memset(present, 0, sizeof(present));
+        for (unsigned round = 0; round < 30; round++) {
+                while (n < 1020) {
+                        unsigned i = (unsigned) (rng() % ELEMENTSOF(present));
+                        if (present[i])
+                                continue;
+                        snprintf(key, sizeof(key), "%u", i);
+                        assert_int_equal(outbox_enqueue(o, "c", key, NULL, "p", T0 + round, NULL), 0);
+                        present[i] = true;
+                        n++;
+                }
+                while (n > 200) {
+                        unsigned i = (unsigned) (rng() % ELEMENTSOF(present));
+                        if (!present[i])
+                                continue;
+                        snprintf(key, sizeof(key), "c/%u", i);
+                        assert_int_equal(outbox_drop(o, key, T0 + round), 0);
+                        present[i] = false;
+                        n--;
+                }
+                for (unsigned i = 0; i < ELEMENTSOF(present); i++) {
+                        snprintf(key, sizeof(key), "%u", i);
+                        assert_int_equal(outbox_has(o, "c", key), present[i]);
+                }
+        }
+        outbox_free(o);
+}
+
 static double cpu_seconds(void) {
         struct timespec ts;
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -722,6 +912,8 @@ int main(void) {
                 cmocka_unit_test_setup(test_bad_records, fresh),
                 cmocka_unit_test_setup(test_damaged_set_aside, fresh),
                 cmocka_unit_test_setup(test_compaction, fresh),
+                cmocka_unit_test_setup(test_model, fresh),
+                cmocka_unit_test_setup(test_index_churn, fresh),
                 cmocka_unit_test_setup(test_scale, fresh),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
