@@ -582,6 +582,16 @@ static void test_compaction(void **state) {
         assert_string_equal(find(o, "c", "retrying")->last_error, "busy");
         assert_int_equal(find(o, "c", "dead")->state, OUTBOX_DEAD);
         assert_string_equal(find(o, "c", "dead")->payload, "x");
+
+        /* a pending entry due at 0 stays due at 0, not at its creation
+         * (a zero "next" must be written; found by the fuzzer) */
+        assert_int_equal(outbox_retry(o, "c/retrying", 0), 0);
+        assert_int_equal(find(o, "c", "retrying")->next_attempt, 0);
+        assert_int_equal(outbox_compact(o, T0 + 2 * USEC_PER_HOUR + 20), 0);
+        outbox_free(o);
+        o = open_outbox(&l, NULL);
+        assert_int_equal(find(o, "c", "retrying")->next_attempt, 0);
+        assert_int_equal(outbox_next_due(o), 0);
         outbox_free(o);
 }
 
