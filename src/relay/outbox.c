@@ -998,11 +998,15 @@ int outbox_enqueue(Outbox *o, const char *channel, const char *key, const char *
         return 0;
 }
 
+/* Only entries of this outbox: a copy of an entry or another outbox's is
+ * refused (a stale pointer cannot be told). */
 static Item *item_of(Outbox *o, OutboxEntry *e) {
-        Item *it = (Item *) e;
-        /* only entries of this outbox (a stale pointer cannot be told, but
-         * a copy or another outbox's entry can) */
-        return e && index_lookup(o, it->hash, e->id, NULL, NULL) == it ? it : NULL;
+        Item *it;
+
+        if (!e || !e->id)
+                return NULL;
+        it = index_lookup(o, hash_id(e->id), e->id, NULL, NULL);
+        return it && &it->e == e ? it : NULL;
 }
 
 int outbox_delivered(Outbox *o, OutboxEntry *e, long status, usec_t now) {

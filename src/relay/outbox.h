@@ -142,10 +142,12 @@ int outbox_enqueue_many(Outbox *o, const OutboxNew *items, size_t n, usec_t now)
 
 /* The attempt worked: DELIVERED (from PENDING, RETRYING or DEAD), payload
  * freed, id remembered. Journaled; the sync may be batched (see above).
- * -EALREADY if it is delivered already. */
+ * -EALREADY if it is delivered already; -EINVAL if e is not an entry of o
+ * (a copy, another outbox's). */
 int outbox_delivered(Outbox *o, OutboxEntry *e, long status, usec_t now);
 
-/* A failed attempt of a PENDING or RETRYING entry (-ESTALE otherwise).
+/* A failed attempt of a PENDING or RETRYING entry (-ESTALE otherwise;
+ * -EINVAL if e is not an entry of o).
  * retry=false, or give_up_after passed since MAX(created, retried): DEAD.
  * Else RETRYING with next_attempt = now + jitter * MIN(retry_max,
  * retry_initial * 2^(attempts-1)), attempts counting this one (full

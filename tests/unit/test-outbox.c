@@ -169,6 +169,11 @@ static void test_exists(void **state) {
         /* known while delivered too */
         assert_int_equal(outbox_delivered(o, outbox_find(o, "a/k"), 200, T0 + 5), 0);
         assert_int_equal(outbox_delivered(o, outbox_find(o, "a/k"), 200, T0 + 6), -EALREADY);
+        /* a copy of an entry is not one */
+        OutboxEntry copy = *outbox_find(o, "b/k");
+        assert_int_equal(outbox_delivered(o, &copy, 200, T0 + 6), -EINVAL);
+        assert_int_equal(outbox_failed(o, &copy, 500, "x", true, 0, T0 + 6), -EINVAL);
+        assert_int_equal(outbox_delivered(o, NULL, 200, T0 + 6), -EINVAL);
         assert_int_equal(outbox_enqueue(o, "a", "k", NULL, "x", T0 + 7, NULL), -EEXIST);
         outbox_free(o);
 
