@@ -358,6 +358,13 @@ static int build_step(const Run *r, const RelayFact *f, const RelayContext *ctx,
         case NOTIFY_STEP_FAILED:
                 return set_summary(n, "%s on %s: step %s %s: %s", p->name, ctx->host, s->id,
                                    x->state == STEP_INTERRUPTED ? "was interrupted" : "failed", strna(x->message));
+        case NOTIFY_RUN_FINISHED:
+                /* the end of a run, for what a step's failure opened (a PagerDuty incident) */
+                if (dup_to(&n->message, r->final_message) < 0)
+                        return -ENOMEM;
+                return set_summary(n, "%s on %s: run %s %s; step %s had %s", p->name, ctx->host, r->id,
+                                   run_state_to_string(r->final_state), s->id,
+                                   x->state == STEP_INTERRUPTED ? "been interrupted" : "failed");
         default:
                 return -EINVAL;
         }

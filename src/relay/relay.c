@@ -436,8 +436,9 @@ static const RelayContext *relay_context(Relay *r, RelayContext *c) {
         return c;
 }
 
-/* Enqueues a fact for every target that wants it (one sync for all). */
-static int relay_enqueue_fact(Relay *r, const Run *run, const RelayFact *f, bool reconcile) {
+/* Enqueues a fact for every target that wants it (one sync for all);
+ * only: just the targets of that channel type (-1: all). */
+static int relay_enqueue_fact_for(Relay *r, const Run *run, const RelayFact *f, bool reconcile, int only) {
         _cleanup_(notification_freep) Notification *n = NULL;
         _cleanup_free_ char *json = NULL;
         OutboxNew items[64];
@@ -447,6 +448,8 @@ static int relay_enqueue_fact(Relay *r, const Run *run, const RelayFact *f, bool
 
         for (size_t i = 0; i < r->n_targets; i++) {
                 RelayTarget *t = r->targets + i;
+                if (only >= 0 && (int) t->config->type != only)
+                        continue;
                 if (t->alertmanager || !relay_channel_wants(t->config, f->event,
                                                             notify_event_default_severity(f->event), run->plan->name))
                         continue;
@@ -482,6 +485,24 @@ static int relay_enqueue_fact(Relay *r, const Run *run, const RelayFact *f, bool
                 log_struct_internal(LOG_NOTICE, 0, NULL, run->id, run->plan->name, NULL, "Notification %s was "
                                     "journaled but not yet in the outbox when salved stopped: queued now.", n->key);
         return 0;
+}
+
+static int relay_enqueue_fact(Relay *r, const Run *run, const RelayFact *f, bool reconcile) {
+        int k = relay_enqueue_fact_for(r, run, f, reconcile, -1);
+
+        /* A run's end also closes what its steps' failures opened at
+         * PagerDuty (an incident per run and step): one resolve each. */
+        if (k >= 0 && f->event == NOTIFY_RUN_FINISHED && f->step < 0)
+                for (size_t i = 0; i < run->plan->n_steps; i++) {
+                        const StepRun *x = run->steps + i;
+                        RelayFact g = { .event = NOTIFY_RUN_FINISHED, .step = (ssize_t) i, .at = f->at };
+
+                        if (step_kind_is_human(run->plan->steps[i].kind) || x->attempt == 0 ||
+                            (x->state != STEP_FAILED && x->state != STEP_INTERRUPTED))
+                                continue;
+                        (void) relay_enqueue_fact_for(r, run, &g, reconcile, CHANNEL_PAGERDUTY);
+                }
+        return k;
 }
 
 /* ---- Alertmanager: the runs' alerts, re-sent while they matter ---- */
