@@ -70,11 +70,29 @@ int manager_people_load(Manager *m) {
         return 0;
 }
 
+/* Names in the loaded plans that the directory does not know: salvectl
+ * verify refuses them; salved, which must not drop a plan in use because
+ * someone left people.d, says so and lets the name stand for itself. */
+void manager_people_check_plans(Manager *m) {
+        if (!m->people || people_dir_is_empty(m->people) || !m->plans)
+                return;
+        for (size_t i = 0; i < m->plans->n_plans; i++) {
+                _cleanup_(diagnostics_done) Diagnostics diag = {};
+
+                (void) people_check_plan(m->people, m->plans->plans[i], &diag);
+                for (size_t j = 0; j < diag.n_items; j++)
+                        log_warning("%s:%u:%u: %s (the name stands for itself: nobody it means is resolved)",
+                                    diag.items[j].file, diag.items[j].line, diag.items[j].column,
+                                    diag.items[j].message);
+        }
+}
+
 int manager_relay_setup(Manager *m) {
         _cleanup_free_ char *outbox = NULL;
         int k;
 
         (void) manager_people_load(m);
+        manager_people_check_plans(m);
         m->resolve = resolve_name;
         m->resolve_userdata = m;
 
@@ -109,6 +127,7 @@ int manager_relay_reload(Manager *m) {
         int k = 0;
 
         (void) manager_people_load(m);
+        manager_people_check_plans(m);
         if (m->relay)
                 k = relay_reload(m->relay, m->store);
         if (k < 0)

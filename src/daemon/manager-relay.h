@@ -7,6 +7,8 @@
 
 /* (Re)loads the people directory; on errors the one loaded before stays. */
 int manager_people_load(Manager *m);
+/* Logs the loaded plans' owner/escalate/fallback names people.d lacks. */
+void manager_people_check_plans(Manager *m);
 /* After the bus, before runs resume: people, the resolver, the relay and
  * its listener; reconciles the outbox with the journal. Never fails
  * salved for a bad relay config (logged, the relay left out). */
