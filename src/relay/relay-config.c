@@ -28,7 +28,8 @@
 #include "strv.h"
 #include "yaml-tree.h"
 
-static const char *const channel_type_table[_CHANNEL_TYPE_MAX] = {
+/* NULL-terminated for string_closest() */
+static const char *const channel_type_table[_CHANNEL_TYPE_MAX + 1] = {
         [CHANNEL_WEBHOOK] = "webhook",
         [CHANNEL_ALERTMANAGER] = "alertmanager",
         [CHANNEL_PAGERDUTY] = "pagerduty",
