@@ -619,6 +619,29 @@ static void test_free_in_done(void **state) {
         assert_false(r[2].called);
 }
 
+/* Many calls through few slots: all answered, over reused connections. */
+static void test_many(void **state) {
+        Fixture *f = *state;
+        static Result r[MAX_REQ];
+        usec_t t0;
+
+        memset(r, 0, sizeof(r));
+        client_new(f, 4);
+        t0 = now_usec(CLOCK_MONOTONIC);
+        for (int i = 0; i < MAX_REQ; i++)
+                start(f, "/ok", &r[i], NULL);
+        assert_int_equal(http_client_queued(f->client), MAX_REQ - 4);
+        RUN_UNTIL(f, f->n_done == MAX_REQ);
+        for (int i = 0; i < MAX_REQ; i++) {
+                assert_int_equal(r[i].status, 200);
+                assert_string_equal(r[i].body, "got 2 bytes");
+        }
+        assert_int_equal(f->server.n_req, MAX_REQ);
+        assert_true(f->server.accepted <= 4);
+        fprintf(stderr, "%d calls, 4 in flight: %u connections, %llu us\n", MAX_REQ, f->server.accepted,
+                (unsigned long long) (now_usec(CLOCK_MONOTONIC) - t0));
+}
+
 static void test_bad_requests(void **state) {
         Fixture *f = *state;
         Result r = {};
@@ -670,6 +693,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_cancel_in_done, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_pending, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_in_done, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_many, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
                 cmocka_unit_test(test_error_map),
         };
