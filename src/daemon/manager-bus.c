@@ -5,6 +5,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-ack.h"
 #include "manager-holds.h"
 #include "manager-relay.h"
 #include "gate-util.h"
@@ -703,6 +704,9 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_retry_notification, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DropNotification", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,
                                 method_drop_notification, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Callback", SD_BUS_ARGS("s", method, "s", path, "a(ss)", headers, "ay", body),
+                                SD_BUS_RESULT("u", status, "s", content_type, "s", body),
+                                manager_ack_bus_method, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AckStep", SD_BUS_ARGS("s", run, "s", step, "s", comment), SD_BUS_NO_RESULT,
                                 method_ack_step, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("OpenHumanSteps", "a(sssssuuasst)", manager_bus_get_open_human_steps, 0,
