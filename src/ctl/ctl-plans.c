@@ -46,9 +46,18 @@ int verb_verify(Ctl *c, int argc, char **argv) {
                 diagnostics_done(&d);
                 return EXIT_FAILURE;
         }
+        json_object *o = c->json ? json_object_new_object() : NULL;
+        /* The people directory too, and the plans' owner and escalate names against it. */
+        r = ctl_verify_people(c, s->plans, s->n_plans, &d, o);
+        if (r < 0) {
+                fprintf(stderr, "salvectl: failed to load the people directory: %s\n", strerror(-r));
+                json_object_put(o);
+                diagnostics_done(&d);
+                return EXIT_FAILURE;
+        }
         diagnostics_sort(&d);
         if (c->json) {
-                json_object *o = json_object_new_object(), *ok = json_object_new_array();
+                json_object *ok = json_object_new_array();
                 for (size_t i = 0; i < s->n_plans; i++)
                         json_object_array_add(ok, plan_to_json(s->plans[i], false));
                 json_object_object_add(o, "plans", ok);

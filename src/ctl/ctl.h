@@ -26,6 +26,9 @@ typedef struct Ctl {
         char *reason;           /* --reason for run */
         char **trigger;         /* --trigger NAME=VALUE for run */
         bool ask_password;
+        char **people_dirs;     /* --people-dir, overriding the system dirs */
+        usec_t at;              /* --at, for oncall */
+        bool at_set;
 } Ctl;
 
 typedef struct Verb {
@@ -81,3 +84,15 @@ int verb_outbox(Ctl *c, int argc, char **argv);
 int verb_notifiers(Ctl *c, int argc, char **argv);
 int verb_watch(Ctl *c, int argc, char **argv);
 int verb_reload(Ctl *c, int argc, char **argv);
+
+/* ctl-people.c: the people directory (salve.people(5)), read directly. */
+struct Diagnostics;
+struct PeopleDir;
+struct Plan;
+int verb_oncall(Ctl *c, int argc, char **argv);
+int ctl_people_load(Ctl *c, struct Diagnostics *d, struct PeopleDir **ret);
+/* --at: "2026-12-24 10:00" (local), "2026-12-24T10:00:00+01:00" (or Z), "@EPOCH", "+2h", "-30m". */
+int ctl_parse_at(const char *s, usec_t now, usec_t *ret);
+/* verify: loads the people directory into d, checks the plans' names
+ * against it; adds "people" to out (--json) or prints a line. */
+int ctl_verify_people(Ctl *c, struct Plan *const *plans, size_t n_plans, struct Diagnostics *d, json_object *out);

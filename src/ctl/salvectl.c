@@ -33,6 +33,7 @@ static const Verb verbs[] = {
         { "outbox", 1, 3,  verb_outbox, "outbox [retry|drop ID]  notifications pending, retrying, dead; send again or drop" },
         { "notifiers", 1, 1, verb_notifiers, "notifiers              the relay's notifiers and how they answer" },
         { "reload", 1, 1,  verb_reload, "reload                 make salved re-read the plans" },
+        { "oncall", 2, 2,  verb_oncall, "oncall NAME            who a rotation, team or person means now (--at TIME)" },
 };
 
 void print_json(json_object *o) {
@@ -60,12 +61,18 @@ static void help(void) {
                "     --trigger=NAME=VALUE  run: set ${trigger.NAME} as a trigger would\n"
                "                        (may be repeated)\n"
                "     --no-ask-password  never ask for authentication\n"
+               "     --people-dir=DIR   read people.d from DIR instead of the system\n"
+               "                        directories (may be repeated)\n"
+               "     --at=TIME          oncall: at TIME instead of now: \"2026-12-24 10:00\"\n"
+               "                        (local), \"2026-12-24T10:00:00+01:00\", @EPOCH, +2h\n"
                "\nExit status: 0 success, 1 failure (e.g. invalid plans), 2 usage error,\n"
-               "4 no such plan, run or step. See salvectl(1) and salve.plan(5).\n");
+               "4 no such plan, run, step or name. See salvectl(1), salve.plan(5) and\n"
+               "salve.people(5).\n");
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_COMMENT, ARG_REASON, ARG_TRIGGER, ARG_NO_ASK_PASSWORD };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_COMMENT, ARG_REASON, ARG_TRIGGER, ARG_NO_ASK_PASSWORD,
+               ARG_PEOPLE_DIR, ARG_AT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -76,6 +83,8 @@ int main(int argc, char **argv) {
                 { "reason", required_argument, NULL, ARG_REASON },
                 { "trigger", required_argument, NULL, ARG_TRIGGER },
                 { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                { "people-dir", required_argument, NULL, ARG_PEOPLE_DIR },
+                { "at", required_argument, NULL, ARG_AT },
                 {}
         };
         Ctl c = { .legend = true, .ask_password = true };
@@ -125,6 +134,19 @@ int main(int argc, char **argv) {
                 case ARG_NO_ASK_PASSWORD:
                         c.ask_password = false;
                         break;
+                case ARG_PEOPLE_DIR:
+                        if (strv_extend(&c.people_dirs, optarg) < 0)
+                                return EXIT_FAILURE;
+                        break;
+                case ARG_AT:
+                        if (ctl_parse_at(optarg, now_usec(CLOCK_REALTIME), &c.at) < 0) {
+                                fprintf(stderr, "salvectl: --at: \"%s\" is not a time (expected e.g. \"2026-12-24 "
+                                        "10:00\" in local time, 2026-12-24T10:00:00+01:00, @1798100000 or +2h)\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        c.at_set = true;
+                        break;
                 default:
                         fprintf(stderr, "Try 'salvectl --help'.\n");
                         return EXIT_USAGE;
@@ -149,6 +171,7 @@ int main(int argc, char **argv) {
         r = v->run(&c, n, argv + optind);
         polkit_agent_close();
         strv_free(c.plan_dirs);
+        strv_free(c.people_dirs);
         free(c.comment);
         free(c.reason);
         strv_free(c.trigger);
