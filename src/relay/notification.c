@@ -154,6 +154,8 @@ void notify_recipients_free(NotifyRecipient *r, size_t n) {
                 free(r[i].name);
                 free(r[i].display);
                 strv_free(r[i].contacts);
+                free(r[i].approve_url);
+                free(r[i].reject_url);
         }
         free(r);
 }
@@ -223,7 +225,9 @@ int notification_copy(const Notification *n, Notification **ret) {
                         c->recipients[i].level = n->recipients[i].level;
                         if (strdup_to(&c->recipients[i].name, n->recipients[i].name) < 0 ||
                             strdup_to(&c->recipients[i].display, n->recipients[i].display) < 0 ||
-                            strv_copy_to(&c->recipients[i].contacts, n->recipients[i].contacts) < 0)
+                            strv_copy_to(&c->recipients[i].contacts, n->recipients[i].contacts) < 0 ||
+                            strdup_to(&c->recipients[i].approve_url, n->recipients[i].approve_url) < 0 ||
+                            strdup_to(&c->recipients[i].reject_url, n->recipients[i].reject_url) < 0)
                                 return -ENOMEM;
                 }
         }
@@ -445,6 +449,14 @@ static int recipients_to_json(const Notification *n, json_object **ret) {
                         v = json_strv(r->contacts, &e);
                         k = add(o, "contacts", v, e);
                 }
+                if (k >= 0 && r->approve_url) {
+                        v = json_string_or_null(r->approve_url, &e);
+                        k = add(o, "approve_url", v, e);
+                }
+                if (k >= 0 && r->reject_url) {
+                        v = json_string_or_null(r->reject_url, &e);
+                        k = add(o, "reject_url", v, e);
+                }
                 if (k >= 0) {
                         json_object *l = json_object_new_int64(r->level);
                         k = add(o, "level", l, l ? 0 : -ENOMEM);
@@ -655,6 +667,12 @@ static int recipients_from_json(Notification *n, json_object *a, const char **re
                         } else if (streq(key, "contacts")) {
                                 *ret_error = "recipients.contacts";
                                 k = strv_from_json(val, &r->contacts);
+                        } else if (streq(key, "approve_url")) {
+                                *ret_error = "recipients.approve_url";
+                                k = string_from_json(val, 0, &r->approve_url);
+                        } else if (streq(key, "reject_url")) {
+                                *ret_error = "recipients.reject_url";
+                                k = string_from_json(val, 0, &r->reject_url);
                         } else if (streq(key, "level")) {
                                 *ret_error = "recipients.level";
                                 k = int_from_json(val, UINT_MAX, &level);

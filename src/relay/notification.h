@@ -50,6 +50,10 @@ typedef struct NotifyRecipient {
         char *display;                  /* full name, or NULL */
         char **contacts;                /* "channel=address" */
         unsigned level;                 /* the escalation level they were reached at (0: owner) */
+        /* approve steps, with an approval key and URL configured
+         * (salve.relay(5), ack:): links with a token bound to this person,
+         * the run, the step and the action, that expires and works once */
+        char *approve_url, *reject_url;
 } NotifyRecipient;
 
 typedef struct Notification {

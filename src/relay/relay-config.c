@@ -628,7 +628,8 @@ static int parse_outbox(Loader *l, const YNode *n) {
         return r;
 }
 
-static const char *const ack_keys[] = { "webhook-secrets", "pagerduty-secrets", "tolerance", "approval-key", NULL };
+static const char *const ack_keys[] = { "webhook-secrets", "pagerduty-secrets", "tolerance", "approval-key",
+                                        "approval-url", "approval-lifetime", NULL };
 
 static int parse_ack(Loader *l, const YNode *n) {
         RelayConfig *c = l->config;
@@ -651,6 +652,18 @@ static int parse_ack(Loader *l, const YNode *n) {
                         q = parse_duration_in(l, v, "ack: tolerance", USEC_PER_SEC, USEC_PER_HOUR, &c->ack.tolerance);
                 else if (key_is(k, "approval-key"))
                         q = parse_secret_ref(l, v, "ack: approval-key", &c->ack.approval_key);
+                else if (key_is(k, "approval-url")) {
+                        _cleanup_strv_free_ char **u = NULL;
+                        q = parse_url(l, v, "ack: approval-url", &u);
+                        if (q >= 0 && u && u[0]) {
+                                free(c->ack.approval_url);
+                                c->ack.approval_url = strdup(u[0]);
+                                if (!c->ack.approval_url)
+                                        q = -ENOMEM;
+                        }
+                } else if (key_is(k, "approval-lifetime"))
+                        q = parse_duration_in(l, v, "ack: approval-lifetime", USEC_PER_MINUTE, 7 * USEC_PER_DAY,
+                                              &c->ack.approval_lifetime);
                 r = merge(r, q);
         }
         return r;
@@ -705,6 +718,7 @@ RelayConfig *relay_config_free(RelayConfig *c) {
         strv_free(c->ack.webhook_secrets);
         strv_free(c->ack.pagerduty_secrets);
         free(c->ack.approval_key);
+        free(c->ack.approval_url);
         return mfree(c);
 }
 
@@ -719,6 +733,7 @@ static int config_new(RelayConfig **ret) {
         c->outbox.retry_max = RELAY_OUTBOX_RETRY_MAX_DEFAULT;
         c->outbox.give_up_after = RELAY_OUTBOX_GIVE_UP_AFTER_DEFAULT;
         c->ack.tolerance = RELAY_ACK_TOLERANCE_DEFAULT;
+        c->ack.approval_lifetime = RELAY_ACK_APPROVAL_LIFETIME_DEFAULT;
         c->ack.webhook_secrets = calloc(1, sizeof(char *));
         c->ack.pagerduty_secrets = calloc(1, sizeof(char *));
         if (!c->ack.webhook_secrets || !c->ack.pagerduty_secrets) {

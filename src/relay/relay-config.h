@@ -66,6 +66,8 @@ typedef struct RelayConfig {
                 char **webhook_secrets, **pagerduty_secrets;   /* references; empty list when none */
                 usec_t tolerance;
                 char *approval_key;                             /* reference, or NULL */
+                char *approval_url;     /* the public base of salve-ack ("https://host.example/salve"), or NULL */
+                usec_t approval_lifetime;                       /* how long an approval link works */
         } ack;
 } RelayConfig;
 
@@ -75,6 +77,7 @@ typedef struct RelayConfig {
 #define RELAY_OUTBOX_RETRY_MAX_DEFAULT (5 * USEC_PER_MINUTE)
 #define RELAY_OUTBOX_GIVE_UP_AFTER_DEFAULT (24 * USEC_PER_HOUR)
 #define RELAY_ACK_TOLERANCE_DEFAULT (5 * USEC_PER_MINUTE)
+#define RELAY_ACK_APPROVAL_LIFETIME_DEFAULT (24 * USEC_PER_HOUR)
 #define RELAY_CHANNEL_TIMEOUT_DEFAULT (10 * USEC_PER_SEC)
 #define RELAY_ALERTMANAGER_RESEND_DEFAULT (1 * USEC_PER_MINUTE)
 #define RELAY_ALERTMANAGER_RESOLVED_FOR_DEFAULT (15 * USEC_PER_MINUTE)

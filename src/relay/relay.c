@@ -19,6 +19,8 @@
 #include "relay-alerts.h"
 #include "relay.h"
 #include "secret.h"
+#include "sign.h"
+#include "string-util.h"
 
 #define RELAY_TARGET_IN_FLIGHT 8U
 #define RELAY_HTTP_IN_FLIGHT 32U
@@ -75,6 +77,8 @@ struct Relay {
         const RunStore *store;
         sd_event_source *kick, *due, *resend;
         char *host, *machine_id, *config_path;
+        void *approval_key;             /* signs the approval links, with config->ack.approval_url */
+        size_t approval_key_size;
         RelayPersonFunc person;
         void *person_userdata;
         unsigned rand_state;
@@ -129,6 +133,7 @@ Relay *relay_free(Relay *r) {
         free(r->host);
         free(r->machine_id);
         free(r->config_path);
+        secret_free(r->approval_key, r->approval_key_size);
         free(r);
         return NULL;
 }
@@ -436,6 +441,51 @@ static const RelayContext *relay_context(Relay *r, RelayContext *c) {
         return c;
 }
 
+/* An approve step's notification carries, for each person it is for, a
+ * link that approves and one that rejects, each with a token bound to
+ * that person, the run, the step and the action (salve-ack verifies it). */
+static int relay_add_approval_links(Relay *r, const Run *run, const RelayFact *f, Notification *n) {
+        const char *base = r->config->ack.approval_url;
+        usec_t expires;
+
+        if (!base || !r->approval_key || f->step < 0 || run->plan->steps[f->step].kind != STEP_APPROVE ||
+            (f->event != NOTIFY_HUMAN_NEEDED && f->event != NOTIFY_ESCALATED && f->event != NOTIFY_REMINDER))
+                return 0;
+        expires = usec_add(now_usec(CLOCK_REALTIME), r->config->ack.approval_lifetime);
+        for (size_t i = 0; i < n->n_recipients; i++) {
+                NotifyRecipient *p = n->recipients + i;
+                const char *actions[2] = { "approve", "reject" };
+                char **urls[2] = { &p->approve_url, &p->reject_url };
+
+                for (size_t a = 0; a < 2; a++) {
+                        _cleanup_free_ char *token = NULL;
+                        int k = approval_token_make(r->approval_key, r->approval_key_size, run->id, n->step_id,
+                                                    actions[a], p->name, expires, NULL, &token);
+                        if (k < 0)
+                                return k;
+                        if (asprintf(urls[a], "%s%sapprove?token=%s", base,
+                                     string_has_suffix(base, "/") ? "" : "/", token) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static void relay_load_approval_key(Relay *r) {
+        r->approval_key = secret_free(r->approval_key, r->approval_key_size);
+        r->approval_key_size = 0;
+        if (!r->config->ack.approval_key || !r->config->ack.approval_url)
+                return;
+        if (secret_load(r->config->ack.approval_key, &r->approval_key, &r->approval_key_size) < 0) {
+                log_warning("Relay: cannot read the approval key %s: notifications carry no approval links.",
+                            r->config->ack.approval_key);
+                return;
+        }
+        /* a trailing newline in the key file is not part of the key */
+        while (r->approval_key_size > 0 && strchr("\r\n", ((char *) r->approval_key)[r->approval_key_size - 1]))
+                r->approval_key_size--;
+}
+
 /* Enqueues a fact for every target that wants it (one sync for all);
  * only: just the targets of that channel type (-1: all). */
 static int relay_enqueue_fact_for(Relay *r, const Run *run, const RelayFact *f, bool reconcile, int only) {
@@ -455,6 +505,8 @@ static int relay_enqueue_fact_for(Relay *r, const Run *run, const RelayFact *f, 
                         continue;
                 if (!n) {
                         k = relay_notification_build(run, f, relay_context(r, &ctx), &n);
+                        if (k >= 0)
+                                k = relay_add_approval_links(r, run, f, n);
                         if (k >= 0 && relay_channel_wants(t->config, f->event, n->severity, run->plan->name))
                                 k = notification_to_json(n, &json);
                         if (k < 0)
@@ -717,6 +769,7 @@ int relay_new(sd_event *event, const RelayOptions *o, Relay **ret) {
         k = relay_setup_targets(r);
         if (k < 0)
                 return k;
+        relay_load_approval_key(r);
 
         k = sd_event_add_defer(event, &r->kick, on_kick, r);
         if (k >= 0)
@@ -767,6 +820,7 @@ int relay_reload(Relay *r, const RunStore *store) {
         k = relay_setup_targets(r);
         if (k < 0)
                 return k;
+        relay_load_approval_key(r);
         if (r->started) {
                 relay_alerts_all(r, true);
                 relay_arm(r, true);

@@ -36,8 +36,16 @@ printf '%s' "$pd_new" >"$SALVE_STAGE/etc/salve/secrets/pd-new"
 printf '%s' "$approval" >"$SALVE_STAGE/etc/salve/secrets/approval"
 chmod 0700 "$SALVE_STAGE/etc/salve/secrets"
 chmod 0600 "$SALVE_STAGE"/etc/salve/secrets/*
-cat >"$SALVE_STAGE/etc/salve/relay.yaml" <<'EOF'
+relay_receiver_start wh webhook --secret "whsec_$hook_key"
+cat >"$SALVE_STAGE/etc/salve/relay.yaml" <<EOF
+channels:
+  hook:
+    type: webhook
+    url: $(relay_url wh /hook)
+    secret: file:/etc/salve/secrets/ack-hook
+    events: [human-needed]
 ack:
+  approval-url: http://127.0.0.1:8425/
   webhook-secrets: [file:/etc/salve/secrets/ack-hook]
   pagerduty-secrets: [file:/etc/salve/secrets/pd-old, file:/etc/salve/secrets/pd-new]
   approval-key: file:/etc/salve/secrets/approval
@@ -126,17 +134,23 @@ p = b64(json.dumps({"v": 1, "run": run, "step": step, "action": action, "approve
 print(p + "." + b64(hmac.new(key.encode(), p.encode(), hashlib.sha256).digest()))
 PY
 }
-t=$(token "$id" approve-start approve jane)
+# the link salve sent the owner in its human-needed notification
+relay_wait_count wh ".json.data.run_id == \"$id\" and .json.type == \"salve.human-needed\"" 1 15
+link=$(relay_records wh ".json.data.run_id == \"$id\" and .json.type == \"salve.human-needed\"" |
+    jq -r '.json.data.recipients[0].approve_url')
+check "the human-needed notification carries the owner's approval link ($link)" grep -q "^http://127.0.0.1:8425/approve?token=" <<<"$link"
+t=${link#*token=}
 page=$(relay_curl -s "$URL/approve?token=$t")
 check "GET /approve shows a confirmation page" grep -qi "approve" <<<"$page"
 check "and does nothing" test "$(salve_step "$id" approve-start)" = waiting
-other=$(token "$id" before approve jane)
+other=$(token "$id" before approve jane)      # minted by the test with the key, for a step that is no approval
 check "a token for another step is refused" \
     test "$(relay_curl -s -o /dev/null -w '%{http_code}' --data-urlencode "token=$other" "$URL/approve")" -ge 400
 check "POST /approve with the token approves (200)" \
     test "$(relay_curl -s -o "$RELAY_DIR/reply" -w '%{http_code}' --data-urlencode "token=$t" "$URL/approve")" = 200
 salve_wait "$id" succeeded 20
-check "the approval is recorded as token:jane" test "$(salve_json "$id" | jq -r '.steps[] | select(.id == "approve-start") | .actor')" = "token:jane"
+check "the approval is recorded as token:primary (the person the link was for)" \
+    test "$(salve_json "$id" | jq -r '.steps[] | select(.id == "approve-start") | .actor')" = "token:primary"
 check "the token works once (409)" \
     test "$(relay_curl -s -o /dev/null -w '%{http_code}' --data-urlencode "token=$t" "$URL/approve")" = 409
 
