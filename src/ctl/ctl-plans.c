@@ -9,6 +9,7 @@
 #include "ctl.h"
 #include "plan-graph.h"
 #include "plan-json.h"
+#include "relay-config.h"
 #include "plan-set.h"
 #include "string-util.h"
 
@@ -51,6 +52,15 @@ int verb_verify(Ctl *c, int argc, char **argv) {
         r = ctl_verify_people(c, s->plans, s->n_plans, &d, o);
         if (r < 0) {
                 fprintf(stderr, "salvectl: failed to load the people directory: %s\n", strerror(-r));
+                json_object_put(o);
+                diagnostics_done(&d);
+                return EXIT_FAILURE;
+        }
+        /* And where notifications go (salve.relay(5)): its own file:line:col
+         * diagnostics, secrets' files' ownership and modes included. */
+        r = relay_config_verify(NULL, &d);
+        if (r < 0 && r != -EINVAL) {
+                fprintf(stderr, "salvectl: failed to read the relay's configuration: %s\n", strerror(-r));
                 json_object_put(o);
                 diagnostics_done(&d);
                 return EXIT_FAILURE;

@@ -67,6 +67,11 @@ EOF
 chmod 0644 "$SALVE_STAGE/etc/salve/relay.yaml"
 salve_boot
 check "the relay config verifies" rig_exec salvectl verify /etc/salve/plans.d
+rig_exec sh -c 'mkdir -p /etc/salve/relay.d && printf "channels:\n  oops:\n    type: webhok\n    url: http://x/\n" > /etc/salve/relay.d/90-bad.yaml'
+out=$(rig_exec salvectl verify /etc/salve/plans.d 2>&1) && rig_fail "a bad relay drop-in verified"
+check "a bad relay drop-in is refused with file:line:col ($(grep 90-bad <<<"$out" | head -1))" \
+    grep -q "/etc/salve/relay.d/90-bad.yaml:3:11: .*webhok" <<<"$out"
+rig_exec rm /etc/salve/relay.d/90-bad.yaml
 host=$(rig_exec cat /proc/sys/kernel/hostname)
 
 wh_events() { # RUN: the webhook's accepted events for a run, "type level" per line
