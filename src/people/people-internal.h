@@ -25,6 +25,23 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Person *, person_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Team *, team_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Rotation *, rotation_free);
 
+/* people-parse.c: one file's people, teams and rotations added to d,
+ * problems to diag. 0, -EINVAL (reported) or -ENOMEM. */
+int people_parse_buffer(PeopleDir *d, const char *file, const char *buf, size_t len, Diagnostics *diag);
+
+/* Appends item to a realloc()ed array of n; 0 or -ENOMEM. */
+#define PUSH(array, n, item)                                                    \
+        ({                                                                      \
+                typeof(array) _a = realloc(array, sizeof(*(array)) * ((n) + 1)); \
+                int _r = -ENOMEM;                                               \
+                if (_a) {                                                       \
+                        (array) = _a;                                           \
+                        (array)[(n)++] = (item);                                \
+                        _r = 0;                                                 \
+                }                                                               \
+                _r;                                                             \
+        })
+
 /* Sorts the lists by name (after loading), for the lookups' bsearch. */
 void people_dir_sort(PeopleDir *d);
 
