@@ -21,81 +21,8 @@ int ctl_people_load(Ctl *c, Diagnostics *d, struct PeopleDir **ret) {
 
 /* ---- --at ---- */
 
-static int parse_offset(const char *s, long *ret) {
-        int h, m;
-
-        if (streq(s, "Z")) {
-                *ret = 0;
-                return 0;
-        }
-        if ((s[0] != '+' && s[0] != '-') || strlen(s) != 6 || s[3] != ':' ||
-            sscanf(s + 1, "%2d:%2d", &h, &m) != 2 || h > 23 || m > 59)
-                return -EINVAL;
-        *ret = (s[0] == '-' ? -1 : 1) * (h * 3600L + m * 60L);
-        return 0;
-}
-
 int ctl_parse_at(const char *s, usec_t now, usec_t *ret) {
-        char buf[64];
-        LocalTime t;
-        usec_t u;
-        int r;
-
-        if (s[0] == '@') {
-                char *end;
-                unsigned long long v;
-
-                if (!s[1] || s[1] == '-')
-                        return -EINVAL;
-                errno = 0;
-                v = strtoull(s + 1, &end, 10);
-                if (errno != 0 || *end || v > UINT64_MAX / USEC_PER_SEC)
-                        return -EINVAL;
-                *ret = (usec_t) v * USEC_PER_SEC;
-                return 0;
-        }
-        if (s[0] == '+' || s[0] == '-') {
-                r = parse_duration(s + 1, &u);
-                if (r < 0)
-                        return r;
-                if (s[0] == '+')
-                        *ret = usec_add(now, u);
-                else
-                        *ret = now > u ? now - u : 0;
-                return 0;
-        }
-        if (strlen(s) >= sizeof(buf))
-                return -EINVAL;
-        strcpy(buf, s);
-        /* An offset after the time: "...10:00:00+01:00", "...10:00Z". */
-        {
-                char *tpart = strpbrk(buf, "T ");
-                char *off = tpart ? strpbrk(tpart + 1, "+-Z") : NULL;
-                if (off) {
-                        long secs;
-                        struct tm tm;
-                        time_t base;
-
-                        r = parse_offset(off, &secs);
-                        if (r < 0)
-                                return r;
-                        *off = 0;
-                        r = parse_local_time(buf, &t);
-                        if (r < 0)
-                                return r;
-                        tm = (struct tm) { .tm_year = t.year - 1900, .tm_mon = t.month - 1, .tm_mday = t.day,
-                                           .tm_hour = t.hour, .tm_min = t.minute, .tm_sec = t.second };
-                        base = timegm(&tm) - secs;
-                        if (base < 0)
-                                return -ERANGE;
-                        *ret = (usec_t) base * USEC_PER_SEC;
-                        return 0;
-                }
-        }
-        r = parse_local_time(buf, &t);
-        if (r < 0)
-                return r;
-        return local_time_to_usec(NULL, &t, ret);       /* the host's local time */
+        return parse_instant(s, now, ret);
 }
 
 /* ---- output ---- */

@@ -193,3 +193,8 @@ int parse_local_time(const char *s, LocalTime *ret);
 /* "09:00", "9:30", "24:00" (allow_24) -> minutes after midnight. */
 int parse_clock_time(const char *s, bool allow_24, unsigned *ret);
 bool time_zone_is_valid(const char *name);
+/* An instant as people write it (salvectl oncall --at): "2026-12-24 10:00"
+ * (local time of the process, as parse_local_time), the same with a UTC
+ * offset "2026-12-24T10:00:00+01:00" or "...Z", "@EPOCH" (seconds), or
+ * "+2h" / "-30m" from now. -EINVAL otherwise. */
+int parse_instant(const char *s, usec_t now, usec_t *ret);

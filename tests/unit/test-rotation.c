@@ -381,6 +381,40 @@ static void test_rotation_struct(void **state) {
         assert_string_equal(oncall_source_to_string(ONCALL_OVERRIDE), "override");
 }
 
+/* salvectl oncall --at. */
+static void test_parse_instant(void **state) {
+        usec_t now = utc("2026-06-01 12:00"), u;
+
+        assert_int_equal(parse_instant("@1798100000", now, &u), 0);
+        assert_int_equal(u, 1798100000ULL * USEC_PER_SEC);
+        assert_int_equal(parse_instant("+2h", now, &u), 0);
+        assert_int_equal(u, utc("2026-06-01 14:00"));
+        assert_int_equal(parse_instant("-1d 30m", now, &u), 0);
+        assert_int_equal(u, utc("2026-05-31 11:30"));
+        assert_int_equal(parse_instant("2026-12-24T10:00:00+01:00", now, &u), 0);
+        assert_int_equal(u, utc("2026-12-24 09:00"));
+        assert_int_equal(parse_instant("2026-12-24T10:00-05:30", now, &u), 0);
+        assert_int_equal(u, utc("2026-12-24 15:30"));
+        assert_int_equal(parse_instant("2026-12-24 10:00Z", now, &u), 0);
+        assert_int_equal(u, utc("2026-12-24 10:00"));
+        /* Local: the process's time zone. */
+        assert_int_equal(setenv("TZ", ":Europe/Berlin", 1), 0);
+        tzset();
+        assert_int_equal(parse_instant("2026-12-24 10:00", now, &u), 0);
+        assert_int_equal(u, utc("2026-12-24 09:00"));
+        assert_int_equal(parse_instant("2026-07-24 10:00", now, &u), 0);
+        assert_int_equal(u, utc("2026-07-24 08:00"));
+        assert_int_equal(unsetenv("TZ"), 0);
+        tzset();
+
+        const char *bad[] = { "", "@", "@-1", "@12x", "+", "+2", "+2x", "tomorrow", "2026-12-24", "2026-12-24T10:00+1",
+                              "2026-12-24T10:00+01:60", "2026-12-24T10:00+ 1:00", "2026-12-24 10:00 +01:00",
+                              "2026-13-01 10:00", "@99999999999999999999" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (parse_instant(bad[i], now, &u) >= 0)
+                        fail_msg("\"%s\" was taken", bad[i]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_local_time_rules),
@@ -390,6 +424,7 @@ int main(void) {
                 cmocka_unit_test(test_layers_and_overrides),
                 cmocka_unit_test(test_resolve),
                 cmocka_unit_test(test_rotation_struct),
+                cmocka_unit_test(test_parse_instant),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
