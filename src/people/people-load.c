@@ -260,8 +260,22 @@ static int check_secure(const char *path, int fd, Diagnostics *diag) {
                 return diag_add(diag, DIAG_ERROR, path, 0, 0, "refusing to load: writable by %s (mode %04o); it "
                                 "decides who salve notifies", st.st_mode & S_IWOTH ? "everyone" : "its group",
                                 (unsigned) (st.st_mode & 07777)) < 0 ? -ENOMEM : -EPERM;
-        /* The directories on the way, as for plans. */
-        return plan_check_file_secure(path, fd, diag);
+        /* The directories on the way, as for plans; their reason is
+         * worded for plans, and is put in people.d's terms. */
+        size_t before = diag->n_items;
+        int r = plan_check_file_secure(path, fd, diag);
+        for (size_t i = before; r < 0 && i < diag->n_items; i++) {
+                static const char plan_why[] = "others could replace the plan (salved runs plans as root)";
+                char *m = diag->items[i].message, *at = strstr(m, plan_why), *n;
+                if (!at)
+                        continue;
+                if (asprintf(&n, "%.*sothers could replace the file (it decides who salve notifies)%s", (int) (at - m),
+                             m, at + strlen(plan_why)) < 0)
+                        return -ENOMEM;
+                free(m);
+                diag->items[i].message = n;
+        }
+        return r;
 }
 
 static int load_file(PeopleDir *d, const char *path, bool secure, Diagnostics *diag) {

@@ -338,6 +338,12 @@ static void test_secure(void **state) {
         assert_string_equal(diag.items[0].message, "refusing to load: owned by uid 1000, not root (it decides who "
                             "salve notifies)");
         diagnostics_done(&diag);
+        assert_int_equal(chown(p, 0, 0), 0);
+        /* A directory on the way that others may write to. */
+        assert_int_equal(chmod(top, 0775), 0);
+        assert_int_equal(people_dir_load_secure((const char *const[]) { top, NULL }, &d, &diag), -EINVAL);
+        assert_non_null(strstr(diag.items[0].message, "others could replace the file (it decides who salve notifies)"));
+        diagnostics_done(&diag);
         assert_int_equal(unlink(p), 0);
         assert_int_equal(rmdir(top), 0);
 }
