@@ -35,7 +35,21 @@ for f in ./usr/bin/salvectl ./usr/libexec/salved ./lib/systemd/system/salved.ser
     ./usr/share/dbus-1/system-services/org.salve.Manager1.service \
     ./usr/share/dbus-1/system.d/org.salve.Manager1.conf ./usr/share/polkit-1/actions/org.salve.policy \
     ./usr/lib/salve/plans.d/storage-recovery.yaml ./usr/share/man/man5/salve.plan.5.gz \
-    ./usr/share/man/man1/salvectl.1.gz ./usr/share/man/man8/salved.8.gz; do
+    ./usr/share/man/man1/salvectl.1.gz ./usr/share/man/man8/salved.8.gz \
+    ./usr/share/man/man5/salve.people.5.gz ./usr/share/man/man5/salve.relay.5.gz \
+    ./usr/libexec/salve-ack ./lib/systemd/system/salve-ack.socket ./lib/systemd/system/salve-ack.service \
+    ./usr/lib/sysusers.d/salve-ack.conf ./usr/share/doc/salve/remote-ack.md \
+    ./usr/share/doc/salve/alertmanager-inhibit.yml; do
     grep -qx -- "$f" <<<"$contents" || { echo "package: $f is missing from $deb"; exit 1; }
 done
+# The maintainer scripts: salved enabled, salve-ack's socket not, its user made.
+scripts=$(mktemp -d)
+dpkg-deb -e "$deb" "$scripts"
+grep -q "salved.service" "$scripts/postinst" || { echo "package: postinst does not enable salved"; exit 1; }
+if grep -q "enable.*salve-ack.socket\|salve-ack.socket.*enable" "$scripts/postinst" &&
+   ! grep -q "was-enabled.*salve-ack.socket" "$scripts/postinst"; then
+    echo "package: postinst enables salve-ack.socket (it must stay off until configured)"; exit 1
+fi
+grep -q "systemd-sysusers" "$scripts/postinst" || { echo "package: postinst does not create the salve-ack user"; exit 1; }
+rm -rf "$scripts"
 echo "package: $deb"
