@@ -326,7 +326,7 @@ int ctl_verify_people(Ctl *c, struct Plan *const *plans, size_t n_plans, Diagnos
                                                            : strdup(SALVE_PEOPLE_DIR_ETC ", " SALVE_PEOPLE_DIR_RUN
                                                                     ", " SALVE_PEOPLE_DIR_USR);
                 fprintf(stderr, "note: no people directory (no *.yaml in %s): owner and escalate names are not "
-                        "checked, and nobody is notified of human steps\n", strna(dirs));
+                        "checked (they stand for themselves: notifications carry no one's contacts)\n", strna(dirs));
         }
         else if (k >= 0)
                 printf("people directory: %zu file%s OK\n", people_dir_n_files(dir),

@@ -199,7 +199,7 @@ static int check_one(NameCheck *c, const char *name, SourcePos pos, const char *
                 level = DIAG_WARNING;
                 r = diag_add(c->diag, level, c->plan->path, pos.line ?: 1, pos.column ?: 1,
                              "%s: \"%s\" is not in the people directory: there is none (no file in %s, %s or %s), so "
-                             "nobody is notified of human steps", where, name, SALVE_PEOPLE_DIR_ETC,
+                             "the name stands for itself: notifications carry no one's contacts", where, name, SALVE_PEOPLE_DIR_ETC,
                              SALVE_PEOPLE_DIR_RUN, SALVE_PEOPLE_DIR_USR);
         } else {
                 level = DIAG_ERROR;

@@ -176,8 +176,9 @@ const Person *rotation_who(const Rotation *r, usec_t at, OnCallSource *ret_sourc
 /* The names plan p uses (owner, escalate, fallback; the plan's and each
  * step's) checked against the directory: each unknown name is a
  * diagnostic at its position in the plan's file: an error, or a warning
- * when the directory is empty (no people.d at all: then nobody is
- * notified, and the warning says so). Returns 0, -EINVAL if it added an
+ * when the directory is empty (no people.d at all: then names stand for
+ * themselves and notifications carry no one's contacts; the warning says
+ * so). Returns 0, -EINVAL if it added an
  * error, -ENOMEM. */
 int people_check_plan(const PeopleDir *d, const Plan *p, Diagnostics *diag);
 

@@ -404,7 +404,7 @@ static void test_check_plan(void **state) {
         assert_int_equal(diag.items[1].line, 2);
         assert_int_equal(diag.items[1].column, 8);
         assert_non_null(strstr(diag.items[1].message, "owner: \"dba\" is not in the people directory: there is none"));
-        assert_non_null(strstr(diag.items[1].message, "so nobody is notified of human steps"));
+        assert_non_null(strstr(diag.items[1].message, "so the name stands for itself"));
         diagnostics_done(&diag);
         /* A NULL directory is the empty one. */
         assert_int_equal(people_check_plan(NULL, p, &diag), 0);
