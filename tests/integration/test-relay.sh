@@ -132,6 +132,18 @@ rig_wait_for "the retried entry to be delivered" 10 sh -c "salvectl --json outbo
 rig_ok "delivered after the retry"
 rig_exec salvectl cancel "$id" >/dev/null
 
+# --- 2b. a notifier that hangs holds up only its own queue ---
+relay_control pd '{"hang": true}'
+t_hang=$(rig_now_ms)
+id=$(rig_exec salvectl run esc-chain)
+relay_wait_count wh ".json.data.run_id == \"$id\" and .json.type == \"salve.human-needed\"" 1 10
+check "with PagerDuty hanging, the webhook still hears within $(( $(rig_now_ms) - t_hang )) ms" \
+    test $(( $(rig_now_ms) - t_hang )) -lt 5000
+check "and the run's machine step went on" test "$(salve_step "$id" before)" = succeeded
+check "PagerDuty's receiver holds the request unanswered" test "$(relay_count pd '.verdict == "hung"')" -ge 1
+relay_control pd '{"hang": false}'
+rig_exec salvectl cancel "$id" >/dev/null
+
 # --- 3. Alertmanager ---
 id=$(rig_exec salvectl run esc-chain)
 relay_wait_count amr ".json.status == \"firing\" and ([.json.alerts[] | select(.labels.alertname == \"SalveHumanNeeded\" and .labels.salve_run == \"$id\")] | length > 0)" 1 15
