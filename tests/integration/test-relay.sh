@@ -37,6 +37,30 @@ relay_receiver_start amr alertmanager
 relay_am_config "$RELAY_DIR/am.yml" "$(relay_url amr /)" "$SALVE_SOURCE_ROOT/docs/alertmanager-inhibit.yml"
 relay_am_start am "$RELAY_DIR/am.yml"
 
+# Who the plans' names mean (salve.people(5)): a rotation, teams, people.
+mkdir -p "$SALVE_STAGE/etc/salve/people.d"
+cat >"$SALVE_STAGE/etc/salve/people.d/test.yaml" <<'PEOPLE'
+people:
+  jane: {name: Jane Doe, email: jane@example.com}
+  joe: {name: Joe Bloggs, email: joe@example.com}
+  max: {name: Max Mustermann, phone: "+4912345678"}
+  lead: {name: Lee Ad, email: lead@example.com}
+  desk: {name: Night Desk, email: desk@example.com}
+rotations:
+  primary:
+    time-zone: UTC
+    layers:
+      - name: weekly
+        start: 2026-11-30 09:00
+        turn: 1w
+        members: [jane, joe]
+teams:
+  backup: {members: [joe, max]}
+  manager: {members: [max]}
+  it-lead: {members: [lead]}
+  night-desk: {members: [desk]}
+PEOPLE
+chmod 0644 "$SALVE_STAGE/etc/salve/people.d/test.yaml"
 mkdir -p "$SALVE_STAGE/etc/salve/secrets"
 printf '%s' "$secret" >"$SALVE_STAGE/etc/salve/secrets/hook"
 printf '%s\n' "$routing" >"$SALVE_STAGE/etc/salve/secrets/pd"
@@ -66,9 +90,11 @@ outbox:
 EOF
 chmod 0644 "$SALVE_STAGE/etc/salve/relay.yaml"
 salve_boot
-check "the relay config verifies" rig_exec salvectl verify /etc/salve/plans.d
+check "the relay config, the people directory and the plans verify" \
+    rig_exec salvectl verify /etc/salve/plans.d/esc-chain.yaml /etc/salve/plans.d/relay-three.yaml
+oncall=$(rig_exec salvectl --json oncall primary | jq -r .person.name)
 rig_exec sh -c 'mkdir -p /etc/salve/relay.d && printf "channels:\n  oops:\n    type: webhok\n    url: http://x/\n" > /etc/salve/relay.d/90-bad.yaml'
-out=$(rig_exec salvectl verify /etc/salve/plans.d 2>&1) && rig_fail "a bad relay drop-in verified"
+out=$(rig_exec salvectl verify /etc/salve/plans.d/esc-chain.yaml 2>&1) && rig_fail "a bad relay drop-in verified"
 check "a bad relay drop-in is refused with file:line:col ($(grep 90-bad <<<"$out" | head -1))" \
     grep -q "/etc/salve/relay.d/90-bad.yaml:3:11: .*webhok" <<<"$out"
 rig_exec rm /etc/salve/relay.d/90-bad.yaml
@@ -88,15 +114,23 @@ id=$(rig_exec salvectl run esc-chain)
 relay_wait_count wh ".json.data.run_id == \"$id\" and .json.type == \"salve.escalated\" and .json.data.level == 1" 1 15
 t0=$(wh_time "$id" salve.human-needed 0)
 t1=$(wh_time "$id" salve.escalated 1)
-check "the webhook got run-started, then the owner (primary)" \
-    test "$(wh_events "$id" | head -2 | tr "\n" ,)" = "salve.run-started 0 -,salve.human-needed 0 primary,"
-check "then the backup, $((t1 - t0)) ms later (ack-timeout 2 s)" test $((t1 - t0)) -ge 1900 -a $((t1 - t0)) -lt 4000
+check "the webhook got run-started, then the owner: $oncall, on call in the primary rotation" \
+    test "$(wh_events "$id" | head -2 | tr "\n" ,)" = "salve.run-started 0 -,salve.human-needed 0 $oncall,"
+if [[ $oncall == jane ]]; then who="Jane Doe email=jane@example.com"; else who="Joe Bloggs email=joe@example.com"; fi
+check "with the person's name and contacts from people.d ($who)" test "$(relay_records wh \
+    ".json.data.run_id == \"$id\" and .json.type == \"salve.human-needed\"" |
+    jq -r '.json.data.recipients[0] | "\(.display) \(.contacts[0])"')" = "$who"
+lvl1=$(relay_records wh ".json.data.run_id == \"$id\" and .json.type == \"salve.escalated\" and .json.data.level == 1" |
+    jq -r '[.json.data.recipients[] | select(.level == 1) | .name] | join(",")')
+check "then the backup team ($lvl1), $((t1 - t0)) ms later (ack-timeout 2 s)" \
+    test $((t1 - t0)) -ge 1900 -a $((t1 - t0)) -lt 4000 -a "$lvl1" = "joe,max"
 relay_wait_count wh ".json.data.run_id == \"$id\" and .json.type == \"salve.escalated\" and .json.data.level == 2" 1 10
 t2=$(wh_time "$id" salve.escalated 2)
 check "then the manager, $((t2 - t1)) ms after the backup" test $((t2 - t1)) -ge 1900 -a $((t2 - t1)) -lt 4000
-check "the escalation to the manager reminds the levels before" test "$(relay_records wh \
+if [[ $oncall == jane ]]; then expected=max,jane,joe; else expected=max,joe; fi
+check "the escalation to the manager (max) reminds the levels before ($expected)" test "$(relay_records wh \
     ".json.data.run_id == \"$id\" and .json.type == \"salve.escalated\" and .json.data.level == 2" |
-    jq -r '[.json.data.recipients[].name] | join(",")')" = "manager,primary,backup"
+    jq -r '[.json.data.recipients[].name] | join(",")')" = "$expected"
 check "with the instructions, the bridge and the chat" test "$(relay_records wh \
     ".json.data.run_id == \"$id\" and .json.type == \"salve.human-needed\"" |
     jq -r '[.json.data.instructions, .json.data.bridge, .json.data.chat] | join("|")')" = \
