@@ -5,9 +5,10 @@
 # here, so this is a stand-in, and says so) and a real Alertmanager (with
 # the shipped inhibit rule), all on 127.0.0.1 of the rig's network.
 #   1. escalation, ack-timeout 2 s, three levels: primary, then backup,
-#      then the manager, each after the timeout; an ack by the backup
-#      stops it; approve, done: every fact once by its key, in order;
-#   2. PagerDuty: trigger, acknowledge, resolve on one dedup_key; a 400 is
+#      then the manager, each after the timeout; an ack by the backup (joe,
+#      allowed by a polkit rule) stops it; every fact once by its key, in order;
+#   2. PagerDuty: trigger, acknowledge, resolve on one dedup_key; a 500 and
+#      a 429 retried; a hang holds up nothing else; a 400 is
 #      a dead letter with the reply, never retried; salvectl outbox retry;
 #   3. Alertmanager: SalveHumanNeeded and SalveRecoveryInProgress fire,
 #      a dependent's own alert from the host is inhibited, all resolved;
@@ -61,6 +62,14 @@ teams:
   night-desk: {members: [desk]}
 PEOPLE
 chmod 0644 "$SALVE_STAGE/etc/salve/people.d/test.yaml"
+mkdir -p "$SALVE_STAGE/etc/polkit-1/rules.d"
+cat >"$SALVE_STAGE/etc/polkit-1/rules.d/50-salve-ack.rules" <<'RULE'
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.salve.ack" && subject.user == "joe")
+        return polkit.Result.YES;
+});
+RULE
+chmod 0644 "$SALVE_STAGE/etc/polkit-1/rules.d/50-salve-ack.rules"
 mkdir -p "$SALVE_STAGE/etc/salve/secrets"
 printf '%s' "$secret" >"$SALVE_STAGE/etc/salve/secrets/hook"
 printf '%s\n' "$routing" >"$SALVE_STAGE/etc/salve/secrets/pd"
@@ -136,7 +145,8 @@ check "with the instructions, the bridge and the chat" test "$(relay_records wh 
     jq -r '[.json.data.instructions, .json.data.bridge, .json.data.chat] | join("|")')" = \
     "Approve the database start.
 |https://meet.example.com/esc|#db-incidents"
-rig_exec salvectl ack "$id" approve-start --comment "backup here"
+# joe, of the backup team, acknowledges (a polkit rule lets him, as a site's would)
+rig_exec_as joe salvectl --no-ask-password ack "$id" approve-start --comment "backup here"
 relay_wait_count wh ".json.data.run_id == \"$id\" and .json.type == \"salve.acknowledged\"" 1 10
 rig_exec salvectl approve "$id" approve-start
 salve_wait "$id" succeeded 20
@@ -144,7 +154,8 @@ relay_wait_count wh ".json.data.run_id == \"$id\" and .json.type == \"salve.run-
 check "after the ack: acknowledged, human-done, run-finished, nothing else" \
     test "$(wh_events "$id" | tail -n +5 | cut -d' ' -f1 | tr '\n' ,)" = "salve.acknowledged,salve.human-done,salve.run-finished,"
 check "who acknowledged, in the notification" test "$(relay_records wh \
-    ".json.data.run_id == \"$id\" and .json.type == \"salve.acknowledged\"" | jq -r .json.data.actor)" = "root (uid 0)"
+    ".json.data.run_id == \"$id\" and .json.type == \"salve.acknowledged\"" | jq -r .json.data.actor)" = \
+    "joe (uid $(rig_exec id -u joe))"
 check "every webhook delivery was signed and accepted (no refusals)" test "$(relay_count wh '.verdict != "accepted" and .verdict != "duplicate"')" -eq 0
 
 # --- 2. PagerDuty (a stand-in: PagerDuty itself cannot be reached from here) ---
@@ -153,6 +164,18 @@ check "PagerDuty: trigger(s), acknowledge, resolve on one dedup_key" test "$(rel
     ".json.dedup_key == \"salve/$host/$id/approve-start\"" | jq -r .json.event_action | uniq | tr '\n' ,)" = \
     "trigger,acknowledge,resolve,"
 check "every PagerDuty event passed the Events v2 schema" test "$(relay_count pd '.verdict == "invalid"')" -eq 0
+# a 500 and a 429 are retried, and the event then arrives once
+relay_control pd '{"status": 500, "count": 1}'
+id=$(rig_exec salvectl run esc-chain)
+relay_wait_count pd ".verdict == \"accepted\" and .json.dedup_key == \"salve/$host/$id/approve-start\"" 1 15
+check "after a 500, PagerDuty's event is retried and accepted" \
+    test "$(relay_count pd ".verdict == \"forced\" and .json.dedup_key == \"salve/$host/$id/approve-start\"")" -eq 1
+relay_control pd '{"status": 429, "count": 1}'
+# the escalation's trigger (same dedup_key: PagerDuty updates the incident; the stand-in says "duplicate")
+relay_wait_count pd "(.verdict == \"accepted\" or .verdict == \"duplicate\") and .json.dedup_key == \"salve/$host/$id/approve-start\" and .json.event_action == \"trigger\"" 2 15
+check "after a 429, the escalation's trigger is retried and taken" \
+    test "$(relay_count pd ".verdict == \"forced\" and .json.dedup_key == \"salve/$host/$id/approve-start\"")" -eq 2
+rig_exec salvectl cancel "$id" >/dev/null
 relay_control pd '{"status": 400}'
 id=$(rig_exec salvectl run esc-chain)
 rig_wait_for "a dead letter" 15 sh -c "salvectl --json outbox | jq -e '.entries[] | select(.state == \"dead\" and .channel == \"pd\")' >/dev/null"
