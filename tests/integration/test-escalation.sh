@@ -36,6 +36,10 @@ HUMAN_ACKNOWLEDGED=33b5b8a547cc4f08baa36bfd09e4882b
 HUMAN_UNANSWERED=6e7c6417cbf0473f920c9aa9277982ad
 
 # --- 1. the chain: owner, then each level after 2 s; an ack stops it ---
+# the D-Bus signals a desktop or a local agent would follow
+rig_exec sh -c 'nohup timeout 30 busctl monitor --json=short \
+    --match="type=signal,interface=org.salve.Manager1,path=/org/salve/manager" >/run/salve-signals.json 2>/dev/null &'
+sleep 0.5
 id=$(rig_exec salvectl run esc-chain)
 salve_wait_step "$id" approve-start waiting 20
 wait_notices "$id" 1 10
@@ -67,6 +71,11 @@ check "OpenHumanSteps lists the step, acknowledged by root ($prop)" grep -q "\"$
 rig_exec salvectl approve "$id" approve-start
 salve_wait "$id" succeeded 20
 check "approving after the ack adds no second ack" test "$(msgid_count $HUMAN_ACKNOWLEDGED "$id")" -eq 1
+sig() { rig_exec cat /run/salve-signals.json | jq -r --arg m "$1" 'select(.member == $m) | .payload.data | map(tostring) | join(" ")'; }
+check "D-Bus HumanNotified: human-needed at level 0, then escalated at level 1 ($(sig HumanNotified | tr '\n' ';'))" \
+    test "$(sig HumanNotified | grep "^$id approve-start" | cut -d' ' -f3,4 | tr '\n' ,)" = "human-needed 0,escalated 1,"
+check "D-Bus HumanAcknowledged names who and how" grep -q "^$id approve-start root (uid 0) salvectl" <<<"$(sig HumanAcknowledged)"
+check "D-Bus HumanDone when it was approved" grep -q "^$id approve-start succeeded" <<<"$(sig HumanDone)"
 
 # --- 2. salved killed mid-escalation: the time left is kept ---
 rig_exec mkdir -p /run/systemd/system/salved.service.d
