@@ -580,8 +580,10 @@ static SentAlert *target_alert(RelayTarget *t, const char *key, bool create) {
 }
 
 /* Posts the run's alerts that changed since they were last sent to this
- * target (all = also those due to be re-sent). */
-static void relay_alerts_run(Relay *r, RelayTarget *t, const Run *run, bool all, usec_t now) {
+ * target (all = also those due to be re-sent). step >= 0: only the alerts
+ * of that step and of the run itself (what one transition can change), so
+ * that a run with many human steps costs per transition what it changed. */
+static void relay_alerts_run(Relay *r, RelayTarget *t, const Run *run, ssize_t step, bool all, usec_t now) {
         _cleanup_free_ RelayAlert *alerts = NULL;
         usec_t resend = t->config->resend ?: USEC_PER_MINUTE;
         RelayContext ctx;
@@ -601,6 +603,8 @@ static void relay_alerts_run(Relay *r, RelayTarget *t, const Run *run, bool all,
 
                 _cleanup_free_ char *akey = NULL;
 
+                if (step >= 0 && alerts[i].fact.step >= 0 && alerts[i].fact.step != step)
+                        continue;
                 if (relay_notification_build(run, &alerts[i].fact, relay_context(r, &ctx), &no) < 0 ||
                     alertmanager_alert_key(no, &akey) < 0)
                         continue;
@@ -649,9 +653,26 @@ static void relay_alerts_all(Relay *r, bool all) {
                         const Run *run = r->store->runs[k];
                         if (run_is_finished(run) && usec_add(run->finished, horizon) < now)
                                 continue;
-                        relay_alerts_run(r, t, run, all, now);
+                        relay_alerts_run(r, t, run, -1, all, now);
                 }
         }
+}
+
+/* What Alertmanager was sent and no pass has re-sent for a while (a run
+ * gone past resolved-for, a reload's leftovers) is forgotten. */
+static void target_prune_alerts(RelayTarget *t, usec_t now) {
+        usec_t horizon = usec_add(t->config->resolved_for ?: 15 * USEC_PER_MINUTE,
+                                  3 * (t->config->resend ?: USEC_PER_MINUTE));
+        size_t k = 0;
+
+        for (size_t i = 0; i < t->n_alerts; i++) {
+                if (t->alerts[i].sent > 0 && usec_add(t->alerts[i].sent, horizon) < now) {
+                        free(t->alerts[i].key);
+                        continue;
+                }
+                t->alerts[k++] = t->alerts[i];
+        }
+        t->n_alerts = k;
 }
 
 static int on_resend(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -659,6 +680,9 @@ static int on_resend(sd_event_source *s, uint64_t usec, void *userdata) {
         usec_t every = USEC_INFINITY;
 
         relay_alerts_all(r, true);
+        for (size_t i = 0; i < r->n_targets; i++)
+                if (r->targets[i].alertmanager)
+                        target_prune_alerts(r->targets + i, now_usec(CLOCK_REALTIME));
         for (size_t i = 0; i < r->n_targets; i++)
                 if (r->targets[i].alertmanager)
                         every = MIN(every, r->targets[i].config->resend ?: USEC_PER_MINUTE);
@@ -685,7 +709,9 @@ void relay_on_transition(Relay *r, const Run *run, const Transition *t) {
         }
         for (size_t i = 0; i < r->n_targets; i++)
                 if (r->targets[i].alertmanager)
-                        relay_alerts_run(r, r->targets + i, run, false, now_usec(CLOCK_REALTIME));
+                        relay_alerts_run(r, r->targets + i, run,
+                                         t->step_id ? plan_find_step(run->plan, t->step_id) : -1, false,
+                                         now_usec(CLOCK_REALTIME));
         if (queued)
                 relay_arm(r, true);
 }
