@@ -47,7 +47,8 @@ static int person_info(const char *name, char **ret_display, char ***ret_contact
 }
 
 static void relay_listener(Manager *m, const Run *r, const Transition *t, void *userdata) {
-        relay_on_transition(m->relay, r, t);
+        if (m->relay)
+                relay_on_transition(m->relay, r, t);
 }
 
 int manager_people_load(Manager *m) {
@@ -87,17 +88,12 @@ void manager_people_check_plans(Manager *m) {
         }
 }
 
-int manager_relay_setup(Manager *m) {
+/* The relay, if it can start; on failure salved goes on without it (said
+ * loudly) and tries again at the next reload. */
+static int manager_relay_start(Manager *m) {
         _cleanup_free_ char *outbox = NULL;
         int k;
 
-        (void) manager_people_load(m);
-        manager_people_check_plans(m);
-        m->resolve = resolve_name;
-        m->resolve_userdata = m;
-
-        if (m->relay_disabled)
-                return 0;
         if (asprintf(&outbox, "%s/outbox.journal", m->state_dir) < 0)
                 return log_oom();
         k = relay_new(m->event,
@@ -117,10 +113,24 @@ int manager_relay_setup(Manager *m) {
                                     "(fix it, then salvectl reload): %m");
                 return 0;
         }
-        k = manager_add_listener(m, &(const ManagerListener) { "relay", relay_listener, NULL });
-        if (k < 0)
-                return log_oom();
+        if (!m->relay_listening) {
+                k = manager_add_listener(m, &(const ManagerListener) { "relay", relay_listener, NULL });
+                if (k < 0)
+                        return log_oom();
+                m->relay_listening = true;
+        }
         return relay_start(m->relay, m->store);
+}
+
+int manager_relay_setup(Manager *m) {
+        (void) manager_people_load(m);
+        manager_people_check_plans(m);
+        m->resolve = resolve_name;
+        m->resolve_userdata = m;
+
+        if (m->relay_disabled)
+                return 0;
+        return manager_relay_start(m);
 }
 
 int manager_relay_reload(Manager *m) {
@@ -130,6 +140,8 @@ int manager_relay_reload(Manager *m) {
         manager_people_check_plans(m);
         if (m->relay)
                 k = relay_reload(m->relay, m->store);
+        else if (!m->relay_disabled)
+                return manager_relay_start(m);      /* it could not start before: perhaps now */
         if (k < 0)
                 log_warning_errno(k, "The relay's configuration has errors; keeping the channels as they were: %m");
         return k;

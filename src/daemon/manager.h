@@ -98,6 +98,7 @@ struct Manager {
         struct Relay *relay;            /* NULL: nobody is notified (no relay, or it could not start) */
         char *relay_config_path;        /* NULL: the system configuration */
         bool relay_disabled;            /* tests without a relay */
+        bool relay_listening;           /* its listener is added (once) */
         char machine_id[33];            /* /etc/machine-id, or "" */
 
         Unjournaled *unjournaled;       /* oldest first */
