@@ -200,8 +200,10 @@ static int list_runs(Ctl *c, bool all) {
                 json_object_put(arr);
         } else if (c->legend)
                 printf("\n%u %srun%s.\n", n, all ? "" : "active ", n == 1 ? "" : "s");
-        if (!all && !c->json)
+        if (!all && !c->json) {
                 (void) print_holds(c, bus, true);
+                print_outbox_summary(c, bus);
+        }
         return EXIT_SUCCESS;
 }
 

@@ -250,3 +250,31 @@ int verb_notifiers(Ctl *c, int argc, char **argv) {
         }
         return EXIT_SUCCESS;
 }
+
+/* One line under salvectl status when notifications are stuck: how many
+ * wait or were refused for good, and where to look. Silent otherwise, and
+ * when salved is older than the outbox. */
+void print_outbox_summary(const Ctl *c, sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *id, *channel, *key, *run, *state, *error;
+        uint32_t attempts;
+        uint64_t created, next;
+        int64_t status;
+        size_t retrying = 0, dead = 0;
+        int r;
+
+        if (sd_bus_call_method(bus, SALVE_BUS_NAME, SALVE_BUS_PATH, SALVE_BUS_INTERFACE, "ListOutbox", &e, &reply,
+                               "") < 0)
+                return;
+        r = sd_bus_message_enter_container(reply, 'a', "(sssssuttxs)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(sssssuttxs)", &id, &channel, &key, &run, &state, &attempts,
+                                                  &created, &next, &status, &error)) > 0) {
+                retrying += streq(state, "retrying");
+                dead += streq(state, "dead");
+        }
+        if (r < 0 || retrying + dead == 0)
+                return;
+        printf("\n%snotifications:%s %zu retrying, %zu dead letter%s (salvectl outbox; salvectl notifiers)\n",
+               ansi(c, dead ? ANSI_RED : ANSI_YELLOW), ansi(c, ANSI_RESET), retrying, dead, dead == 1 ? "" : "s");
+}

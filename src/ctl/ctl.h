@@ -58,6 +58,7 @@ int call_change(Ctl *c, sd_bus **bus, const char *what, const char *method, cons
 
 /* ctl-human.c: a person's step's escalation, under the step. */
 void print_step_escalation(const Ctl *c, json_object *s, const char *prefix);
+void print_outbox_summary(const Ctl *c, sd_bus *bus);
 
 /* Colours only on a terminal, and never with NO_COLOR set. */
 const char *ansi(const Ctl *c, const char *code);

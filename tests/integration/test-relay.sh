@@ -183,6 +183,7 @@ dead=$(rig_exec salvectl --json outbox | jq -r '[.entries[] | select(.state == "
 check "a 400 is a dead letter after one attempt ($(jq -c '{attempts, last_status, last_error}' <<<"$dead"))" \
     test "$(jq .attempts <<<"$dead")" -eq 1 -a "$(jq .last_status <<<"$dead")" -eq 400
 check "with PagerDuty's reply kept" grep -q "forced 400" <<<"$(jq -r .last_error <<<"$dead")"
+check "salvectl status says a notification is a dead letter" grep -q "notifications: .* 1 dead letter" <<<"$(rig_exec salvectl status)"
 relay_control pd '{"status": 0}'
 check "salvectl outbox retry sends it again" rig_exec salvectl outbox retry "$(jq -r .id <<<"$dead")"
 rig_wait_for "the retried entry to be delivered" 10 sh -c "salvectl --json outbox | jq -e --arg i '$(jq -r .id <<<"$dead")' '.entries[] | select(.id == \$i and .state == \"delivered\")' >/dev/null"
