@@ -190,7 +190,8 @@ void outbox_counts(const Outbox *o, size_t ret_counts[static _OUTBOX_STATE_MAX],
 /* Entries removed by outbox_drop() (durable too). */
 uint64_t outbox_dropped_by_people(const Outbox *o);
 
-/* Makes unsynced "delivered" records durable now. */
+/* Makes every unsynced record ("delivered" ones, or all while syncs are
+ * off) durable now. */
 int outbox_flush(Outbox *o);
 
 /* Rewrites the file with what is still wanted: undelivered entries, dead
@@ -209,7 +210,9 @@ int outbox_maybe_compact(Outbox *o, usec_t now);
 
 /* Records appended since the last compaction (or the open). */
 uint64_t outbox_appended(const Outbox *o);
-/* Turns off per-record syncs (benchmarks and tests only). */
+/* Turns off per-record syncs: benchmarks and tests, and the relay around
+ * the listener's enqueues, which it makes durable with outbox_flush()
+ * before it sends any of them. */
 void outbox_set_sync(Outbox *o, bool sync);
 
 const char *outbox_state_to_string(OutboxState s) _const_;     /* "pending", "retrying", "delivered", "dead" */

@@ -399,6 +399,18 @@ static void relay_deliver_target(Relay *r, RelayTarget *t, usec_t now) {
 static int on_kick(sd_event_source *s, void *userdata) {
         Relay *r = userdata;
         usec_t now = now_usec(CLOCK_REALTIME);
+        int k;
+
+        /* What the listener enqueued since the last pass is made durable
+         * here, once for all of it, before any of it is sent. */
+        k = outbox_flush(r->outbox);
+        if (k < 0) {
+                log_struct_internal(LOG_ERR, k, SALVE_MESSAGE_NOTIFY_LOST, NULL, NULL, NULL,
+                                    "Cannot sync the notification outbox: %m; nothing is sent until it can be.");
+                (void) sd_event_source_set_time(r->due, usec_add(now, USEC_PER_SEC));
+                (void) sd_event_source_set_enabled(r->due, SD_EVENT_ONESHOT);
+                return 0;
+        }
 
         for (size_t i = 0; i < r->n_targets; i++)
                 relay_deliver_target(r, r->targets + i, now);
@@ -703,10 +715,16 @@ void relay_on_transition(Relay *r, const Run *run, const Transition *t) {
         if (!r || !r->started)
                 return;
         n = relay_facts_for_transition(run, t, facts);
+        /* Not synced one by one: the delivery pass syncs them all before it
+         * sends (on_kick), so a burst of transitions costs one sync, not
+         * one each. A crash before that loses nothing: the run journal has
+         * the facts, and the reconcile at start enqueues them again. */
+        outbox_set_sync(r->outbox, false);
         for (size_t i = 0; i < n; i++) {
                 int k = relay_enqueue_fact(r, run, facts + i, false);
                 queued = queued || k >= 0;
         }
+        outbox_set_sync(r->outbox, true);
         for (size_t i = 0; i < r->n_targets; i++)
                 if (r->targets[i].alertmanager)
                         relay_alerts_run(r, r->targets + i, run,
