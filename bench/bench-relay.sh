@@ -7,8 +7,11 @@
 #      no needs, so all N start waiting in one batch; from the run's first
 #      transition (created_usec) to the last of N human-needed webhooks
 #      accepted by the receiver (its record time `t`); duplicates by key.
-#      For scale, the same receiver fed N signed webhooks by a python
-#      client with as many connections as salved uses per target (8).
+#      The same to a bare sink (answers 200 at once), which shows salved's
+#      own rate; the phases from salved's journal (the last step waiting,
+#      the last "needs a person" notice). For scale, receiver.py fed N
+#      signed webhooks by a python client with as many connections as
+#      salved uses per target (8).
 #   2. Alertmanager (group_wait 0s, grouped by run): a human step starting
 #      to wait (its started_usec) to the receiver's group notification with
 #      SalveHumanNeeded; for scale, an alert POSTed straight to Alertmanager
@@ -191,7 +194,7 @@ memory() { # LABEL
 echo "load at start: $(uptime | sed 's/.*load average: //')"
 echo "config: N=$N human steps, outage ${OUTAGE}s, $REPS reps ($AM_REPS for Alertmanager)"
 sleep 2
-memory "idle after boot (2 plans)"
+memory "idle after boot (3 plans)"
 
 # ---- 1. a burst of N human-needed webhooks ----
 # salved's journal: "CREATED LAST_WAITING LAST_TOLD" (epoch s) of RUN's entries, as journald
