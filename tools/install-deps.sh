@@ -58,6 +58,7 @@ packages=(
     # the shipped inhibit rule), test receivers written in Python
     prometheus-alertmanager
     python3
+    curl # relay-lib.sh talks to the receivers, Alertmanager and salve-ack
     # snapshot steps: btrfs on a loop device in the container rig, LVM (thin
     # and classic) in the md VM, whose guest shares the host's lvm2
     btrfs-progs
