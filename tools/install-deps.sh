@@ -59,6 +59,7 @@ packages=(
     prometheus-alertmanager
     python3
     curl # relay-lib.sh talks to the receivers, Alertmanager and salve-ack
+    xxd  # test-relay-rig.sh turns keys into hex (its own package in bookworm)
     # snapshot steps: btrfs on a loop device in the container rig, LVM (thin
     # and classic) in the md VM, whose guest shares the host's lvm2
     btrfs-progs

@@ -6,7 +6,7 @@
 # bounded time, builds and lints the Debian package, and verifies the
 # shipped plans. Ends with one line
 # "N passed, N failed, N skipped".
-#   SALVE_FUZZ_SECONDS   seconds per fuzz target (default 30: eight targets)
+#   SALVE_FUZZ_SECONDS   seconds per fuzz target (default 30; every tests/fuzz/fuzz-*.c)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C.UTF-8

@@ -333,6 +333,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                 l->connections--;
 }
 
+_printf_(2, 0)
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
         _cleanup_free_ char *s = NULL;
 
