@@ -1441,6 +1441,11 @@ static void limits_fill(OutboxLimits *l, const OutboxLimits *given) {
                 l->keep_delivered = OUTBOX_KEEP_DELIVERED_DEFAULT;
 }
 
+void outbox_set_limits(Outbox *o, const OutboxLimits *limits) {
+        if (o)
+                limits_fill(&o->limits, limits);
+}
+
 int outbox_open(const char *path, const OutboxLimits *limits, Outbox **ret, OutboxStats *ret_stats) {
         _cleanup_(outbox_freep) Outbox *o = NULL;
         OutboxStats stats = {};

@@ -112,6 +112,10 @@ typedef struct OutboxStats {
 int outbox_open(const char *path, const OutboxLimits *limits, Outbox **ret, OutboxStats *ret_stats);
 /* Flushes unsynced "delivered" records, frees everything. NULL-safe. */
 Outbox *outbox_free(Outbox *o);
+/* New limits (a reload): they apply to what happens from now on; a retry
+ * already scheduled keeps its time, dead letters over a lower max-dead go
+ * at the next death. */
+void outbox_set_limits(Outbox *o, const OutboxLimits *limits);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Outbox *, outbox_free);
 
 /* What replay and a recovering open found, and where a damaged file went. */

@@ -861,6 +861,13 @@ int relay_reload(Relay *r, const RunStore *store) {
         relay_drop_targets(r);
         relay_config_free(r->config);
         r->config = TAKE_PTR(c);
+        outbox_set_limits(r->outbox, &(const OutboxLimits) {
+                                  .max_entries = r->config->outbox.max_entries,
+                                  .max_dead = r->config->outbox.max_dead,
+                                  .retry_initial = r->config->outbox.retry_initial,
+                                  .retry_max = r->config->outbox.retry_max,
+                                  .give_up_after = r->config->outbox.give_up_after,
+                          });
         k = relay_setup_targets(r);
         if (k < 0)
                 return k;

@@ -230,6 +230,11 @@ static void test_backoff(void **state) {
                         assert_int_equal(outbox_due(o, now + expect - 1, NULL, due, 4), 0);
                 now += expect;
         }
+
+        /* new limits (a reload) apply to the next failure: cap 2 s */
+        outbox_set_limits(o, &(const OutboxLimits) { .retry_initial = USEC_PER_SEC, .retry_max = 2 * USEC_PER_SEC });
+        assert_int_equal(outbox_failed(o, e, 502, "bad gateway", true, 0.5, now), 0);
+        assert_int_equal(e->next_attempt, now + USEC_PER_SEC);
         outbox_free(o);
 }
 
