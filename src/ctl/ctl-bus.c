@@ -42,13 +42,21 @@ int bus_failed(const char *what, const sd_bus_error *e, int r) {
         return EXIT_FAILURE;
 }
 
-static char *format_time(char *buf, size_t n, uint64_t usec) {
+char *format_local_time(char *buf, size_t n, uint64_t usec, const char *format) {
         time_t t = (time_t) (usec / USEC_PER_SEC);
         struct tm tm;
 
-        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        /* format is one of salvectl's literals (ctl.h checks the callers) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, n, format, &tm) == 0)
                 snprintf(buf, n, "-");
+#pragma GCC diagnostic pop
         return buf;
+}
+
+static char *format_time(char *buf, size_t n, uint64_t usec) {
+        return format_local_time(buf, n, usec, "%Y-%m-%d %H:%M:%S");
 }
 
 static const char *state_color(const Ctl *c, const char *state) {
@@ -207,13 +215,13 @@ static int list_runs(Ctl *c, bool all) {
         return EXIT_SUCCESS;
 }
 
-static const char *jstr(json_object *o, const char *key) {
+const char *jstr(json_object *o, const char *key) {
         json_object *v;
         return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
                        ? json_object_get_string(v) : NULL;
 }
 
-static uint64_t jusec(json_object *o, const char *key) {
+uint64_t jusec(json_object *o, const char *key) {
         json_object *v;
         return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
                        ? (uint64_t) json_object_get_int64(v) : 0;

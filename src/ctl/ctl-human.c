@@ -11,25 +11,8 @@
 #include "bus-names.h"
 #include "ctl.h"
 
-static const char *hstr(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-                       ? json_object_get_string(v) : NULL;
-}
-
-static uint64_t husec(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
-                       ? (uint64_t) json_object_get_int64(v) : 0;
-}
-
 static char *clock_time(char *buf, size_t n, uint64_t usec) {
-        time_t t = (time_t) (usec / USEC_PER_SEC);
-        struct tm tm;
-
-        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, n, "%H:%M:%S", &tm) == 0)
-                snprintf(buf, n, "-");
-        return buf;
+        return format_local_time(buf, n, usec, "%H:%M:%S");
 }
 
 static void print_names(json_object *a) {
@@ -57,48 +40,43 @@ void print_step_escalation(const Ctl *c, json_object *s, const char *prefix) {
                         (void) json_object_object_get_ex(x, "recipients", &r);
                         printf("%s", i ? "; " : "");
                         print_names(r);
-                        printf(" (%s, level %d%s%s) %s", strna(hstr(x, "name")),
+                        printf(" (%s, level %d%s%s) %s", strna(jstr(x, "name")),
                                json_object_get_int(json_object_object_get(x, "level")),
                                json_object_get_int(json_object_object_get(x, "round")) > 1 ? ", round " : "",
                                json_object_get_int(json_object_object_get(x, "round")) > 1
                                        ? json_object_get_string(json_object_object_get(x, "round")) : "",
-                               clock_time(t, sizeof(t), husec(x, "at_usec")));
+                               clock_time(t, sizeof(t), jusec(x, "at_usec")));
                 }
                 printf("\n");
         }
         if (json_object_object_get_ex(e, "acknowledged", &ack))
-                printf("%s%sacknowledged by %s%s via %s at %s%s%s\n", prefix, ansi(c, ANSI_BOLD), strna(hstr(ack, "by")),
-                       ansi(c, ANSI_RESET), strna(hstr(ack, "via")), clock_time(t, sizeof(t), husec(ack, "at_usec")),
-                       hstr(ack, "comment") ? ": " : "", strempty(hstr(ack, "comment")));
-        if (husec(e, "unanswered_usec")) {
+                printf("%s%sacknowledged by %s%s via %s at %s%s%s\n", prefix, ansi(c, ANSI_BOLD), strna(jstr(ack, "by")),
+                       ansi(c, ANSI_RESET), strna(jstr(ack, "via")), clock_time(t, sizeof(t), jusec(ack, "at_usec")),
+                       jstr(ack, "comment") ? ": " : "", strempty(jstr(ack, "comment")));
+        if (jusec(e, "unanswered_usec")) {
                 json_object *told = NULL;
                 (void) json_object_object_get_ex(e, "unanswered_told", &told);
                 printf("%s%sunanswered%s since %s: nobody acknowledged it through the whole chain; told ", prefix,
-                       ansi(c, ANSI_RED), ansi(c, ANSI_RESET), clock_time(t, sizeof(t), husec(e, "unanswered_usec")));
+                       ansi(c, ANSI_RED), ansi(c, ANSI_RESET), clock_time(t, sizeof(t), jusec(e, "unanswered_usec")));
                 print_names(told);
                 printf("\n");
         }
-        if (husec(e, "next_usec") && json_object_object_get_ex(e, "levels", &levels)) {
-                uint64_t next = husec(e, "next_usec");
+        if (jusec(e, "next_usec") && json_object_object_get_ex(e, "levels", &levels)) {
+                uint64_t next = jusec(e, "next_usec");
                 char d[FORMAT_DURATION_MAX];
                 printf("%sescalates %s%s unless acknowledged (salvectl ack)\n", prefix,
                        next > now ? "in " : "now", next > now ? format_duration(d, next - now) : "");
         }
-        if (hstr(s, "bridge"))
-                printf("%sbridge: %s\n", prefix, hstr(s, "bridge"));
-        if (hstr(s, "chat"))
-                printf("%schat: %s\n", prefix, hstr(s, "chat"));
+        if (jstr(s, "bridge"))
+                printf("%sbridge: %s\n", prefix, jstr(s, "bridge"));
+        if (jstr(s, "chat"))
+                printf("%schat: %s\n", prefix, jstr(s, "chat"));
 }
 
 /* ---- outbox [retry ID | drop ID], notifiers ---- */
 
 static char *when(char *buf, size_t n, uint64_t usec) {
-        time_t t = (time_t) (usec / USEC_PER_SEC);
-        struct tm tm;
-
-        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, n, "%m-%d %H:%M:%S", &tm) == 0)
-                snprintf(buf, n, "-");
-        return buf;
+        return format_local_time(buf, n, usec, "%m-%d %H:%M:%S");
 }
 
 static int outbox_list(Ctl *c) {

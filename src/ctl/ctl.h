@@ -45,6 +45,12 @@ void polkit_agent_close(void);
 /* Pretty JSON on stdout, for --json. */
 typedef struct json_object json_object;
 void print_json(json_object *o);
+/* A string or microsecond field of a JSON object (NULL, 0 when absent or
+ * of another type), and a time in the local zone as strftime's format
+ * says ("-" for 0). */
+const char *jstr(json_object *o, const char *key);
+uint64_t jusec(json_object *o, const char *key);
+char *format_local_time(char *buf, size_t n, uint64_t usec, const char *format) __attribute__((format(strftime, 4, 0)));
 
 /* A human step's instructions (each line indented by PREFIX) and links,
  * so the person acting on it reads what to do where salvectl shows it. */
