@@ -233,27 +233,8 @@ static int alertmanager_format(const Notification *n, const ChannelParams *p, Ch
         return 0;
 }
 
-static DeliveryVerdict alertmanager_classify(long status, const char *body, size_t body_size, char **ret_reason) {
-        DeliveryVerdict v;
-
-        if (status >= 200 && status <= 299)
-                v = DELIVERY_OK;
-        else if (status == 0 || status == 408 || status == 429 || (status >= 500 && status <= 599))
-                v = DELIVERY_RETRY;
-        else if (status >= 300 && status <= 499)
-                v = DELIVERY_DEAD;
-        else
-                v = DELIVERY_RETRY;
-        if (ret_reason) {
-                *ret_reason = NULL;
-                if (v != DELIVERY_OK)
-                        (void) channel_reply_reason(status, body, body_size, ret_reason);
-        }
-        return v;
-}
-
 const ChannelOps channel_alertmanager = {
         .type = "alertmanager",
         .format = alertmanager_format,
-        .classify = alertmanager_classify,
+        .classify = channel_classify_api,
 };

@@ -137,6 +137,28 @@ static bool reply_message(const char *body, size_t size, char *buf, size_t *n) {
         return found;
 }
 
+/* Alertmanager's and PagerDuty's replies read alike: 2xx taken; no reply,
+ * 408, 429 and 5xx retried; the other 3xx and 4xx refused for good (a
+ * bad event, key or URL); anything else retried. */
+DeliveryVerdict channel_classify_api(long status, const char *body, size_t body_size, char **ret_reason) {
+        DeliveryVerdict v;
+
+        if (status >= 200 && status <= 299)
+                v = DELIVERY_OK;
+        else if (status == 0 || status == 408 || status == 429 || (status >= 500 && status <= 599))
+                v = DELIVERY_RETRY;
+        else if (status >= 300 && status <= 499)
+                v = DELIVERY_DEAD;
+        else
+                v = DELIVERY_RETRY;
+        if (ret_reason) {
+                *ret_reason = NULL;
+                if (v != DELIVERY_OK)
+                        (void) channel_reply_reason(status, body, body_size, ret_reason);
+        }
+        return v;
+}
+
 int channel_reply_reason(long status, const char *body, size_t body_size, char **ret) {
         char buf[REASON_MESSAGE_MAX + 1] = "";
         size_t n = 0;

@@ -104,3 +104,5 @@ size_t utf8_cut(const char *s, size_t max);
  * string, or an object's "message"/"error", with "errors" appended), else
  * the start of the body as text; printable UTF-8, at most ~300 bytes. */
 int channel_reply_reason(long status, const char *body, size_t body_size, char **ret);
+/* The classify of the Alertmanager and PagerDuty channels (see channel.c). */
+DeliveryVerdict channel_classify_api(long status, const char *body, size_t body_size, char **ret_reason);
