@@ -83,8 +83,49 @@ int run_store_new_id(RunStore *s, const char *plan, char **ret) {
         return 0;
 }
 
-/* Applies a transition in memory; the journal already has it. */
-static int store_apply(RunStore *s, const Transition *t, Run **ret_run) {
+static void history_drop(Run *run) {
+        for (size_t i = 0; i < run->n_history; i++)
+                free(run->history[i]);
+        run->history = mfree(run->history);
+        run->history_size = mfree(run->history_size);
+        run->n_history = run->history_bytes = 0;
+        run->history_cut = true;
+}
+
+/* Keeps the record as written. Out of memory or past the limits the
+ * history is dropped, not the transition: compaction then writes the
+ * run's state, as it would for a journal without its history. */
+static void history_add(Run *run, const void *payload, size_t size) {
+        char **h;
+        size_t *z;
+        char *copy;
+
+        if (run->history_cut)
+                return;
+        if (run->n_history >= RUN_HISTORY_MAX_RECORDS || run->history_bytes + size > RUN_HISTORY_MAX_BYTES)
+                return history_drop(run);
+        copy = malloc(size + 1);
+        if (copy) {
+                memcpy(copy, payload, size);
+                copy[size] = 0;
+        }
+        h = copy ? reallocarray(run->history, run->n_history + 1, sizeof(char *)) : NULL;
+        if (h)
+                run->history = h;
+        z = h ? reallocarray(run->history_size, run->n_history + 1, sizeof(size_t)) : NULL;
+        if (!z) {
+                free(copy);
+                return history_drop(run);
+        }
+        run->history_size = z;
+        run->history[run->n_history] = copy;
+        run->history_size[run->n_history++] = size;
+        run->history_bytes += size;
+}
+
+/* Applies a transition in memory; the journal already has it (payload:
+ * the record as written, kept as the run's history). */
+static int store_apply(RunStore *s, const Transition *t, const void *payload, size_t size, Run **ret_run) {
         Run *run, **n;
         int r;
 
@@ -102,6 +143,7 @@ static int store_apply(RunStore *s, const Transition *t, Run **ret_run) {
                 s->runs = n;
                 s->runs[s->n_runs++] = run;
                 s->next_seq = MAX(s->next_seq, run_id_seq(run->id) + 1);
+                history_add(run, payload, size);
                 if (ret_run)
                         *ret_run = run;
                 return 0;
@@ -111,7 +153,10 @@ static int store_apply(RunStore *s, const Transition *t, Run **ret_run) {
                 return -ENOENT;
         if (ret_run)
                 *ret_run = run;
-        return run_apply(run, t);
+        r = run_apply(run, t);
+        if (r >= 0)
+                history_add(run, payload, size);
+        return r;
 }
 
 typedef struct ReplayContext {
@@ -131,7 +176,7 @@ static int replay_one(const void *payload, size_t size, void *userdata) {
                 c->stats->bad_records++;
                 return 0;
         }
-        r = store_apply(c->store, &t, NULL);
+        r = store_apply(c->store, &t, payload, size, NULL);
         transition_done(&t);
         if (r == -ENOMEM)
                 return r;
@@ -184,7 +229,7 @@ int run_store_commit(RunStore *s, const Transition *t, Run **ret_run) {
         if (r < 0)
                 return r;
         s->appended++;
-        return store_apply(s, t, ret_run);
+        return store_apply(s, t, json, strlen(json), ret_run);
 }
 
 /* Compaction writes each kept run as the transitions that rebuild it. */
@@ -254,6 +299,17 @@ static int emit_human(JournalFile *j, const Run *run, size_t i) {
 static int emit_run(JournalFile *j, const Run *run) {
         Transition t = {};
         int r;
+
+        /* The records as they were written: replaying them rebuilds the
+         * same run, and its history stays whole. */
+        if (!run->history_cut && run->n_history > 0) {
+                for (size_t i = 0; i < run->n_history; i++) {
+                        r = journal_file_append(j, run->history[i], run->history_size[i]);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
 
         t = (Transition) {
                 .kind = TRANSITION_RUN_CREATED,

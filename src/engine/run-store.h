@@ -32,6 +32,10 @@ typedef struct RunStoreReplay {
 } RunStoreReplay;
 
 #define RUN_STORE_KEEP_FINISHED_DEFAULT 100
+/* A run's history (Run.history) is kept up to this many records or
+ * bytes; past either it is dropped and compaction keeps the state only. */
+#define RUN_HISTORY_MAX_RECORDS 4096
+#define RUN_HISTORY_MAX_BYTES (4u << 20)
 #define RUN_STORE_COMPACT_AFTER_DEFAULT 5000
 
 /* Opens the journal at path whatever is found there (see

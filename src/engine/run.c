@@ -398,6 +398,10 @@ Run *run_free(Run *r) {
                 free(r->releases[i].comment);
         }
         free(r->releases);
+        for (size_t i = 0; i < r->n_history; i++)
+                free(r->history[i]);
+        free(r->history);
+        free(r->history_size);
         free(r->boot_id);
         strv_free(r->trigger_context);
         free(r->instance);

@@ -183,6 +183,15 @@ typedef struct Run {
         HoldRelease *releases;          /* in the order given */
         size_t n_releases;
 
+        /* The run's journal records as written, in order (run-store.c): its
+         * history for reports, and what compaction writes back so that a
+         * restart loses none of it. Past RUN_HISTORY_MAX_* it is dropped
+         * (history_cut) and compaction writes the state instead. */
+        char **history;
+        size_t *history_size;
+        size_t n_history, history_bytes;
+        bool history_cut;
+
         /* Kept by run_apply() so that scheduling costs what changed, not the
          * size of the plan; run_verify_caches() recomputes them to check. */
         size_t count[_STEP_STATE_MAX];  /* steps in each state */

@@ -434,6 +434,63 @@ static void test_replay_equals_live(void **state) {
         }
 }
 
+static void assert_same_history(const Run *a, const Run *b) {
+        assert_false(b->history_cut);
+        assert_int_equal(a->n_history, b->n_history);
+        for (size_t i = 0; i < a->n_history; i++) {
+                assert_int_equal(a->history_size[i], b->history_size[i]);
+                assert_memory_equal(a->history[i], b->history[i], a->history_size[i]);
+        }
+}
+
+/* A run's history (every record as written) survives a reopen and any
+ * number of compactions byte for byte, and a run past the limit keeps
+ * its state, not its history. */
+static void test_history(void **state) {
+        _cleanup_(run_store_freep) RunStore *s = NULL;
+        Run *r;
+        size_t n;
+
+        fresh();
+        assert_int_equal(run_store_open(path, &s, NULL), 0);
+        r = create(s, T0);
+        advance(s, r, T0);
+        result(s, r, 0, false, T0 + 5);  /* a failed attempt the state alone would forget */
+        advance(s, r, T0 + 5);
+        n = r->n_history;
+        assert_true(n >= 4);
+        assert_non_null(strstr(r->history[0], "\"type\":\"run-created\""));
+        assert_non_null(strstr(r->history[n - 1], "\"type\":\"run-finished\""));
+
+        for (int round = 0; round < 3; round++) {
+                _cleanup_(run_store_freep) RunStore *c = open_copy();
+                assert_same_run(r, run_store_find(c, r->id));
+                assert_same_history(r, run_store_find(c, r->id));
+                assert_int_equal(run_store_compact(s), 0);
+                r = run_store_find(s, "store-1");
+                assert_int_equal(r->n_history, n);
+        }
+
+        /* Past the limit: dropped, and compaction falls back to the state. */
+        r = create(s, T0 + 10);
+        while (!r->history_cut) {
+                Transition t = { .kind = TRANSITION_RTO, .run_id = r->id, .at = T0 + 11,
+                                 .rto_state = RTO_AT_RISK, .projected = T0 + 12 };
+                assert_int_equal(run_store_commit(s, &t, NULL), 0);
+        }
+        assert_int_equal(r->n_history, 0);
+        assert_int_equal(run_store_compact(s), 0);
+        {
+                _cleanup_(run_store_freep) RunStore *c = open_copy();
+                Run *x = run_store_find(c, "store-2");
+                assert_non_null(x);
+                assert_int_equal(x->rto_state, RTO_AT_RISK);
+                assert_true(x->rto_at == T0 + 11);
+                assert_false(x->history_cut);  /* it starts again from the state */
+                assert_true(x->n_history >= 1);
+        }
+}
+
 static void test_codec_round_trip(void **state) {
         Transition t = {
                 .kind = TRANSITION_STEP,
@@ -478,6 +535,7 @@ int main(void) {
                 cmocka_unit_test(test_compaction),
                 cmocka_unit_test(test_replay_equals_live),
                 cmocka_unit_test(test_codec_round_trip),
+                cmocka_unit_test(test_history),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
