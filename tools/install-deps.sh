@@ -70,6 +70,9 @@ packages=(
     debhelper
     dpkg-dev
     lintian
+    # the package's install/upgrade/purge test (tests/package/test-package.sh):
+    # a fresh Debian 12 root with a real dpkg database
+    debootstrap
     # the benchmarks' D-Bus clients (bench/bench-salved.sh, bench-watch.sh)
     python3-dbus
     python3-gi
