@@ -21,6 +21,7 @@ typedef struct Ctl {
         bool json;
         bool legend;
         bool color;
+        bool pager;             /* false: --no-pager */
         char **plan_dirs;       /* --plans-dir, overriding the system dirs */
         char *comment;          /* --comment for approve and friends */
         char *reason;           /* --reason for run */
@@ -65,6 +66,13 @@ int call_change(Ctl *c, sd_bus **bus, const char *what, const char *method, cons
 /* ctl-human.c: a person's step's escalation, under the step. */
 void print_step_escalation(const Ctl *c, json_object *s, const char *prefix);
 void print_outbox_summary(const Ctl *c, sd_bus *bus);
+
+/* ctl-pager.c: colours for a terminal, unless NO_COLOR or SYSTEMD_COLORS
+ * says otherwise (SYSTEMD_COLORS=1 forces them); a pager for long output
+ * on a terminal (SYSTEMD_PAGER, PAGER, less, more; "" or "cat": none). */
+bool ctl_want_color(bool tty);
+void pager_open(const Ctl *c);
+void pager_close(void);
 
 /* Colours only on a terminal, and never with NO_COLOR set. */
 const char *ansi(const Ctl *c, const char *code);

@@ -41,6 +41,20 @@ void print_json(json_object *o) {
 }
 
 const char *ansi(const Ctl *c, const char *code) {
+/* Verbs whose output can be long go through the pager on a terminal;
+ * never those that change something (polkit may ask for a password on
+ * the terminal) or follow a run live. */
+static bool verb_pages(const char *verb, int n) {
+        static const char *const paged[] = { "verify", "plans", "show", "graph", "status", "history",
+                                             "holds", "notifiers", "oncall", "people", "report" };
+        if (streq(verb, "outbox"))
+                return n == 1;
+        for (size_t i = 0; i < ELEMENTSOF(paged); i++)
+                if (streq(verb, paged[i]))
+                        return true;
+        return false;
+}
+
         return c->color ? code : "";
 }
 
@@ -55,6 +69,7 @@ static void help(void) {
                "     --json             print JSON (plans, show, verify)\n"
                "     --no-legend        leave out headers and footers\n"
                "  -d --plans-dir=DIR    read plans from DIR instead of the system\n"
+               "     --no-pager         do not pipe long output into a pager\n"
                "                        directories (may be repeated)\n"
                "     --comment=TEXT     a comment recorded with approve, cancel, ...\n"
                "     --reason=TEXT      why a run is started, recorded with it\n"
@@ -72,13 +87,14 @@ static void help(void) {
 
 int main(int argc, char **argv) {
         enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_COMMENT, ARG_REASON, ARG_TRIGGER, ARG_NO_ASK_PASSWORD,
-               ARG_PEOPLE_DIR, ARG_AT };
+               ARG_PEOPLE_DIR, ARG_AT, ARG_NO_PAGER };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "plans-dir", required_argument, NULL, 'd' },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 { "comment", required_argument, NULL, ARG_COMMENT },
                 { "reason", required_argument, NULL, ARG_REASON },
                 { "trigger", required_argument, NULL, ARG_TRIGGER },
@@ -87,11 +103,11 @@ int main(int argc, char **argv) {
                 { "at", required_argument, NULL, ARG_AT },
                 {}
         };
-        Ctl c = { .legend = true, .ask_password = true };
+        Ctl c = { .legend = true, .ask_password = true, .pager = true };
         const Verb *v = NULL;
         int opt, r, n;
 
-        c.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !streq_ptr(getenv("TERM"), "dumb");
+        c.color = ctl_want_color(isatty(STDOUT_FILENO));
 
         while ((opt = getopt_long(argc, argv, "hd:", options, NULL)) >= 0)
                 switch (opt) {
@@ -108,6 +124,9 @@ int main(int argc, char **argv) {
                         c.legend = false;
                         break;
                 case 'd':
+                case ARG_NO_PAGER:
+                        c.pager = false;
+                        break;
                         if (strv_extend(&c.plan_dirs, optarg) < 0)
                                 return EXIT_FAILURE;
                         break;
@@ -169,7 +188,10 @@ int main(int argc, char **argv) {
                 return EXIT_USAGE;
         }
         r = v->run(&c, n, argv + optind);
+        if (verb_pages(v->name, n))
+                pager_open(&c);
         polkit_agent_close();
+        pager_close();
         strv_free(c.plan_dirs);
         strv_free(c.people_dirs);
         free(c.comment);
