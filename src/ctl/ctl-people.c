@@ -2,9 +2,10 @@
 
 /* salvectl's people verbs: `oncall NAME [--at TIME]` (who a rotation,
  * team or person means at an instant, with contacts, since/until and who
- * is next), and the people half of `verify`. Both read people.d directly,
- * as verify reads plans: no daemon, so a file can be checked before it is
- * installed, and on a laptop. */
+ * is next), `people` (every person, team and rotation, one a line: what
+ * shell completion offers), and the people half of `verify`. All read
+ * people.d directly, as verify reads plans: no daemon, so a file can be
+ * checked before it is installed, and on a laptop. */
 
 #include <json-c/json.h>
 #include <time.h>
@@ -285,6 +286,120 @@ int verb_oncall(Ctl *c, int argc, char **argv) {
                         name, hint ? " (did you mean \"" : "", strempty(hint), hint ? "\"?)" : "");
         }
         return EXIT_NOT_FOUND;
+}
+
+/* ---- people ---- */
+
+/* A line that says what an entry is: a person's display name and how they
+ * are reached, a team's members, a rotation's layers, overrides and zone. */
+static char *person_summary(const Person *p) {
+        _cleanup_strv_free_ char **ch = NULL;
+        _cleanup_free_ char *list = NULL;
+        char *s;
+
+        STRV_FOREACH(x, p->contacts) {
+                _cleanup_free_ char *name = strndup(*x, strcspn(*x, "="));
+                if (!name)
+                        return NULL;
+                if (!strv_contains(ch, name) && strv_extend(&ch, name) < 0)
+                        return NULL;
+        }
+        list = ch ? strv_join(ch, ", ") : strdup("no contact");
+        if (!list)
+                return NULL;
+        if (asprintf(&s, "%s%s%s", strempty(p->display), p->display ? ": " : "", list) < 0)
+                return NULL;
+        return s;
+}
+
+static char *team_summary(const Team *t) {
+        _cleanup_free_ char *m = strv_join(t->members, ", ");
+        char *s;
+
+        if (!m || asprintf(&s, "members: %s", m) < 0)
+                return NULL;
+        return s;
+}
+
+static char *rotation_summary(const Rotation *r) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *layers = NULL;
+        char *s;
+
+        for (size_t i = 0; i < r->n_layers; i++)
+                if (strv_extend(&l, r->layers[i].name) < 0)
+                        return NULL;
+        layers = l ? strv_join(l, ", ") : strdup("-");
+        if (!layers || asprintf(&s, "%zu layer%s (%s), %zu override%s, %s", r->n_layers, r->n_layers == 1 ? "" : "s",
+                                layers, r->n_overrides, r->n_overrides == 1 ? "" : "s",
+                                r->time_zone ?: "local time") < 0)
+                return NULL;
+        return s;
+}
+
+int verb_people(Ctl *c, int argc, char **argv) {
+        _cleanup_(people_dir_freep) PeopleDir *d = NULL;
+        json_object *arr = NULL;
+        Diagnostics diag = {};
+        size_t n[3] = {};
+        int k;
+
+        k = ctl_people_load(c, &diag, &d);
+        diagnostics_sort(&diag);
+        diagnostics_print(&diag, stderr);
+        diagnostics_done(&diag);
+        if (k < 0) {
+                fprintf(stderr, "salvectl: the people directory %s\n",
+                        k == -EINVAL ? "has errors (above); fix them first" : strerror(-k));
+                return EXIT_FAILURE;
+        }
+
+        if (c->json)
+                arr = json_object_new_array();
+        else if (c->legend && !people_dir_is_empty(d))
+                printf("%s%-24s %-9s %s%s\n", ansi(c, ANSI_BOLD), "NAME", "KIND", "DESCRIPTION", ansi(c, ANSI_RESET));
+        /* People, then teams, then rotations, each in name order. */
+        for (int kind = 0; kind < 3; kind++)
+                for (size_t i = 0;; i++) {
+                        static const char *const kinds[] = { "person", "team", "rotation" };
+                        const Person *p = kind == 0 ? people_dir_person(d, i) : NULL;
+                        const Team *t = kind == 1 ? people_dir_team(d, i) : NULL;
+                        const Rotation *r = kind == 2 ? people_dir_rotation(d, i) : NULL;
+                        _cleanup_free_ char *desc = NULL;
+                        const char *name, *file;
+
+                        if (!p && !t && !r)
+                                break;
+                        name = p ? p->name : t ? t->name : r->name;
+                        file = p ? p->file : t ? t->file : r->file;
+                        desc = p ? person_summary(p) : t ? team_summary(t) : rotation_summary(r);
+                        if (!desc) {
+                                json_object_put(arr);
+                                fprintf(stderr, "salvectl: out of memory\n");
+                                return EXIT_FAILURE;
+                        }
+                        n[kind]++;
+                        if (arr) {
+                                json_object *o = json_object_new_object();
+                                json_object_object_add(o, "name", json_object_new_string(name));
+                                json_object_object_add(o, "kind", json_object_new_string(kinds[kind]));
+                                json_object_object_add(o, "description", json_object_new_string(desc));
+                                json_object_object_add(o, "file", file ? json_object_new_string(file) : NULL);
+                                json_object_array_add(arr, o);
+                        } else
+                                printf("%-24s %-9s %s\n", name, kinds[kind], desc);
+                }
+        if (arr) {
+                print_json(arr);
+                json_object_put(arr);
+        } else if (people_dir_is_empty(d))
+                fprintf(stderr, "salvectl: no people directory: no file in %s (see salve.people(5))\n",
+                        c->people_dirs ? "the --people-dir directories"
+                                       : SALVE_PEOPLE_DIR_ETC ", " SALVE_PEOPLE_DIR_RUN " or " SALVE_PEOPLE_DIR_USR);
+        else if (c->legend)
+                printf("\n%zu %s, %zu team%s, %zu rotation%s.\n", n[0], n[0] == 1 ? "person" : "people", n[1],
+                       n[1] == 1 ? "" : "s", n[2], n[2] == 1 ? "" : "s");
+        return EXIT_SUCCESS;
 }
 
 /* ---- verify ---- */

@@ -105,6 +105,7 @@ struct Diagnostics;
 struct PeopleDir;
 struct Plan;
 int verb_oncall(Ctl *c, int argc, char **argv);
+int verb_people(Ctl *c, int argc, char **argv);
 int ctl_people_load(Ctl *c, struct Diagnostics *d, struct PeopleDir **ret);
 /* --at: "2026-12-24 10:00" (local), "2026-12-24T10:00:00+01:00" (or Z), "@EPOCH", "+2h", "-30m". */
 int ctl_parse_at(const char *s, usec_t now, usec_t *ret);

@@ -34,6 +34,7 @@ static const Verb verbs[] = {
         { "notifiers", 1, 1, verb_notifiers, "notifiers              the relay's notifiers and how they answer" },
         { "reload", 1, 1,  verb_reload, "reload                 make salved re-read the plans" },
         { "oncall", 2, 2,  verb_oncall, "oncall NAME            who a rotation, team or person means now (--at TIME)" },
+        { "people", 1, 1,  verb_people, "people                 the people, teams and rotations of the people directory" },
 };
 
 void print_json(json_object *o) {
