@@ -149,5 +149,30 @@ json_object *run_to_json(const Run *r, usec_t now) {
                 json_object_array_add(steps, js);
         }
         json_object_object_add(o, "steps", steps);
+
+        /* The units the plan holds back, whether this run still holds
+         * them, and what let them go. */
+        {
+                json_object *holds = json_object_new_array();
+                STRV_FOREACH(u, p->holds) {
+                        json_object *h = json_object_new_object();
+                        RunHold rh;
+                        if (run_hold(r, *u, &rh) < 0)
+                                continue;
+                        json_object_object_add(h, "unit", json_object_new_string(*u));
+                        json_object_object_add(h, "held", json_object_new_boolean(rh.held));
+                        json_object_object_add(h, "step", string_json(rh.release_step >= 0 ?
+                                                                      p->steps[rh.release_step].id : NULL));
+                        if (rh.by_person) {
+                                json_object *b = json_object_new_object();
+                                json_object_object_add(b, "actor", string_json(rh.by_person->actor));
+                                json_object_object_add(b, "comment", string_json(rh.by_person->comment));
+                                json_object_object_add(b, "at_usec", usec_json(rh.by_person->at));
+                                json_object_object_add(h, "released_by", b);
+                        }
+                        json_object_array_add(holds, h);
+                }
+                json_object_object_add(o, "holds", holds);
+        }
         return o;
 }

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
+#include "run-json.h"
 #include "run.h"
 
 #define T0 (1700000000ULL * USEC_PER_SEC)
@@ -591,6 +594,29 @@ static void test_holds(void **state) {
         assert_string_equal(h.by_person->actor, "root");
         assert_string_equal(h.by_person->comment, "checked by hand");
         assert_true(is_held(f, "api.service", NULL));
+        /* GetRun's JSON says the same. */
+        {
+                json_object *o = run_to_json(f, T0 + 2), *holds, *h0, *by;
+                const char *db = NULL;
+                assert_non_null(o);
+                assert_true(json_object_object_get_ex(o, "holds", &holds));
+                for (size_t k = 0; k < json_object_array_length(holds); k++) {
+                        json_object *u, *isheld;
+                        h0 = json_object_array_get_idx(holds, k);
+                        assert_true(json_object_object_get_ex(h0, "unit", &u));
+                        assert_true(json_object_object_get_ex(h0, "held", &isheld));
+                        if (streq(json_object_get_string(u), "db.service")) {
+                                db = "db";
+                                assert_false(json_object_get_boolean(isheld));
+                                assert_true(json_object_object_get_ex(h0, "released_by", &by));
+                                assert_string_equal(json_object_get_string(json_object_object_get(by, "actor")),
+                                                    "root");
+                        } else if (streq(json_object_get_string(u), "api.service"))
+                                assert_true(json_object_get_boolean(isheld));
+                }
+                assert_non_null(db);
+                json_object_put(o);
+        }
         assert_int_equal(run_release_hold(f, "db.service", "root", NULL, T0 + 3, &t), -EALREADY);
         /* A release for a unit outside holds is refused by run_apply too. */
         t = (Transition) { .kind = TRANSITION_HOLD_RELEASED, .run_id = (char *) "run-1", .unit = (char *) "x.service" };
