@@ -1246,6 +1246,36 @@ size_t outbox_due(const Outbox *o, usec_t now, const char *channel, OutboxEntry 
         return d.n;
 }
 
+/* Only for failures that say the receiver was not there (no reply, 5xx):
+ * a 429 or another refusal keeps its backoff. Memory only: after a
+ * restart the journaled time stands, which is later, never earlier. */
+static bool expedite_applies(const Item *it) {
+        return it->e.state == OUTBOX_RETRYING && (it->e.last_status == 0 || it->e.last_status >= 500);
+}
+
+size_t outbox_expedite(Outbox *o, const char *channel, usec_t now) {
+        Channel *c;
+        size_t n = 0;
+
+        if (!o || !channel)
+                return 0;
+        c = channel_find(o, channel);
+        if (!c)
+                return 0;
+        for (size_t i = 0; i < c->n; i++) {
+                Item *it = c->heap[i];
+                if (expedite_applies(it) && it->e.next_attempt > now) {
+                        it->e.next_attempt = now;
+                        n++;
+                }
+        }
+        /* Many keys changed: rebuild the heap bottom up. */
+        if (n > 0)
+                for (size_t i = c->n / 2; i-- > 0;)
+                        heap_down(c, i);
+        return n;
+}
+
 size_t outbox_list_state(const Outbox *o, OutboxState state, OutboxEntry ***ret) {
         OutboxEntry **l;
         size_t n = 0, total;

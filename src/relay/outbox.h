@@ -173,6 +173,10 @@ usec_t outbox_next_due(const Outbox *o);
  * Costs O(channels + due entries), never a scan of everything held. The
  * pointers are valid as said above. */
 size_t outbox_due(const Outbox *o, usec_t now, const char *channel, OutboxEntry **ret, size_t max);
+/* The channel's receiver answered again: its entries retrying after no
+ * reply or a 5xx become due now instead of waiting out their backoff (a
+ * 429 or other refusal keeps it). Not journaled. Returns how many. */
+size_t outbox_expedite(Outbox *o, const char *channel, usec_t now);
 
 /* People's verbs. retry: a DEAD or RETRYING entry goes back to PENDING,
  * due now, attempts reset, give_up_after counted from now (-EALREADY for

@@ -300,6 +300,13 @@ static void on_delivered(HttpCall *call, const HttpReply *reply, void *userdata)
                         if (streq(t->alerts[i].key, d->alert_key) && v != DELIVERY_OK)
                                 t->alerts[i].sent = 0;  /* sent again at the next pass */
         }
+        /* It answers again: what waited for it need not wait out its backoff. */
+        if (v == DELIVERY_OK && !t->alertmanager) {
+                size_t n = outbox_expedite(r->outbox, t->name, now);
+                if (n > 0)
+                        log_debug("%s answers again: %zu notification%s sent now, not after their backoff.",
+                                  t->name, n, n == 1 ? "" : "s");
+        }
         relay_forget(r, d);
         delivery_free(d);
         relay_arm(r, true);

@@ -430,6 +430,42 @@ static void test_due_order(void **state) {
         outbox_free(o);
 }
 
+/* A receiver back after an outage: what waited out a long backoff for
+ * want of a reply is due at once; a 429 keeps its backoff. */
+static void test_expedite(void **state) {
+        Outbox *o = open_outbox(NULL, NULL);
+        OutboxEntry *due[8];
+        usec_t t = T0;
+
+        assert_int_equal(outbox_enqueue(o, "a", "1", NULL, "x", T0, NULL), 0);
+        assert_int_equal(outbox_enqueue(o, "a", "2", NULL, "x", T0, NULL), 0);
+        assert_int_equal(outbox_enqueue(o, "a", "3", NULL, "x", T0, NULL), 0);
+        assert_int_equal(outbox_enqueue(o, "b", "4", NULL, "x", T0, NULL), 0);
+        for (int k = 0; k < 12; k++, t += USEC_PER_SEC) {
+                assert_int_equal(outbox_failed(o, outbox_find(o, "a/1"), 0, "refused", true, 0.5, t), 0);
+                assert_int_equal(outbox_failed(o, outbox_find(o, "a/2"), 503, "down", true, 0.5, t), 0);
+                assert_int_equal(outbox_failed(o, outbox_find(o, "a/3"), 429, "slow down", true, 0.5, t), 0);
+                assert_int_equal(outbox_failed(o, outbox_find(o, "b/4"), 0, "refused", true, 0.5, t), 0);
+        }
+        assert_true(outbox_find(o, "a/1")->next_attempt > t + USEC_PER_MINUTE);
+        assert_int_equal(outbox_due(o, t, NULL, due, 8), 0);
+
+        assert_int_equal(outbox_expedite(o, "a", t), 2);
+        assert_int_equal(outbox_due(o, t, NULL, due, 8), 2);
+        assert_string_equal(due[0]->id, "a/1");
+        assert_string_equal(due[1]->id, "a/2");
+        assert_true(outbox_next_due(o) == t);
+        assert_true(outbox_find(o, "a/3")->next_attempt > t + USEC_PER_MINUTE); /* 429: not */
+        assert_true(outbox_find(o, "b/4")->next_attempt > t + USEC_PER_MINUTE); /* another channel */
+        assert_int_equal(outbox_expedite(o, "a", t), 0);
+        assert_int_equal(outbox_expedite(o, "nope", t), 0);
+        /* The heap is still a heap: the rest comes due in order. */
+        assert_int_equal(outbox_delivered(o, outbox_find(o, "a/1"), 200, t), 0);
+        assert_int_equal(outbox_delivered(o, outbox_find(o, "a/2"), 200, t), 0);
+        assert_true(outbox_next_due(o) == MIN(outbox_find(o, "a/3")->next_attempt, outbox_find(o, "b/4")->next_attempt));
+        outbox_free(o);
+}
+
 static void test_torn_tail(void **state) {
         Outbox *o = open_outbox(NULL, NULL);
         OutboxStats stats;
@@ -928,6 +964,7 @@ int main(void) {
                 cmocka_unit_test_setup(test_dead_bounded, fresh),
                 cmocka_unit_test_setup(test_verbs, fresh),
                 cmocka_unit_test_setup(test_due_order, fresh),
+                cmocka_unit_test_setup(test_expedite, fresh),
                 cmocka_unit_test_setup(test_torn_tail, fresh),
                 cmocka_unit_test_setup(test_bad_records, fresh),
                 cmocka_unit_test_setup(test_damaged_set_aside, fresh),
