@@ -80,6 +80,11 @@ packages=(
     python3-gi
     # docs / plan graphs
     graphviz
+    # shell completion: its pkg-config file (completionsdir) and its
+    # bash_completion, which tests/unit/test-completion.sh sources; zsh
+    # checks that _salvectl loads
+    bash-completion
+    zsh
     # lint for the test scripts
     shellcheck
 )
