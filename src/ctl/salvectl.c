@@ -41,7 +41,6 @@ void print_json(json_object *o) {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-const char *ansi(const Ctl *c, const char *code) {
 /* Verbs whose output can be long go through the pager on a terminal;
  * never those that change something (polkit may ask for a password on
  * the terminal) or follow a run live. */
@@ -56,6 +55,7 @@ static bool verb_pages(const char *verb, int n) {
         return false;
 }
 
+const char *ansi(const Ctl *c, const char *code) {
         return c->color ? code : "";
 }
 
@@ -69,8 +69,8 @@ static void help(void) {
                "     --version          show the version\n"
                "     --json             print JSON (plans, show, verify)\n"
                "     --no-legend        leave out headers and footers\n"
-               "  -d --plans-dir=DIR    read plans from DIR instead of the system\n"
                "     --no-pager         do not pipe long output into a pager\n"
+               "  -d --plans-dir=DIR    read plans from DIR instead of the system\n"
                "                        directories (may be repeated)\n"
                "     --comment=TEXT     a comment recorded with approve, cancel, ...\n"
                "     --reason=TEXT      why a run is started, recorded with it\n"
@@ -94,8 +94,8 @@ int main(int argc, char **argv) {
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
-                { "plans-dir", required_argument, NULL, 'd' },
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "plans-dir", required_argument, NULL, 'd' },
                 { "comment", required_argument, NULL, ARG_COMMENT },
                 { "reason", required_argument, NULL, ARG_REASON },
                 { "trigger", required_argument, NULL, ARG_TRIGGER },
@@ -124,10 +124,10 @@ int main(int argc, char **argv) {
                 case ARG_NO_LEGEND:
                         c.legend = false;
                         break;
-                case 'd':
                 case ARG_NO_PAGER:
                         c.pager = false;
                         break;
+                case 'd':
                         if (strv_extend(&c.plan_dirs, optarg) < 0)
                                 return EXIT_FAILURE;
                         break;
@@ -188,11 +188,11 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "salvectl: usage: salvectl %s\n", v->usage);
                 return EXIT_USAGE;
         }
-        r = v->run(&c, n, argv + optind);
         if (verb_pages(v->name, n))
                 pager_open(&c);
-        polkit_agent_close();
+        r = v->run(&c, n, argv + optind);
         pager_close();
+        polkit_agent_close();
         strv_free(c.plan_dirs);
         strv_free(c.people_dirs);
         free(c.comment);
