@@ -76,6 +76,8 @@ struct Outbox {
         uint64_t dropped_dead, dropped_people;
 
         OutboxStats *stats;             /* during replay */
+        void (*on_change)(void *userdata);
+        void *on_change_userdata;
 };
 
 static const char * const outbox_state_table[_OUTBOX_STATE_MAX] = {
@@ -896,7 +898,10 @@ static int commit(Outbox *o, const Record *r, bool sync) {
                 return k;
         o->appended++;
         o->unsynced = sync ? 0 : o->unsynced + 1;
-        return record_apply(o, r);
+        k = record_apply(o, r);
+        if (o->on_change)
+                o->on_change(o->on_change_userdata);
+        return k;
 }
 
 /* Drops the oldest dead letters, but not keep, for space; not synced. */
@@ -1315,6 +1320,11 @@ uint64_t outbox_dropped_by_people(const Outbox *o) {
 
 uint64_t outbox_appended(const Outbox *o) {
         return o ? o->appended : 0;
+}
+
+void outbox_set_change_handler(Outbox *o, void (*handler)(void *userdata), void *userdata) {
+        o->on_change = handler;
+        o->on_change_userdata = userdata;
 }
 
 void outbox_set_sync(Outbox *o, bool sync) {

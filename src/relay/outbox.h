@@ -223,6 +223,11 @@ uint64_t outbox_appended(const Outbox *o);
  * before it sends any of them. */
 void outbox_set_sync(Outbox *o, bool sync);
 
+/* Called after every change is journaled and applied (salved's metrics
+ * file shows the outbox's depth); NULL: nobody. It must not call back
+ * into the outbox. */
+void outbox_set_change_handler(Outbox *o, void (*handler)(void *userdata), void *userdata);
+
 const char *outbox_state_to_string(OutboxState s) _const_;     /* "pending", "retrying", "delivered", "dead" */
 OutboxState outbox_state_from_string(const char *s) _pure_;
 
