@@ -21,6 +21,7 @@
 #include <limits.h>
 
 #include "log.h"
+#include "manager-metrics.h"
 #include "manager.h"
 #include "trigger-match.h"
 #include "trigger-vars.h"
@@ -359,6 +360,7 @@ static void on_watch_event(Watch *w, const TriggerEvent *event, void *userdata) 
         if (ev->kind == TRIGGER_RAID && !ev->alias && (alias = md_alias(ev->name)))
                 copy.alias = alias;
         m->trigger_events++;
+        manager_metrics_watch_event(m, w ? watch_name(w) : NULL);
         for (size_t i = 0; m->plans && i < m->plans->n_plans; i++) {
                 const Plan *p = m->plans->plans[i];
                 if (!p->armed)
@@ -372,6 +374,7 @@ static void on_watch_event(Watch *w, const TriggerEvent *event, void *userdata) 
 }
 
 static void on_watch_notice(Watch *w, WatchNotice n, int error, const char *message, void *userdata) {
+        manager_metrics_watch_notice(userdata, watch_name(w), n);
         switch (n) {
         case WATCH_READY:
                 log_debug("Watching %s: %s", watch_name(w), message);

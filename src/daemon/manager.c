@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager-holds.h"
+#include "manager-metrics.h"
 #include "manager-relay.h"
 #include "manager-reload.h"
 #include "manager.h"
@@ -114,6 +115,8 @@ Manager *manager_free(Manager *m) {
         strv_free(m->people_dirs);
         free(m->relay_config_path);
         m->holds = manager_holds_free(m->holds);
+        m->metrics = manager_metrics_free(m->metrics);
+        free(m->metrics_path);
         for (size_t i = 0; i < m->n_unjournaled; i++) {
                 transition_done(&m->unjournaled[i].t);
                 free(m->unjournaled[i].unit);
@@ -921,6 +924,7 @@ int manager_reload(Manager *m, PlanSet *s, size_t n_errors, PlanSet **ret_old) {
         free(m->last_status);
         m->last_status = NULL;
         manager_update_status(m);
+        manager_metrics_changed(m);
         (void) sd_notify(false, "READY=1");
         return k;
 }
@@ -1132,6 +1136,9 @@ int manager_startup(Manager *m) {
         k = manager_holds_setup(m);
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the gates directory in %s: %m", m->runtime_dir);
+        k = manager_metrics_setup(m);
+        if (k < 0)
+                return k;
 
         /* Before anything moves: the relay hears of every transition from
          * here on, and first catches up with what the journal holds. */

@@ -88,6 +88,8 @@ struct Manager {
         uint64_t trigger_events;                /* seen by the watchers */
 
         struct ManagerHolds *holds;     /* manager-holds.c; NULL until manager_holds_setup() */
+        char *metrics_path;             /* node_exporter's textfile; NULL or "": none (salved sets it) */
+        struct ManagerMetrics *metrics; /* manager-metrics.c; NULL: no metrics file */
 
         /* Who a human step's owner and escalate names mean now (the people
          * directory); NULL: the names stand for themselves. */

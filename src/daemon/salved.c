@@ -9,6 +9,7 @@
 #include "log.h"
 #include <systemd/sd-daemon.h>
 
+#include "manager-metrics.h"
 #include "manager-reload.h"
 #include "manager.h"
 
@@ -22,6 +23,9 @@ static void help(void) {
                "     --state-dir=DIR     keep the run journal in DIR (default " SALVE_STATE_DIR ")\n"
                "     --runtime-dir=DIR   runtime directory (default $RUNTIME_DIRECTORY or /run/salve)\n"
                "     --no-polkit         do not ask polkit: only root may change anything\n"
+               "     --metrics-file=PATH write metrics for node_exporter's textfile collector\n"
+               "                         to PATH (default $SALVE_METRICS_FILE or\n"
+               "                         " MANAGER_METRICS_FILE_DEFAULT "; \"\" for none)\n"
                "     --log-level=LEVEL   debug, info, notice, warning or err (default info)\n"
                "\nSee salved(8).\n");
 }
@@ -38,6 +42,7 @@ typedef struct Options {
         char **plan_dirs;
         const char *state_dir;
         const char *runtime_dir;
+        const char *metrics_file;
         bool no_polkit;
 } Options;
 
@@ -71,7 +76,7 @@ static int set_string(char **field, const char *value) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_RUNTIME_DIR, ARG_NO_POLKIT, ARG_LOG_LEVEL };
+        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_RUNTIME_DIR, ARG_NO_POLKIT, ARG_LOG_LEVEL, ARG_METRICS_FILE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -80,6 +85,7 @@ int main(int argc, char **argv) {
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "no-polkit", no_argument, NULL, ARG_NO_POLKIT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "metrics-file", required_argument, NULL, ARG_METRICS_FILE },
                 {}
         };
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
@@ -112,6 +118,9 @@ int main(int argc, char **argv) {
                 case ARG_NO_POLKIT:
                         o.no_polkit = true;
                         break;
+                case ARG_METRICS_FILE:
+                        o.metrics_file = optarg;
+                        break;
                 case ARG_LOG_LEVEL:
                         r = parse_level(optarg);
                         if (r < 0) {
@@ -125,6 +134,12 @@ int main(int argc, char **argv) {
                 }
         if (optind < argc) {
                 fprintf(stderr, "salved: takes no arguments\n");
+                return 2;
+        }
+        if (!o.metrics_file)
+                o.metrics_file = getenv("SALVE_METRICS_FILE") ?: MANAGER_METRICS_FILE_DEFAULT;
+        if (*o.metrics_file && *o.metrics_file != '/') {
+                fprintf(stderr, "salved: the metrics file must be an absolute path: \"%s\"\n", o.metrics_file);
                 return 2;
         }
 
@@ -146,6 +161,8 @@ int main(int argc, char **argv) {
                 r = set_string(&m->state_dir, o.state_dir);
         if (r >= 0)
                 r = set_string(&m->runtime_dir, o.runtime_dir);
+        if (r >= 0)
+                r = set_string(&m->metrics_path, o.metrics_file);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up: %m");
                 return EXIT_FAILURE;
