@@ -190,6 +190,38 @@ if command -v zsh >/dev/null; then
         autoload +X _salvectl || exit 1
         print -r -- "$_comps[salvectl]"' zsh "$src/shell-completion/zsh" 2>&1)
     expect "zsh: compinit registers _salvectl for salvectl, and it loads" "_salvectl" "$out"
+
+    # What an interactive zsh lists on TAB (list-choices), through a pty.
+    cat >"$tmp/zcomp.zsh" <<'EOF'
+zmodload zsh/zpty || exit 1
+zpty z env HOME=$HOME PATH=$PATH TERM=dumb zsh -f -i
+zpty -w z "fpath=($1 \$fpath); autoload -U compinit; compinit -u -d $HOME/.zcompdump; PROMPT='> '"
+zpty -w z "bindkey '^I' list-choices; print -r -- RE''ADY"
+zpty -r z line '*READY*' || exit 1
+zpty -w -n z "$2"$'\t'
+sleep 1
+out=
+while zpty -r -t z line; do out+=$line; done
+zpty -d z
+print -r -- "${out//$'\r'/}"
+EOF
+    zcomp() { HOME=$tmp PATH="$tmp/bin:$PATH" zsh -f "$tmp/zcomp.zsh" "$src/shell-completion/zsh" "$1" 2>&1; }
+    # zlists DESC LINE WORD... [-- NOT...]: the listing after LINE<TAB> has
+    # every WORD as a word, and none of the NOTs.
+    zlists() {
+        local desc=$1 out w bad=
+        out=" $(zcomp "$2" | tr -s ' \n' '  ') "
+        shift 2
+        while (($#)) && [[ $1 != -- ]]; do [[ $out == *" $1 "* ]] || bad+=" missing $1"; shift; done
+        (($#)) && shift
+        for w in "$@"; do [[ $out != *" $w "* ]] || bad+=" unwanted $w"; done
+        if [[ -z $bad ]]; then pass "$desc"; else fail "$desc:$bad (zsh printed:$out)"; fi
+    }
+    zlists "zsh: oncall d<TAB> lists the team and the rotation, with their kinds" \
+        "salvectl --people-dir tests/data/people/valid oncall d" dba dba-oncall team rotation -- ann jane ops
+    zlists "zsh: show <TAB> lists the plans of --plans-dir" \
+        "salvectl --plans-dir tests/data/plans/holds show " holds-boot holds-fail holds-run -- minimal
+    zlists "zsh: sho<TAB> is show, described from --help" "salvectl sho" show execution -- status
 else
     echo "# skipped: zsh is not installed, _salvectl is not checked"
 fi
