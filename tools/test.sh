@@ -3,8 +3,9 @@
 # installs what it needs, builds with -Werror, runs the unit tests, the
 # integration tests in real systemd containers (including the crash
 # test), the unit tests again under ASan+UBSan, the fuzz targets for a
-# bounded time, builds and lints the Debian package, and verifies the
-# shipped plans. Ends with one line
+# bounded time, builds and lints the Debian package and installs,
+# upgrades and purges it in a debootstrapped Debian 12 container
+# (tests/package/test-package.sh), and verifies the shipped plans. Ends with one line
 # "N passed, N failed, N skipped".
 #   SALVE_FUZZ_SECONDS   seconds per fuzz target (default 30; every tests/fuzz/fuzz-*.c)
 set -uo pipefail
@@ -60,7 +61,14 @@ fi
 
 step "Debian package"
 tools/package.sh
-record "Debian package (build, unit suite, lintian, contents)" $?
+package=$?
+record "Debian package (build, unit suite, lintian, contents)" $package
+if [[ $package == 0 ]]; then
+    step "Debian package in a Debian 12 container: install, upgrade from 0.1.0 with a run waiting, purge"
+    tests/package/test-package.sh build-package/salve_*.deb
+    rc=$?
+    if [[ $rc == 77 ]]; then skipped=$((skipped + 1)); else record "Debian package install/upgrade/purge" $rc; fi
+fi
 
 step "fuzz targets (${SALVE_FUZZ_SECONDS:-30}s each)"
 rm -rf build-fuzz
