@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* A run's step graph as Graphviz DOT: one box per step filled by its
+ * state, the needs as edges, the critical path bold (pen width 3), and a
+ * legend. Labels are quoted strings: every character that means something
+ * inside one is escaped, and control characters are dropped. */
+
+#include <string.h>
+
+#include "run-report.h"
+#include "strv.h"
+
+void report_dot_escape(FILE *f, const char *s) {
+        for (; s && *s; s++) {
+                unsigned char ch = (unsigned char) *s;
+                if (ch == '"' || ch == '\\')
+                        fprintf(f, "\\%c", ch);
+                else if (ch == '\n')
+                        fputs("\\n", f);
+                else if (ch < 0x20 || ch == 0x7f)
+                        fputc(' ', f);
+                else
+                        fputc(ch, f);
+        }
+}
+
+/* At most n characters (bytes, cut before a UTF-8 continuation), one line. */
+static void dot_short(FILE *f, const char *s, size_t n) {
+        _cleanup_free_ char *t = NULL;
+        size_t len;
+
+        if (!s)
+                return;
+        len = strcspn(s, "\n");
+        if (len > n) {
+                while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                        n--;
+                len = n;
+        }
+        t = strndup(s, len);
+        if (!t)
+                return;
+        report_dot_escape(f, t);
+        if (len < strlen(s))
+                fputs("…", f);
+}
+
+static const struct { const char *state, *word; } legend[] = {
+        { "succeeded", "succeeded" },
+        { "failed", "failed, interrupted" },
+        { "running", "running, waiting" },
+        { "pending", "pending, skipped, cancelled" },
+};
+
+static void write_node(const RunReport *r, const ReportStep *s, FILE *f) {
+        char d[FORMAT_DURATION_MAX];
+
+        fputs("  \"", f);
+        report_dot_escape(f, s->id);
+        fputs("\" [label=\"", f);
+        report_dot_escape(f, s->id);
+        fputs("\\n", f);
+        report_dot_escape(f, s->kind);
+        fprintf(f, " · %s", s->state ? "" : "?");
+        report_dot_escape(f, s->state);
+        if (s->basis == REPORT_BASIS_ACTUAL)
+                fprintf(f, "\\n%s", format_duration(d, s->duration));
+        else if (s->basis != REPORT_BASIS_NONE)
+                fprintf(f, "\\n%s (%s)", format_duration(d, s->duration), report_basis_to_string(s->basis));
+        if (s->attempt > 0)
+                fprintf(f, "\\nattempt %u of %u", s->attempt, MAX(s->attempts_allowed, 1u));
+        if (s->human && s->actor) {
+                fputs("\\nby ", f);
+                dot_short(f, s->actor, 40);
+        }
+        if (s->human && s->acked_by) {
+                fputs("\\nack ", f);
+                dot_short(f, s->acked_by, 40);
+                if (s->acked_via) {
+                        fputs(" via ", f);
+                        dot_short(f, s->acked_via, 20);
+                }
+        }
+        fprintf(f, "\", fillcolor=\"%s\"", report_state_color(s->state));
+        if (s->critical)
+                fputs(", penwidth=3, style=\"rounded,filled,bold\"", f);
+        if (s->human)
+                fputs(", shape=octagon", f);
+        fputs("];\n", f);
+}
+
+int run_report_write_dot(const RunReport *r, FILE *f) {
+        char d[FORMAT_DURATION_MAX];
+
+        fputs("digraph \"", f);
+        report_dot_escape(f, r->id);
+        fputs("\" {\n  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=11, labelloc=t, label=\"run ", f);
+        report_dot_escape(f, r->id);
+        fputs(" (plan ", f);
+        report_dot_escape(f, r->plan);
+        fputs("): ", f);
+        report_dot_escape(f, r->state);
+        if (r->n_critical > 0) {
+                fputs("\\ncritical path: ", f);
+                for (size_t i = 0; i < r->n_critical; i++) {
+                        fputs(i > 0 ? " → " : "", f);
+                        report_dot_escape(f, r->steps[r->critical[i]].id);
+                }
+                fprintf(f, " (%s)", format_duration(d, r->critical_usec));
+        }
+        fputs("\"];\n"
+              "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, penwidth=1];\n"
+              "  edge [color=\"#555555\"];\n", f);
+        for (size_t i = 0; i < r->n_steps; i++)
+                write_node(r, r->steps + i, f);
+        for (size_t i = 0; i < r->n_steps; i++) {
+                const ReportStep *s = r->steps + i;
+                STRV_FOREACH(n, s->needs) {
+                        const ReportStep *from = run_report_find_step(r, *n);
+                        if (!from)
+                                continue;
+                        fputs("  \"", f);
+                        report_dot_escape(f, from->id);
+                        fputs("\" -> \"", f);
+                        report_dot_escape(f, s->id);
+                        fputs("\"", f);
+                        if (from->critical && s->critical)
+                                fputs(" [penwidth=3, style=bold, color=\"#000000\"]", f);
+                        fputs(";\n", f);
+                }
+        }
+        fputs("  subgraph cluster_legend {\n"
+              "    label=\"legend\"; fontsize=9; color=\"#999999\";\n"
+              "    node [fontsize=9, shape=box, style=\"rounded,filled\"];\n", f);
+        for (size_t i = 0; i < ELEMENTSOF(legend); i++)
+                fprintf(f, "    \"legend:%s\" [label=\"%s\", fillcolor=\"%s\"];\n", legend[i].state, legend[i].word,
+                        report_state_color(legend[i].state));
+        fputs("    \"legend:critical\" [label=\"critical path\\n(bold)\", fillcolor=\"#ffffff\", penwidth=3, "
+              "style=\"rounded,filled,bold\"];\n"
+              "    \"legend:human\" [label=\"a person's step\", fillcolor=\"#ffffff\", shape=octagon];\n", f);
+        for (size_t i = 0; i + 1 < ELEMENTSOF(legend); i++)
+                fprintf(f, "    \"legend:%s\" -> \"legend:%s\" [style=invis];\n", legend[i].state, legend[i + 1].state);
+        fputs("  }\n}\n", f);
+        return ferror(f) ? -EIO : 0;
+}
