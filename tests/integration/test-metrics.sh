@@ -1,0 +1,142 @@
+#!/bin/bash
+# salved's metrics file for node_exporter's textfile collector, in a real
+# systemd container with the shipped unit (its sandbox included):
+#   - no directory: said once (info), nothing written, salved fine;
+#   - with the directory: written at start, mode 0644, replaced (a new
+#     inode) when something changes and never while idle;
+#   - a run with a failed attempt and a retry: salve_runs_total, the step
+#     duration histogram, salve_runs back to 0;
+#   - a tight RTO and a human step: at risk, breached, the time to the
+#     first acknowledgement; holds kept by a cancelled run and released;
+#   - promtool check metrics passes on the file (Debian's prometheus);
+#   - SALVE_METRICS_FILE= (a drop-in) turns it off.
+set -euo pipefail
+# shellcheck source=tests/integration/salve-lib.sh
+source "$(dirname "$0")/salve-lib.sh"
+
+command -v promtool >/dev/null || { echo "promtool is missing: tools/install-deps.sh installs it (package prometheus)" >&2; exit 1; }
+
+salve_setup metrics$$
+cat >"$SALVE_STAGE/etc/salve/plans.d/metrics-retry.yaml" <<'PLAN'
+# Fails its first attempt, succeeds at the second.
+plan: metrics-retry
+steps:
+  - id: flaky-once
+    run: exec
+    with: {command: [/bin/sh, -c, "test -e /var/lib/salve-test/tried && exit 0; touch /var/lib/salve-test/tried; exit 3"]}
+    retry: {attempts: 2, backoff: 1s}
+  - id: after
+    needs: [flaky-once]
+    run: exec
+    with: {command: [/bin/true]}
+PLAN
+chmod 0644 "$SALVE_STAGE"/etc/salve/plans.d/*.yaml
+salve_boot
+
+DIR=/var/lib/prometheus/node-exporter
+FILE=$DIR/salve.prom
+prom() { rig_exec cat "$FILE"; }
+value() { prom | awk -v k="$1" '$1 == k { print $2 }'; }
+wait_value() { # SERIES VALUE SECS
+    rig_wait_for "$1 to be $2" "$3" sh -c "grep -qxF '$1 $2' $FILE"
+}
+inode() { rig_exec stat -c %i "$FILE"; }
+restart_salved() {
+    rig_exec systemctl restart salved
+    rig_wait_for "salved to be active" 20 systemctl is-active -q salved
+}
+
+# --- 1. no directory: said once, nothing written ---
+check "the container has no $DIR" rig_exec test ! -e "$DIR"
+id=$(rig_exec salvectl run metrics-retry)
+salve_wait "$id" succeeded 30
+rig_exec rm -f /var/lib/salve-test/tried
+check "salved said once that the directory is missing" \
+    test "$(rig_exec journalctl -u salved -o cat | grep -c "The directory of $FILE does not exist")" -eq 1
+check "it is said at info level" \
+    test "$(rig_exec journalctl -u salved -p info..info -o cat | grep -c "The directory of $FILE does not exist")" -eq 1
+check "salved is still active" rig_exec systemctl is-active -q salved
+
+# --- 2. the directory exists (its sandbox takes it at start) ---
+rig_exec mkdir -p "$DIR"
+restart_salved
+rig_wait_for "the metrics file to appear" 10 test -s "$FILE"
+check "it is mode 0644 ($(rig_exec stat -c %a "$FILE"))" test "$(rig_exec stat -c %a "$FILE")" = 644
+check "no temporary file is left" test "$(rig_exec ls -A "$DIR")" = salve.prom
+check "salve_build_info names the version" grep -q '^salve_build_info{version="[0-9.]*"} 1$' <<<"$(prom)"
+check "the plan's series start at 0" test "$(value 'salve_runs_total{plan="metrics-retry",state="succeeded"}')" = 0
+check "salve_start_time_seconds is now-ish" \
+    test $(( $(date +%s) - $(value salve_start_time_seconds | cut -d. -f1) )) -lt 60
+ino=$(inode)
+sleep 3
+check "idle for 3 s: not written again" test "$(inode)" = "$ino"
+
+# --- 3. a run with a retry ---
+id=$(rig_exec salvectl run metrics-retry)
+salve_wait "$id" succeeded 30
+wait_value 'salve_runs_total{plan="metrics-retry",state="succeeded"}' 1 5
+rig_ok "salve_runs_total{plan=\"metrics-retry\",state=\"succeeded\"} 1 once the run succeeded"
+check "it started once" test "$(value 'salve_runs_started_total{plan="metrics-retry"}')" = 1
+check "no run of it is active now" test "$(value 'salve_runs{plan="metrics-retry",state="running"}')" = 0
+failed=$(value 'salve_step_duration_seconds_count{kind="exec",outcome="failed"}')
+ok=$(value 'salve_step_duration_seconds_count{kind="exec",outcome="succeeded"}')
+check "step attempts observed: 1 failed, 2 succeeded (failed=$failed succeeded=$ok)" test "$failed" = 1 -a "$ok" = 2
+check "the +Inf bucket holds them all" \
+    test "$(value 'salve_step_duration_seconds_bucket{kind="exec",outcome="succeeded",le="+Inf"}')" = 2
+ino=$(inode)
+sleep 3
+check "idle again for 3 s: not written" test "$(inode)" = "$ino"
+prom | grep -v -e '^#' -e ' 0$' | sed 's/^/# /'     # what is not 0
+
+# --- 4. an RTO that cannot be met, and a person's acknowledgement ---
+id=$(rig_exec salvectl run tight-rto)
+salve_wait_step "$id" gate waiting 20
+wait_value 'salve_rto_at_risk_total{plan="tight-rto"}' 1 10
+rig_ok "at risk at once"
+wait_value 'salve_rto_breached_total{plan="tight-rto"}' 1 10
+rig_ok "breached after 3 s"
+check "its run is counted waiting" test "$(value 'salve_runs{plan="tight-rto",state="waiting"}')" = 1
+sleep 1
+rig_exec salvectl ack "$id" gate >/dev/null
+wait_value 'salve_human_ack_seconds_count{plan="tight-rto"}' 1 5
+ack=$(value 'salve_human_ack_seconds_sum{plan="tight-rto"}')
+check "time to the first acknowledgement: $ack s (>= 4)" awk -v a="$ack" 'BEGIN { exit !(a >= 4 && a < 60) }'
+rig_exec salvectl approve "$id" gate >/dev/null
+salve_wait "$id" succeeded 20
+wait_value 'salve_step_duration_seconds_count{kind="approve",outcome="succeeded"}' 1 5
+rig_ok "the approve step's wait is observed under kind=\"approve\""
+
+# --- 5. holds: a cancelled run keeps them until a person releases them ---
+id=$(rig_exec salvectl run demo)
+salve_wait_step "$id" dba-approval waiting 30
+rig_exec salvectl cancel "$id" >/dev/null
+salve_wait "$id" cancelled 10
+wait_value salve_held_units 2 5
+rig_ok "the cancelled demo run still holds 2 units"
+check "salve_runs_total counts the cancel" test "$(value 'salve_runs_total{plan="demo",state="cancelled"}')" = 1
+rig_exec salvectl release demo-db.service >/dev/null
+rig_exec salvectl release demo-api.service >/dev/null
+wait_value salve_held_units 0 5
+check "released by a person: salve_hold_releases_total 2" test "$(value salve_hold_releases_total)" = 2
+
+# --- 6. Prometheus' own check of the file ---
+prom >"$RIG_WORK/salve.prom"
+out=$(promtool check metrics <"$RIG_WORK/salve.prom" 2>&1) || { sed 's/^/# /' <<<"$out"; rig_fail "promtool check metrics"; }
+rig_ok "promtool check metrics passes on the file ($(wc -l <"$RIG_WORK/salve.prom") lines)"
+check "the watchers' series are there" grep -q '^salve_watch_resyncs_total{watcher="units"} 0$' "$RIG_WORK/salve.prom"
+check "every family has HELP and TYPE" \
+    test "$(grep -c '^# HELP salve_' "$RIG_WORK/salve.prom")" -eq "$(grep -c '^# TYPE salve_' "$RIG_WORK/salve.prom")"
+
+# --- 7. turned off by a drop-in ---
+rig_exec mkdir -p /run/systemd/system/salved.service.d
+rig_exec sh -c 'printf "[Service]\nEnvironment=SALVE_METRICS_FILE=\n" > /run/systemd/system/salved.service.d/no-metrics.conf'
+rig_exec systemctl daemon-reload
+rig_exec rm -f "$FILE"
+restart_salved
+id=$(rig_exec salvectl run metrics-retry)
+salve_wait "$id" succeeded 30
+sleep 0.5
+check "SALVE_METRICS_FILE= writes nothing" rig_exec test ! -e "$FILE"
+
+rig_poweroff
+rig_done
