@@ -434,7 +434,7 @@ static int add_families(ManagerMetrics *mm) {
                 { &mm->outbox_dropped_dead, "salve_outbox_dead_letters_dropped_total", "Dead letters dropped to make "
                   "room in the outbox (kept across restarts).", PROM_COUNTER, NULL },
                 { &mm->outbox_dropped_people, "salve_outbox_dropped_total", "Outbox entries dropped by a person "
-                  "(salvectl notifications drop; kept across restarts).", PROM_COUNTER, NULL },
+                  "(salvectl outbox drop; kept across restarts).", PROM_COUNTER, NULL },
                 { &mm->watch_events, "salve_watch_events_total", "Events the watchers reported since salved "
                   "started, by watcher.", PROM_COUNTER, L("watcher", NULL) },
                 { &mm->watch_lost, "salve_watch_events_lost_total", "Times a watcher may have lost events, by "
