@@ -153,7 +153,7 @@ static int print_holds(Ctl *c, sd_bus *bus, bool quiet) {
         if (arr) {
                 print_json(arr);
                 json_object_put(arr);
-        } else if (!quiet && n == 0)
+        } else if (!quiet && n == 0 && c->legend)
                 printf("No unit is held.\n");
         else if (!quiet && c->legend)
                 printf("\n%u held unit%s.\n", n, n == 1 ? "" : "s");
@@ -178,7 +178,7 @@ static int list_runs(Ctl *c, bool all) {
         r = sd_bus_message_enter_container(reply, 'a', "(sssstt)");
         if (r < 0)
                 return EXIT_FAILURE;
-        if (!c->json)
+        if (!c->json && c->legend)
                 print_journal_recovery(c, bus);
         if (!c->json && c->legend)
                 printf("%s%-32s %-24s %-12s %-8s %-19s %s%s\n", ansi(c, ANSI_BOLD), "RUN", "PLAN", "STATE",
@@ -208,7 +208,8 @@ static int list_runs(Ctl *c, bool all) {
                 json_object_put(arr);
         } else if (c->legend)
                 printf("\n%u %srun%s.\n", n, all ? "" : "active ", n == 1 ? "" : "s");
-        if (!all && !c->json) {
+        /* With --no-legend, the table alone: one run a line, for scripts. */
+        if (!all && !c->json && c->legend) {
                 (void) print_holds(c, bus, true);
                 print_outbox_summary(c, bus);
         }

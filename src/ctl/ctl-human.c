@@ -99,7 +99,7 @@ static int outbox_list(Ctl *c) {
         r = sd_bus_message_enter_container(reply, 'a', "(sssssuttxs)");
         if (r >= 0 && !c->json && c->legend)
                 printf("%-10s %-9s %-14s %-15s %-8s %s\n", "STATE", "ATTEMPTS", "NEXT/DONE", "CHANNEL", "STATUS",
-                       "NOTIFICATION");
+                       "ID");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(sssssuttxs)", &id, &channel, &key, &run, &state, &attempts,
                                                   &created, &next, &status, &error)) > 0) {
                 char t[32], st[24];
@@ -123,8 +123,8 @@ static int outbox_list(Ctl *c) {
                 printf("%s%-10s%s %-9u %-14s %-15s %-8s %s\n",
                        ansi(c, streq(state, "dead") ? ANSI_RED : streq(state, "retrying") ? ANSI_YELLOW : ""), state,
                        ansi(c, ANSI_RESET), attempts, when(t, sizeof(t), next), channel,
-                       status > 0 ? (snprintf(st, sizeof(st), "%" PRIi64, status), st) : "-", key);
-                if (*error && !streq(state, "delivered"))
+                       status > 0 ? (snprintf(st, sizeof(st), "%" PRIi64, status), st) : "-", id);
+                if (*error && !streq(state, "delivered") && c->legend)
                         printf("           %s%s%s\n", ansi(c, ANSI_GREY), error, ansi(c, ANSI_RESET));
         }
         if (r >= 0)
