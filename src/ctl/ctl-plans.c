@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "ctl-report.h"
 #include "plan-graph.h"
 #include "plan-json.h"
 #include "relay-config.h"
@@ -283,17 +284,33 @@ int verb_show(Ctl *c, int argc, char **argv) {
         return EXIT_SUCCESS;
 }
 
+bool ctl_plan_exists(Ctl *c, const char *name) {
+        _cleanup_(plan_set_freep) PlanSet *s = NULL;
+        Diagnostics d = {};
+        bool found = load_plan_set(c, &d, &s) >= 0 && plan_set_find(s, name);
+
+        diagnostics_done(&d);
+        return found;
+}
+
+/* graph NAME: a loaded plan's graph, else the run's (ctl-graph.c). */
 int verb_graph(Ctl *c, int argc, char **argv) {
         _cleanup_(plan_set_freep) PlanSet *s = NULL;
+        DotOutput out;
         const Plan *p;
         int r;
 
+        if (!ctl_plan_exists(c, argv[1]))
+                return verb_graph_run(c, argc, argv);
         r = find_plan(c, argv[1], &s, &p);
         if (r != 0)
                 return r;
-        r = plan_write_dot(p, stdout);
-        if (r < 0) {
-                fprintf(stderr, "salvectl: failed to write graph: %s\n", strerror(-r));
+        if (ctl_dot_open(c, &out) < 0)
+                return EXIT_FAILURE;
+        r = plan_write_dot(p, out.f);
+        if (ctl_dot_close(c, &out) < 0 || r < 0) {
+                if (r < 0)
+                        fprintf(stderr, "salvectl: failed to write graph: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
         return EXIT_SUCCESS;

@@ -30,6 +30,9 @@ typedef struct Ctl {
         char **people_dirs;     /* --people-dir, overriding the system dirs */
         usec_t at;              /* --at, for oncall */
         bool at_set;
+        char *graph_format;     /* -T FORMAT for graph: through Graphviz's dot */
+        char *report_format;    /* --format for report: markdown, html, json */
+        char *output;           /* -o FILE for graph and report */
 } Ctl;
 
 typedef struct Verb {
@@ -87,6 +90,11 @@ int verb_verify(Ctl *c, int argc, char **argv);
 int verb_plans(Ctl *c, int argc, char **argv);
 int verb_show(Ctl *c, int argc, char **argv);
 int verb_graph(Ctl *c, int argc, char **argv);
+/* ctl-graph.c, ctl-report.c: a run's graph and its post-incident report.
+ * ctl_plan_exists() (ctl-plans.c) tells graph a plan's name from a run's. */
+int verb_graph_run(Ctl *c, int argc, char **argv);
+int verb_report(Ctl *c, int argc, char **argv);
+bool ctl_plan_exists(Ctl *c, const char *name);
 int verb_status(Ctl *c, int argc, char **argv);
 int verb_history(Ctl *c, int argc, char **argv);
 int verb_run(Ctl *c, int argc, char **argv);

@@ -331,7 +331,7 @@ static void html_timeline(const RunReport *r, FILE *f) {
                 }
                 for (size_t k = 0; k < s->n_attempts; k++) {
                         const ReportAttempt *a = s->attempts + k;
-                        fputs("<tr><td>", f);
+                        fputs("<tr><td class=\"t\">", f);
                         if (s->critical)
                                 fputs("<b>", f);
                         h(f, s->id);

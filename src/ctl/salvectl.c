@@ -14,8 +14,9 @@ static const Verb verbs[] = {
         { "verify", 1, -1, verb_verify, "verify [FILE|DIR...]   check plan files (default: the installed plans)" },
         { "plans",  1, 1,  verb_plans,  "plans                  list the installed plans" },
         { "show",   2, 2,  verb_show,   "show PLAN              steps in execution order, owners, critical path" },
-        { "graph",  2, 2,  verb_graph,  "graph PLAN             the step graph as Graphviz DOT" },
+        { "graph",  2, 2,  verb_graph,  "graph PLAN|RUN         the step graph as Graphviz DOT (-T FORMAT: rendered by dot)" },
         { "status", 1, 2,  verb_status, "status [RUN]           active runs, or one run's steps and RTO clock" },
+        { "report", 2, 2,  verb_report, "report RUN             the post-incident report (--format markdown|html|json)" },
         { "history", 1, 1, verb_history, "history                all runs salved remembers, finished ones too" },
         { "run",    2, 2,  verb_run,    "run PLAN               start a run (prints its id)" },
         { "watch",  2, 2,  verb_watch,  "watch RUN              follow a run live until it ends" },
@@ -79,12 +80,18 @@ static void help(void) {
                "     --no-ask-password  never ask for authentication\n"
                "     --people-dir=DIR   read people.d from DIR instead of the system\n"
                "                        directories (may be repeated)\n"
+               "  -T FORMAT             graph: render with Graphviz's dot -TFORMAT (svg, png, pdf)\n"
+               "     --format=FORMAT    report: markdown (default), html or json\n"
+               "  -o --output=FILE      graph, report: write to FILE instead of stdout\n"
                "     --at=TIME          oncall: at TIME instead of now: \"2026-12-24 10:00\"\n"
                "                        (local), \"2026-12-24T10:00:00+01:00\", @EPOCH, +2h\n"
                "\nExit status: 0 success, 1 failure (e.g. invalid plans), 2 usage error,\n"
                "4 no such plan, run, step or name. See salvectl(1), salve.plan(5) and\n"
                "salve.people(5).\n");
 }
+
+/* graph and report's options (getopt_long's values past the ARG_ enum). */
+#define ARG_FORMAT 0x200
 
 int main(int argc, char **argv) {
         enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_COMMENT, ARG_REASON, ARG_TRIGGER, ARG_NO_ASK_PASSWORD,
@@ -102,6 +109,8 @@ int main(int argc, char **argv) {
                 { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 { "people-dir", required_argument, NULL, ARG_PEOPLE_DIR },
                 { "at", required_argument, NULL, ARG_AT },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "output", required_argument, NULL, 'o' },
                 {}
         };
         Ctl c = { .legend = true, .ask_password = true, .pager = true };
@@ -110,7 +119,7 @@ int main(int argc, char **argv) {
 
         c.color = ctl_want_color(isatty(STDOUT_FILENO));
 
-        while ((opt = getopt_long(argc, argv, "hd:", options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, "hd:T:o:", options, NULL)) >= 0)
                 switch (opt) {
                 case 'h':
                         help();
@@ -167,6 +176,24 @@ int main(int argc, char **argv) {
                         }
                         c.at_set = true;
                         break;
+                case 'T':
+                        free(c.graph_format);
+                        c.graph_format = strdup(optarg);
+                        if (!c.graph_format)
+                                return EXIT_FAILURE;
+                        break;
+                case ARG_FORMAT:
+                        free(c.report_format);
+                        c.report_format = strdup(optarg);
+                        if (!c.report_format)
+                                return EXIT_FAILURE;
+                        break;
+                case 'o':
+                        free(c.output);
+                        c.output = strdup(optarg);
+                        if (!c.output)
+                                return EXIT_FAILURE;
+                        break;
                 default:
                         fprintf(stderr, "Try 'salvectl --help'.\n");
                         return EXIT_USAGE;
@@ -197,6 +224,9 @@ int main(int argc, char **argv) {
         strv_free(c.people_dirs);
         free(c.comment);
         free(c.reason);
+        free(c.graph_format);
+        free(c.report_format);
+        free(c.output);
         strv_free(c.trigger);
         return r;
 }
