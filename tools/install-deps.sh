@@ -78,8 +78,10 @@ packages=(
     # the benchmarks' D-Bus clients (bench/bench-salved.sh, bench-watch.sh)
     python3-dbus
     python3-gi
-    # docs / plan graphs
+    # docs / plan graphs; salvectl graph -T and test-report.sh render with dot
     graphviz
+    # test-report.sh opens salvectl report's HTML in a real browser (headless)
+    chromium
     # shell completion: its pkg-config file (completionsdir) and its
     # bash_completion, which tests/unit/test-completion.sh sources; zsh
     # checks that _salvectl loads
