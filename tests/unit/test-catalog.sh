@@ -9,6 +9,7 @@
 #  - every entry has Subject:, Defined-By: salve and a body; no id twice;
 #    no body line that journalctl would drop as a comment ("#", ";");
 #  - every @FIELD@ is a field that src/ sets ("FIELD=...");
+#  - man/salved.8 lists exactly these ids;
 #  - as root, journalctl itself imports it (--root=TMP --update-catalog)
 #    and --list-catalog lists every id with salve's subject.
 # Then the same checks must fail on broken copies (an entry missing, an id
@@ -163,9 +164,19 @@ else
     not_ok "catalog/salve.catalog matches the MESSAGE_IDs of src/"
 fi
 
+# salved(8) lists every id (JOURNAL FIELDS), and no other.
+man=$root/man/salved.8
+man_ids=$(grep -oE '(^|[^0-9a-f])[0-9a-f]{32}($|[^0-9a-f])' "$man" | grep -oE '[0-9a-f]{32}' | sort -u)
+src_ids=$(source_ids "$root/src" | awk '{print tolower($1)}' | sort -u)
+if [[ $man_ids != "$src_ids" ]]; then
+    diag "$(diff <(echo "$src_ids") <(echo "$man_ids") | grep '^[<>]' | sed 's/^</missing from salved.8:/; s/^>/not an id of src\/:/')"
+    not_ok "man/salved.8 lists exactly the MESSAGE_IDs of src/"
+fi
+ok "man/salved.8 lists exactly the $(wc -l <<<"$src_ids") MESSAGE_IDs of src/"
+
 # The real tool. journalctl --update-catalog writes ROOT/var/lib/systemd/
 # catalog/database, which needs root, even under --root.
-ids=$(source_ids "$root/src" | awk '{print tolower($1)}' | sort -u)
+ids=$src_ids
 if [[ $(id -u) -eq 0 ]] && command -v journalctl >/dev/null; then
     mkdir -p "$tmp/root/usr/lib/systemd/catalog"
     cp "$catalog" "$tmp/root/usr/lib/systemd/catalog/salve.catalog"
