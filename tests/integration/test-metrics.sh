@@ -8,6 +8,8 @@
 #     duration histogram, salve_runs back to 0;
 #   - a tight RTO and a human step: at risk, breached, the time to the
 #     first acknowledgement; holds kept by a cancelled run and released;
+#   - the outbox: a channel that refuses, its entries retrying, then dead,
+#     one dropped by a person; systemd re-executing: a units resync;
 #   - promtool check metrics passes on the file (Debian's prometheus);
 #   - SALVE_METRICS_FILE= (a drop-in) turns it off.
 set -euo pipefail
@@ -119,15 +121,57 @@ rig_exec salvectl release demo-api.service >/dev/null
 wait_value salve_held_units 0 5
 check "released by a person: salve_hold_releases_total 2" test "$(value salve_hold_releases_total)" = 2
 
-# --- 6. Prometheus' own check of the file ---
+# --- 6. the outbox: a channel nobody answers; its entries retry, then die ---
+rig_exec sh -c 'mkdir -p /etc/salve/secrets && printf s3cret > /etc/salve/secrets/nowhere && chmod 0700 /etc/salve/secrets && chmod 0600 /etc/salve/secrets/nowhere'
+rig_exec_stdin sh -c 'cat > /etc/salve/relay.yaml' <<'RELAY'
+channels:
+  nowhere:
+    type: webhook
+    url: http://127.0.0.1:9/hook
+    secret: file:/etc/salve/secrets/nowhere
+    timeout: 1s
+outbox:
+  retry-initial: 500ms
+  retry-max: 1s
+  give-up-after: 3s
+RELAY
+rig_exec salvectl reload >/dev/null
+wait_value 'salve_outbox_entries{channel="nowhere",state="dead"}' 0 5
+rig_ok "the new channel's series are there at 0 after the reload"
+id=$(rig_exec salvectl run tight-rto)
+salve_wait_step "$id" gate waiting 20
+rig_wait_for "an entry to be retrying" 10 \
+    sh -c "grep -q '^salve_outbox_entries{channel=\"nowhere\",state=\"retrying\"} [1-9]' $FILE"
+rig_ok "notifications to a refusing channel show as retrying"
+rig_exec salvectl cancel "$id" >/dev/null
+rig_wait_for "every entry to be dead" 20 \
+    sh -c "grep -q '^salve_outbox_entries{channel=\"nowhere\",state=\"dead\"} [1-9]' $FILE && grep -q '^salve_outbox_entries{channel=\"nowhere\",state=\"retrying\"} 0' $FILE && grep -q '^salve_outbox_entries{channel=\"nowhere\",state=\"pending\"} 0' $FILE"
+dead=$(value 'salve_outbox_entries{channel="nowhere",state="dead"}')
+rig_ok "after give-up-after they are dead letters ($dead)"
+entry=$(rig_exec salvectl --json outbox | jq -r '[.entries[] | select(.state == "dead") | .id][0]')
+rig_exec salvectl outbox drop "$entry" >/dev/null
+wait_value salve_outbox_dropped_total 1 5
+check "a person's drop is counted, one dead letter fewer" \
+    test "$(value 'salve_outbox_entries{channel="nowhere",state="dead"}')" = $((dead - 1))
+
+# --- 7. a resync: systemd re-executes, the units watcher re-reads ---
+before=$(value 'salve_watch_resyncs_total{watcher="units"}')
+rig_exec systemctl daemon-reexec
+rig_wait_for "the units watcher to resync" 20 \
+    sh -c "! grep -qxF 'salve_watch_resyncs_total{watcher=\"units\"} $before' $FILE"
+check "salve_watch_events_lost_total{watcher=\"units\"} counts the loss" \
+    test "$(value 'salve_watch_events_lost_total{watcher="units"}')" -ge 1
+rig_ok "salve_watch_resyncs_total{watcher=\"units\"}: $before, then $(value 'salve_watch_resyncs_total{watcher="units"}')"
+
+# --- 8. Prometheus' own check of the file ---
 prom >"$RIG_WORK/salve.prom"
 out=$(promtool check metrics <"$RIG_WORK/salve.prom" 2>&1) || { sed 's/^/# /' <<<"$out"; rig_fail "promtool check metrics"; }
 rig_ok "promtool check metrics passes on the file ($(wc -l <"$RIG_WORK/salve.prom") lines)"
-check "the watchers' series are there" grep -q '^salve_watch_resyncs_total{watcher="units"} 0$' "$RIG_WORK/salve.prom"
+check "every watcher's series is there, md's at 0" grep -q '^salve_watch_resyncs_total{watcher="md"} 0$' "$RIG_WORK/salve.prom"
 check "every family has HELP and TYPE" \
     test "$(grep -c '^# HELP salve_' "$RIG_WORK/salve.prom")" -eq "$(grep -c '^# TYPE salve_' "$RIG_WORK/salve.prom")"
 
-# --- 7. turned off by a drop-in ---
+# --- 9. turned off by a drop-in ---
 rig_exec mkdir -p /run/systemd/system/salved.service.d
 rig_exec sh -c 'printf "[Service]\nEnvironment=SALVE_METRICS_FILE=\n" > /run/systemd/system/salved.service.d/no-metrics.conf'
 rig_exec systemctl daemon-reload
