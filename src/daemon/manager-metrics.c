@@ -55,7 +55,7 @@ struct ManagerMetrics {
         sd_event_source *write;         /* defer, idle priority */
         sd_event_source *later;         /* one shot: the rate limit */
         bool dirty;
-        usec_t last_write;              /* CLOCK_MONOTONIC */
+        usec_t last_write;              /* CLOCK_MONOTONIC, of the last attempt; 0: none yet */
         uint64_t writes;
         int logged_error;               /* the error last logged, until a write works */
 };
@@ -390,9 +390,11 @@ void manager_metrics_changed(Manager *m) {
         mm->dirty = true;
         if (sd_event_source_get_enabled(mm->later, &enabled) >= 0 && enabled != SD_EVENT_OFF)
                 return;         /* the rate limit's timer will write it */
+        /* Counted from the last attempt, so that a missing directory does
+         * not cost a render per change either. */
         now = now_usec(CLOCK_MONOTONIC);
         due = mm->last_write + MANAGER_METRICS_MIN_INTERVAL;
-        if (mm->writes == 0 || now >= due)
+        if (mm->last_write == 0 || now >= due)
                 (void) sd_event_source_set_enabled(mm->write, SD_EVENT_ONESHOT);
         else if (sd_event_source_set_time(mm->later, due) >= 0)
                 (void) sd_event_source_set_enabled(mm->later, SD_EVENT_ONESHOT);
