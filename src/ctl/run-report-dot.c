@@ -2,7 +2,7 @@
 
 /* A run's step graph as Graphviz DOT: one box per step filled by its
  * state, the needs as edges, the critical path bold (pen width 3), and a
- * legend. Labels are quoted strings: every character that means something
+ * legend. A person's step has a double border. Labels are quoted strings: every character that means something
  * inside one is escaped, and control characters are dropped. */
 
 #include <string.h>
@@ -85,7 +85,7 @@ static void write_node(const RunReport *r, const ReportStep *s, FILE *f) {
         if (s->critical)
                 fputs(", penwidth=3, style=\"rounded,filled,bold\"", f);
         if (s->human)
-                fputs(", shape=octagon", f);
+                fputs(", peripheries=2", f);
         fputs("];\n", f);
 }
 
@@ -129,17 +129,12 @@ int run_report_write_dot(const RunReport *r, FILE *f) {
                         fputs(";\n", f);
                 }
         }
-        fputs("  subgraph cluster_legend {\n"
-              "    label=\"legend\"; fontsize=9; color=\"#999999\";\n"
-              "    node [fontsize=9, shape=box, style=\"rounded,filled\"];\n", f);
+        /* the legend: one table, kept out of the steps' ranks */
+        fputs("  \"legend\" [shape=plaintext, style=solid, fontsize=9, label=<<table border=\"0\" cellborder=\"1\" "
+              "cellspacing=\"3\" cellpadding=\"3\"><tr><td border=\"0\"><b>legend</b></td></tr>", f);
         for (size_t i = 0; i < ELEMENTSOF(legend); i++)
-                fprintf(f, "    \"legend:%s\" [label=\"%s\", fillcolor=\"%s\"];\n", legend[i].state, legend[i].word,
-                        report_state_color(legend[i].state));
-        fputs("    \"legend:critical\" [label=\"critical path\\n(bold)\", fillcolor=\"#ffffff\", penwidth=3, "
-              "style=\"rounded,filled,bold\"];\n"
-              "    \"legend:human\" [label=\"a person's step\", fillcolor=\"#ffffff\", shape=octagon];\n", f);
-        for (size_t i = 0; i + 1 < ELEMENTSOF(legend); i++)
-                fprintf(f, "    \"legend:%s\" -> \"legend:%s\" [style=invis];\n", legend[i].state, legend[i + 1].state);
-        fputs("  }\n}\n", f);
+                fprintf(f, "<tr><td bgcolor=\"%s\">%s</td></tr>", report_state_color(legend[i].state), legend[i].word);
+        fputs("<tr><td border=\"3\" bgcolor=\"#ffffff\">critical path (bold)</td></tr>"
+              "<tr><td bgcolor=\"#ffffff\">double border: a person's step</td></tr></table>>];\n}\n", f);
         return ferror(f) ? -EIO : 0;
 }

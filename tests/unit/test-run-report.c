@@ -357,7 +357,9 @@ static void test_dot(void **state) {
         assert_non_null(strstr(dot, "\"fetch\" [label=\"fetch\\nexec · succeeded\\n20s\\nattempt 2 of 2\""));
         assert_non_null(strstr(dot, "by root (uid 0)\\nack root (uid 0) via salvectl"));
         assert_non_null(strstr(dot, "\"optional\" [label=\"optional\\nexec · skipped\", fillcolor=\"#d9d9d9\""));
-        assert_non_null(strstr(dot, "cluster_legend"));
+        assert_non_null(strstr(dot, "\"legend\" [shape=plaintext"));
+        assert_non_null(strstr(dot, "\"approve\" [label=\"approve\\napprove · succeeded"));
+        assert_non_null(strstr(dot, "peripheries=2"));
 
         f = open_memstream(&esc, &n);
         report_dot_escape(f, "a\"b\\c\nd\te");
