@@ -373,11 +373,34 @@ int manager_commit_result(Manager *m, const Transition *t, const char *unit) {
         return 0;
 }
 
+/* Journals a batch of proposals with one sync (run_store_commit_many):
+ * 1 when done, so that the caller acts on each; 0 when the batch cannot
+ * go as one (it creates or finishes a run, or is a single transition):
+ * the caller commits one at a time; < 0 when the journal refused it:
+ * nothing may act on any of them. */
+static int manager_journal_batch(Manager *m, const Transition *t, size_t n) {
+        int k;
+
+        if (n < 2)
+                return 0;
+        k = run_store_commit_many(m->store, t, n);
+        if (k == -EOPNOTSUPP)
+                return 0;
+        if (k < 0) {
+                if (journal_error_is_io(k))
+                        manager_journal_failed(m, t, k);
+                return log_not_journaled(t, k);
+        }
+        manager_journal_ok(m);
+        return 1;
+}
+
 static int commit_all(Manager *m, Transition *t, size_t n) {
-        int k = 0;
+        int k = manager_journal_batch(m, t, n);
+        bool batched = k > 0;
 
         for (size_t i = 0; i < n && k >= 0; i++)
-                k = manager_commit(m, t + i);
+                k = batched ? manager_after_commit(m, t + i) : manager_commit(m, t + i);
         transitions_free(t, n);
         return k;
 }
@@ -679,6 +702,7 @@ static void process_run(Manager *m, RunContext *c) {
         for (int round = 0; round < 64 && !run_is_finished(r); round++) {
                 Transition *t;
                 size_t n;
+                bool batched;
 
                 now = now_usec(CLOCK_REALTIME);
                 k = run_plan_next(r, now, &t, &n, &wake);
@@ -690,8 +714,15 @@ static void process_run(Manager *m, RunContext *c) {
                         free(t);
                         break;
                 }
+                /* Many steps start or wait at once: one sync for them all. */
+                k = manager_journal_batch(m, t, n);
+                if (k < 0) {
+                        transitions_free(t, n);
+                        return; /* not journaled: do nothing, try again later */
+                }
+                batched = k > 0;
                 for (size_t i = 0; i < n; i++) {
-                        k = manager_commit(m, t + i);
+                        k = batched ? manager_after_commit(m, t + i) : manager_commit(m, t + i);
                         if (k < 0) {
                                 transitions_free(t, n);
                                 return; /* not journaled: do nothing, try again later */

@@ -232,6 +232,49 @@ int run_store_commit(RunStore *s, const Transition *t, Run **ret_run) {
         return store_apply(s, t, json, strlen(json), ret_run);
 }
 
+static bool batchable(const RunStore *s, const Transition *t) {
+        return (t->kind == TRANSITION_STEP || t->kind == TRANSITION_HUMAN || t->kind == TRANSITION_RTO ||
+                t->kind == TRANSITION_HOLD_RELEASED) &&
+               run_store_find(s, t->run_id);
+}
+
+int run_store_commit_many(RunStore *s, const Transition *t, size_t n) {
+        _cleanup_free_ JournalPayload *p = NULL;
+        char **json;
+        int r = 0;
+
+        if (n == 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (!batchable(s, t + i))
+                        return -EOPNOTSUPP;
+        json = calloc(n, sizeof(char *));
+        p = calloc(n, sizeof(JournalPayload));
+        if (!json || !p) {
+                free(json);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = transition_to_json(t + i, &json[i]);
+                if (r >= 0)
+                        p[i] = (JournalPayload) { .data = json[i], .size = strlen(json[i]) };
+        }
+        if (r >= 0)
+                r = journal_file_append_many(s->journal, p, n);
+        if (r >= 0) {
+                s->appended += n;
+                for (size_t i = 0; i < n; i++) {
+                        int k = store_apply(s, t + i, json[i], strlen(json[i]), NULL);
+                        if (k < 0 && r >= 0)
+                                r = k;  /* journaled, but the run refused it, as replay will */
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                free(json[i]);
+        free(json);
+        return r;
+}
+
 /* Compaction writes each kept run as the transitions that rebuild it. */
 static int emit_json(JournalFile *j, const Transition *t) {
         _cleanup_free_ char *json = NULL;

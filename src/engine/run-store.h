@@ -50,6 +50,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RunStore *, run_store_free);
  * *ret_run when non-NULL), anything else changes the run it names. */
 int run_store_commit(RunStore *s, const Transition *t, Run **ret_run);
 
+/* Journals n transitions with one sync (a group commit), then applies
+ * them in order: all or, on a journal error, none. Only for transitions
+ * of existing runs that neither create nor finish one (STEP, HUMAN, RTO,
+ * HOLD_RELEASED); -EOPNOTSUPP otherwise, with nothing done. */
+int run_store_commit_many(RunStore *s, const Transition *t, size_t n);
+
 Run *run_store_find(const RunStore *s, const char *id);
 /* A fresh run id: PLAN-N with N counting up across restarts. */
 int run_store_new_id(RunStore *s, const char *plan, char **ret);

@@ -155,6 +155,16 @@ int journal_file_replay_report(JournalFile *j, journal_record_cb cb, void *userd
  * crash is then unknown. */
 int journal_file_append(JournalFile *j, const void *payload, size_t size);
 
+/* Appends n records with one fdatasync() for all (a group commit): either
+ * all are appended, or (on an error) none, the partial ones truncated away
+ * as journal_file_append() does. A crash during it leaves some first ones
+ * of them, as n appends one after the other could. */
+typedef struct JournalPayload {
+        const void *data;
+        size_t size;
+} JournalPayload;
+int journal_file_append_many(JournalFile *j, const JournalPayload *p, size_t n);
+
 /* Rewrites the journal: creates "<path>.tmp", lets emit() append the live
  * records to it, fsyncs it, renames it over the journal, fsyncs the
  * directory and switches j to the new file. If emit (or anything before the

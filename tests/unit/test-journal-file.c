@@ -1205,6 +1205,44 @@ static void crash_child(const char *path, size_t n, size_t torn_bytes) {
         assert_int_equal(WTERMSIG(status), SIGKILL);
 }
 
+/* A group commit: one call, the same records as one append each; a batch
+ * with one bad member appends none of it. */
+static void test_append_many(void **state) {
+        Fixture *f = *state;
+        _cleanup_(journal_file_freep) JournalFile *j = NULL;
+        JournalPayload p[50];
+        uint8_t *data[50];
+        uint64_t expected_size = JOURNAL_FILE_HEADER_SIZE, n_records, dropped;
+        Records r = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(p); i++) {
+                data[i] = payload_make(i, payload_size(i));
+                p[i] = (JournalPayload) { .data = data[i], .size = payload_size(i) };
+                expected_size += journal_record_size(payload_size(i));
+        }
+        assert_int_equal(journal_file_open(f->path, &j), 0);
+        assert_int_equal(journal_file_append_many(j, p, 0), 0);
+        assert_int_equal(journal_file_append_many(j, p, 20), 0);
+        assert_int_equal(journal_file_append_many(j, p + 20, 30), 0);
+        assert_int_equal(journal_file_n_records(j), 50);
+        assert_int_equal(journal_file_size(j), expected_size);
+        assert_int_equal(file_size_of(f->path), expected_size);
+
+        /* One too big: none of the three. */
+        {
+                JournalPayload bad[3] = { p[0], { .data = data[1], .size = JOURNAL_PAYLOAD_MAX + 1 }, p[2] };
+                assert_int_equal(journal_file_append_many(j, bad, 3), -E2BIG);
+                assert_int_equal(file_size_of(f->path), expected_size);
+        }
+        assert_int_equal(journal_file_replay(j, collect_cb, &r, &n_records, &dropped), 0);
+        assert_int_equal(n_records, 50);
+        for (size_t i = 0; i < 50; i++)
+                assert_record_is_nth(&r, i, i);
+        records_clear(&r);
+        for (size_t i = 0; i < ELEMENTSOF(p); i++)
+                free(data[i]);
+}
+
 static void test_crash_point(void **state) {
         Fixture *f = *state;
         const size_t n = 4;                                      /* records before the child runs */
@@ -1299,6 +1337,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_recover_twice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_compact_failing_emit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_append_many, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_point, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_during_compaction, setup, teardown),
         };

@@ -491,6 +491,53 @@ static void test_history(void **state) {
         }
 }
 
+/* A group commit gives the run and the journal what one commit each
+ * gives; creating or finishing a run is not batched. */
+static void test_commit_many(void **state) {
+        _cleanup_(run_store_freep) RunStore *s = NULL, *one = NULL;
+        Transition *t;
+        size_t n;
+        usec_t wake;
+        Run *r, *r1;
+        char other[320];
+
+        fresh();
+        snprintf(other, sizeof(other), "%s/one", dir);
+        unlink(other);
+        assert_int_equal(run_store_open(path, &s, NULL), 0);
+        assert_int_equal(run_store_open(other, &one, NULL), 0);
+        r = create(s, T0);
+        r1 = create(one, T0);
+        assert_int_equal(run_plan_next(r, T0, &t, &n, &wake), 0);
+        assert_true(n >= 1);
+        assert_int_equal(run_store_commit_many(s, t, n), 0);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(run_store_commit(one, t + i, NULL), 0);
+        transitions_free(t, n);
+        assert_int_equal(run_verify_caches(r), 0);
+        assert_same_run(r1, r);
+        assert_int_equal(r->n_history, r1->n_history);
+        assert_int_equal(journal_file_n_records(s->journal), journal_file_n_records(one->journal));
+        {
+                _cleanup_(run_store_freep) RunStore *c = open_copy();
+                assert_same_run(r, run_store_find(c, r->id));
+                assert_same_history(r, run_store_find(c, r->id));
+        }
+
+        /* Not batched: a creation, or a transition of an unknown run. */
+        {
+                Transition c, u = { .kind = TRANSITION_RTO, .run_id = (char *) "nope-1", .rto_state = RTO_AT_RISK };
+                uint64_t before = journal_file_n_records(s->journal);
+                assert_int_equal(run_created_transition("store-9", "store", "/x/store.yaml", plan_yaml, "manual",
+                                                        "test", T0, T0, &c), 0);
+                assert_int_equal(run_store_commit_many(s, &c, 1), -EOPNOTSUPP);
+                assert_int_equal(run_store_commit_many(s, &u, 1), -EOPNOTSUPP);
+                assert_int_equal(journal_file_n_records(s->journal), before);
+                assert_null(run_store_find(s, "store-9"));
+                transition_done(&c);
+        }
+}
+
 static void test_codec_round_trip(void **state) {
         Transition t = {
                 .kind = TRANSITION_STEP,
@@ -536,6 +583,7 @@ int main(void) {
                 cmocka_unit_test(test_replay_equals_live),
                 cmocka_unit_test(test_codec_round_trip),
                 cmocka_unit_test(test_history),
+                cmocka_unit_test(test_commit_many),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
