@@ -57,8 +57,10 @@ packages=(
     # the relay's tests: a real Alertmanager on 127.0.0.1 (and amtool for
     # the shipped inhibit rule), test receivers written in Python
     prometheus-alertmanager
-    # promtool check metrics on salved's metrics file (test-prom-text, test-metrics.sh)
+    # promtool check metrics on salved's metrics file (test-prom-text, test-metrics.sh),
+    # and node_exporter's textfile collector reading it (test-metrics.sh)
     prometheus
+    prometheus-node-exporter
     python3
     curl # relay-lib.sh talks to the receivers, Alertmanager and salve-ack
     xxd  # test-relay-rig.sh turns keys into hex (its own package in bookworm)

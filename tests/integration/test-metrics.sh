@@ -10,13 +10,16 @@
 #     first acknowledgement; holds kept by a cancelled run and released;
 #   - the outbox: a channel that refuses, its entries retrying, then dead,
 #     one dropped by a person; systemd re-executing: a units resync;
-#   - promtool check metrics passes on the file (Debian's prometheus);
+#   - promtool check metrics passes on the file (Debian's prometheus), and
+#     node_exporter's textfile collector serves it without a scrape error;
 #   - SALVE_METRICS_FILE= (a drop-in) turns it off.
 set -euo pipefail
 # shellcheck source=tests/integration/salve-lib.sh
 source "$(dirname "$0")/salve-lib.sh"
 
-command -v promtool >/dev/null || { echo "promtool is missing: tools/install-deps.sh installs it (package prometheus)" >&2; exit 1; }
+for tool in promtool prometheus-node-exporter; do
+    command -v $tool >/dev/null || { echo "$tool is missing: tools/install-deps.sh installs it" >&2; exit 1; }
+done
 
 salve_setup metrics$$
 cat >"$SALVE_STAGE/etc/salve/plans.d/metrics-retry.yaml" <<'PLAN'
@@ -171,7 +174,19 @@ check "every watcher's series is there, md's at 0" grep -q '^salve_watch_resyncs
 check "every family has HELP and TYPE" \
     test "$(grep -c '^# HELP salve_' "$RIG_WORK/salve.prom")" -eq "$(grep -c '^# TYPE salve_' "$RIG_WORK/salve.prom")"
 
-# --- 9. turned off by a drop-in ---
+# --- 9. node_exporter itself reads it (Debian's prometheus-node-exporter) ---
+ne=$(rig_exec sh -c 'nohup prometheus-node-exporter --collector.disable-defaults --collector.textfile \
+    --collector.textfile.directory=/var/lib/prometheus/node-exporter --web.listen-address=127.0.0.1:9199 \
+    >/run/node-exporter.log 2>&1 & echo $!')
+rig_wait_for "node_exporter to answer" 10 curl -sf -o /dev/null http://127.0.0.1:9199/metrics
+scrape=$(rig_exec curl -sf http://127.0.0.1:9199/metrics)
+check "node_exporter read the file without error" grep -qx 'node_textfile_scrape_error 0' <<<"$scrape"
+check "and serves salve's series" \
+    grep -qxF 'salve_runs_total{plan="metrics-retry",state="succeeded"} 1' <<<"$scrape"
+check "with its mtime (node_textfile_mtime_seconds{file=...salve.prom})" grep -q '^node_textfile_mtime_seconds{file=".*salve.prom"}' <<<"$scrape"
+rig_exec kill "$ne"
+
+# --- 10. turned off by a drop-in ---
 rig_exec mkdir -p /run/systemd/system/salved.service.d
 rig_exec sh -c 'printf "[Service]\nEnvironment=SALVE_METRICS_FILE=\n" > /run/systemd/system/salved.service.d/no-metrics.conf'
 rig_exec systemctl daemon-reload
