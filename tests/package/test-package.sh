@@ -370,6 +370,17 @@ else
     install_checks "$new_deb"
 fi
 
+remove_checks() { # dpkg -r: salve stops and goes, its state and configuration stay
+    phase "remove"
+    check "dpkg -r salve" rig_exec dpkg -r salve
+    local st left
+    st=$(rig_exec dpkg-query -W -f '${db:Status-Abbrev}' salve 2>/dev/null || true)
+    check "dpkg -l salve: rc, removed with its configuration kept ($st)" test "${st:0:2}" = rc
+    check "the state /var/lib/salve/journal is kept" rig_exec test -s /var/lib/salve/journal
+    check "salved.service is not active ($(state active salved.service))" test "$(state active salved.service)" = inactive
+    left=$(salve_processes) || rig_fail "listing the container's processes"
+    check "no salve process remains${left:+ ($(echo $left))}" test -z "$left"
+}
 purge_checks() {
     phase "purge"
     check "dpkg --purge salve" rig_exec dpkg --purge salve
@@ -394,11 +405,14 @@ purge_checks() {
         echo "# note: the salve-ack system user was removed by purge"
     fi
 }
+# Without the upgrade part, dpkg -r first: what the fresh install below does.
+[[ -n $prev_deb ]] || remove_checks
 purge_checks
 
 if [[ -n $prev_deb ]]; then
     phase "fresh install of $(basename "$new_deb") on the purged system"
     install_checks "$new_deb"
+    remove_checks
     purge_checks
 fi
 
