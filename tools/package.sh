@@ -40,7 +40,8 @@ for f in ./usr/bin/salvectl ./usr/libexec/salved ./lib/systemd/system/salved.ser
     ./usr/libexec/salve-ack ./lib/systemd/system/salve-ack.socket ./lib/systemd/system/salve-ack.service \
     ./usr/lib/sysusers.d/salve-ack.conf ./usr/share/doc/salve/remote-ack.md \
     ./usr/share/doc/salve/alertmanager-inhibit.yml \
-    ./usr/share/bash-completion/completions/salvectl ./usr/share/zsh/vendor-completions/_salvectl; do
+    ./usr/share/bash-completion/completions/salvectl ./usr/share/zsh/vendor-completions/_salvectl \
+    ./usr/lib/systemd/catalog/salve.catalog; do
     grep -qx -- "$f" <<<"$contents" || { echo "package: $f is missing from $deb"; exit 1; }
 done
 # The maintainer scripts: salved enabled, salve-ack's socket not, its user made.
