@@ -264,9 +264,12 @@ static void test_written_when_changed(void **state) {
         assert_true(has_line(text, "salve_runs{plan=\"retry\",state=\"running\"} 0"));
         assert_true(has_line(text, "salve_step_duration_seconds_count{kind=\"exec\",outcome=\"failed\"} 1"));
         assert_true(has_line(text, "salve_step_duration_seconds_count{kind=\"exec\",outcome=\"succeeded\"} 2"));
-        /* Four changes within a few ms apart: the rate limit kept it to a few writes. */
-        assert_true(manager_metrics_writes(rig.m) >= 3);
-        assert_true(manager_metrics_writes(rig.m) <= 5);
+        /* Six transitions in four bursts (a's failure; its retry; a's
+         * success with b's start; b's success with the run's end): at most
+         * a write each, at least the first and the last (a loaded machine
+         * spreads them, so no exact count). */
+        assert_true(manager_metrics_writes(rig.m) >= 4);
+        assert_true(manager_metrics_writes(rig.m) <= 6);
 
         /* And idle again: no more writes. */
         {
@@ -292,8 +295,10 @@ static void test_rate_limit(void **state) {
         }
         run_for(&rig, 2 * MANAGER_METRICS_MIN_INTERVAL);
         print_message("a change every 5 ms for 500 ms: %" PRIu64 " writes\n", manager_metrics_writes(rig.m) - 1);
-        assert_true(manager_metrics_writes(rig.m) - 1 >= 4);
-        assert_true(manager_metrics_writes(rig.m) - 1 <= 7);
+        /* 500 ms at one write per 100 ms, and the last after it: at most 6;
+         * fewer on a loaded machine, never one per change. */
+        assert_true(manager_metrics_writes(rig.m) - 1 >= 2);
+        assert_true(manager_metrics_writes(rig.m) - 1 <= 6);
         rig_free(&rig);
 }
 
