@@ -6,7 +6,9 @@
 # package's systemd trigger does), with @SALVE_RUN@, @SALVE_PLAN@ and
 # @SALVE_STEP@ replaced by each message's fields:
 #   - a run whose exec step fails: run started, step failed, run finished,
-#     a unit held and (by hand) released;
+#     a unit held and (by hand) released, and salve-gate's messages for it
+#     (holding the unit, released by salved) with @SALVE_UNIT@, @SALVE_GATE@
+#     and @SALVE_GATE_RELEASED_BY@;
 #   - a run whose RTO cannot be met (tight-rto): a person needed, the owner
 #     told, RTO at risk, RTO breached.
 # Before --update-catalog the same entries show no catalog text, so the
@@ -40,7 +42,18 @@ check "it is the source's catalog/salve.catalog" \
 # --- make salved log catalogued messages ---
 id=$(rig_exec salvectl run catalog --reason "catalog test")
 salve_wait "$id" failed 30
+# The failed run keeps demo-db.service held: its start waits behind its
+# gate (salve-generator's drop-in), which logs from salve-gate; the
+# release lets it go.
+gate='salve-gate@demo-db.service.service'
+rig_exec systemctl daemon-reload
+rig_exec systemctl start --no-block demo-db.service
+rig_wait_for "the gate to log that it holds demo-db" 20 \
+    sh -c "journalctl -u '$gate' MESSAGE_ID=c07238e013484b8f89ffe5ef882670a7 SALVE_UNIT=demo-db.service -o cat | grep -q ."
 rig_exec salvectl release demo-db.service --comment "catalog test" >/dev/null
+rig_wait_for "demo-db to start once released" 20 systemctl is-active -q demo-db.service
+rig_wait_for "the gate to log its release" 20 \
+    sh -c "journalctl -u '$gate' MESSAGE_ID=efc76dcc9aa54e69a818b14ad6f1ccac SALVE_GATE_RELEASED_BY=salved -o cat | grep -q ."
 rto=$(rig_exec salvectl run tight-rto)
 salve_wait_step "$rto" gate waiting 20
 rig_wait_for "run $rto to breach its RTO" 20 \
@@ -107,6 +120,18 @@ for e in "${expected[@]}"; do
         has_all "$out" "Defined-By: salve" "Documentation: man:salved(8)"
     check "... and no field left unfilled" filled "$out"
 done
+
+# salve-gate's messages, with SALVE_UNIT, SALVE_GATE and SALVE_GATE_RELEASED_BY.
+for mid in c07238e013484b8f89ffe5ef882670a7 efc76dcc9aa54e69a818b14ad6f1ccac; do
+    want=$(subject_of "$mid" - - -)
+    want=${want//@SALVE_UNIT@/demo-db.service}
+    want=${want//@SALVE_GATE_RELEASED_BY@/salved}
+    out=$(rig_exec journalctl -x --no-pager -u "$gate" MESSAGE_ID="$mid")
+    check "journalctl -x -u '$gate' shows \"Subject: $want\"" has "Subject: $want" "$out"
+    check "... and no field left unfilled" filled "$out"
+done
+check "the gate's body names the gate unit: systemctl status '$gate'" \
+    has "systemctl status '$gate'" "$(rig_exec journalctl -x --no-pager -u "$gate")"
 
 all=$(rig_exec journalctl -x --no-pager -u salved -b)
 check "the failed step's body, with run and step filled in" \
