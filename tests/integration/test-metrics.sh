@@ -1,7 +1,8 @@
 #!/bin/bash
 # salved's metrics file for node_exporter's textfile collector, in a real
 # systemd container with the shipped unit (its sandbox included):
-#   - no directory: said once (info), nothing written, salved fine;
+#   - no directory: said once (info), nothing written, salved fine; one
+#     made while salved runs stays read-only in its sandbox: said once;
 #   - with the directory: written at start, mode 0644, replaced (a new
 #     inode) when something changes and never while idle;
 #   - a run with a failed attempt and a retry: salve_runs_total, the step
@@ -63,7 +64,16 @@ check "it is said at info level" \
 check "salved is still active" rig_exec systemctl is-active -q salved
 
 # --- 2. the directory exists (its sandbox takes it at start) ---
+# Made while salved runs: its sandbox set up at start keeps it read-only.
 rig_exec mkdir -p "$DIR"
+rig_exec salvectl reload >/dev/null
+rig_exec salvectl reload >/dev/null
+rig_wait_for "salved to say it cannot write there" 10 \
+    sh -c "journalctl -u salved -o cat | grep -q 'Cannot write the metrics file $FILE.*ReadWritePaths='"
+sleep 0.5
+check "said once, naming the sandbox: $(rig_exec journalctl -u salved -o cat | grep -m1 'Cannot write the metrics file' | cut -c1-120)..." \
+    test "$(rig_exec journalctl -u salved -o cat | grep -c "Cannot write the metrics file $FILE")" -eq 1
+check "and nothing is written" rig_exec test ! -e "$FILE"
 restart_salved
 rig_wait_for "the metrics file to appear" 10 test -s "$FILE"
 check "it is mode 0644 ($(rig_exec stat -c %a "$FILE"))" test "$(rig_exec stat -c %a "$FILE")" = 644
