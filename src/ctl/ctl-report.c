@@ -206,10 +206,15 @@ int verb_report(Ctl *c, int argc, char **argv) {
                 if (asprintf(&tmp, "%s.tmp-XXXXXX", c->output) < 0)
                         return EXIT_FAILURE;
                 fd = mkostemp(tmp, O_CLOEXEC);
-                if (fd < 0 || !(f = fdopen(fd, "w"))) {
+                if (fd < 0) {
                         fprintf(stderr, "salvectl: cannot write %s: %m\n", c->output);
-                        if (fd >= 0)
-                                close(fd);
+                        return EXIT_FAILURE;
+                }
+                f = fdopen(fd, "w");
+                if (!f) {
+                        fprintf(stderr, "salvectl: cannot write %s: %m\n", c->output);
+                        close(fd);
+                        (void) unlink(tmp);
                         return EXIT_FAILURE;
                 }
                 (void) fchmod(fileno(f), 0644);
