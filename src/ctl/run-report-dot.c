@@ -130,7 +130,7 @@ int run_report_write_dot(const RunReport *r, FILE *f) {
                 }
         }
         /* the legend: one table, kept out of the steps' ranks */
-        fputs("  \"legend\" [shape=plaintext, style=solid, fontsize=9, label=<<table border=\"0\" cellborder=\"1\" "
+        fputs("  \"legend:table\" [shape=plaintext, style=solid, fontsize=9, label=<<table border=\"0\" cellborder=\"1\" "
               "cellspacing=\"3\" cellpadding=\"3\"><tr><td border=\"0\"><b>legend</b></td></tr>", f);
         for (size_t i = 0; i < ELEMENTSOF(legend); i++)
                 fprintf(f, "<tr><td bgcolor=\"%s\">%s</td></tr>", report_state_color(legend[i].state), legend[i].word);

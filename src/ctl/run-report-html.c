@@ -197,8 +197,9 @@ static void svg_gantt(const RunReport *r, FILE *f) {
                                 e->kind == REPORT_UNANSWERED ? "#c62828" : "#1565c0");
                 fputs("<title>", f);
                 h(f, e->step);
-                fprintf(f, ": %s at %s", e->kind == REPORT_ACT ? e->action : report_event_kind_to_string(e->kind),
-                        report_format_time(t, e->at));
+                fputs(": ", f);
+                h(f, e->kind == REPORT_ACT ? e->action : report_event_kind_to_string(e->kind));
+                fprintf(f, " at %s", report_format_time(t, e->at));
                 if (e->actor) {
                         fputs(" by ", f);
                         report_html_escape(f, e->actor);
@@ -390,7 +391,9 @@ static void html_people(const RunReport *r, FILE *f) {
                 const ReportEvent *e = r->events + i;
                 fprintf(f, "<tr><td class=\"t\">%s</td><td>", report_format_time(t, e->at));
                 h(f, e->step);
-                fprintf(f, "</td><td>%s</td><td>", e->kind == REPORT_ACT ? e->action : report_event_kind_to_string(e->kind));
+                fputs("</td><td>", f);
+                h(f, e->kind == REPORT_ACT ? e->action : report_event_kind_to_string(e->kind));
+                fputs("</td><td>", f);
                 if (e->kind == REPORT_ACT || e->kind == REPORT_ACKNOWLEDGED)
                         fputs("-", f);
                 else

@@ -217,7 +217,9 @@ int run_report_write_markdown(const RunReport *r, FILE *f) {
                 const ReportEvent *e = r->events + i;
                 fprintf(f, "| %s | ", report_format_time(t, e->at));
                 md(f, e->step);
-                fprintf(f, " | %s | ", event_words(e));
+                fputs(" | ", f);
+                md(f, event_words(e));
+                fputs(" | ", f);
                 if (e->kind == REPORT_ACT || e->kind == REPORT_ACKNOWLEDGED)
                         fputs("-", f);
                 else

@@ -263,7 +263,7 @@ static const char *act_name(const ReportStep *s, const char *state) {
                 return "cancelled";
         if (streq(state, "pending"))
                 return "retry";
-        return state;
+        return "acted";         /* running, waiting, or a state this salvectl does not know */
 }
 
 static int add_act(RunReport *r, ReportStep *s, json_object *rec, const char *state, unsigned attempt) {

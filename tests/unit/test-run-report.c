@@ -196,6 +196,28 @@ static void test_bad_input(void **state) {
         json_object_put(run);
 }
 
+/* A record's state is not one this salvectl knows (found by
+ * fuzz-run-report: the act's name was the raw state, unescaped). */
+static void test_act_unknown_state(void **state) {
+        json_object *run = load("run.json"),
+                    *hist = json_tokener_parse("{\"run\":\"db-restore-3\",\"complete\":true,\"records\":["
+                                               "{\"type\":\"step\",\"step\":\"approve\",\"state\":\"<img src=x>\","
+                                               "\"attempt\":1,\"at\":1,\"actor\":\"<b>eve</b>\"}]}");
+        _cleanup_(run_report_freep) RunReport *r = NULL;
+        _cleanup_free_ char *md = NULL, *html = NULL;
+
+        assert_int_equal(run_report_build(run, hist, NULL, 0, &r), 0);
+        assert_int_equal(r->n_events, 1);
+        assert_string_equal(r->events[0].action, "acted");
+        md = render(r, run_report_write_markdown);
+        html = render(r, run_report_write_html);
+        assert_null(strstr(md, "<img"));
+        assert_null(strstr(html, "<img"));
+        assert_non_null(strstr(md, "| approve | acted | - | &lt;b&gt;eve&lt;/b&gt; |"));
+        json_object_put(run);
+        json_object_put(hist);
+}
+
 static void test_holds(void **state) {
         _cleanup_(run_report_freep) RunReport *r = build_fixture(true);
 
@@ -357,7 +379,7 @@ static void test_dot(void **state) {
         assert_non_null(strstr(dot, "\"fetch\" [label=\"fetch\\nexec · succeeded\\n20s\\nattempt 2 of 2\""));
         assert_non_null(strstr(dot, "by root (uid 0)\\nack root (uid 0) via salvectl"));
         assert_non_null(strstr(dot, "\"optional\" [label=\"optional\\nexec · skipped\", fillcolor=\"#d9d9d9\""));
-        assert_non_null(strstr(dot, "\"legend\" [shape=plaintext"));
+        assert_non_null(strstr(dot, "\"legend:table\" [shape=plaintext"));
         assert_non_null(strstr(dot, "\"approve\" [label=\"approve\\napprove · succeeded"));
         assert_non_null(strstr(dot, "peripheries=2"));
 
@@ -386,6 +408,7 @@ int main(void) {
                 cmocka_unit_test(test_critical_path),
                 cmocka_unit_test(test_critical_path_unfinished),
                 cmocka_unit_test(test_bad_input),
+                cmocka_unit_test(test_act_unknown_state),
                 cmocka_unit_test(test_holds),
                 cmocka_unit_test(test_markdown),
                 cmocka_unit_test(test_html),
