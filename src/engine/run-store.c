@@ -83,7 +83,8 @@ int run_store_new_id(RunStore *s, const char *plan, char **ret) {
         return 0;
 }
 
-static void history_drop(Run *run) {
+static void history_drop(RunStore *s, Run *run) {
+        s->history_bytes -= MIN(s->history_bytes, run->history_bytes);
         for (size_t i = 0; i < run->n_history; i++)
                 free(run->history[i]);
         run->history = mfree(run->history);
@@ -95,7 +96,18 @@ static void history_drop(Run *run) {
 /* Keeps the record as written. Out of memory or past the limits the
  * history is dropped, not the transition: compaction then writes the
  * run's state, as it would for a journal without its history. */
-static void history_add(Run *run, const void *payload, size_t size) {
+/* All runs' histories together stay under s->history_max: the oldest
+ * finished runs' go first (they keep their state; a report on them then
+ * says so). */
+static void history_trim(RunStore *s, const Run *keep) {
+        for (size_t i = 0; i < s->n_runs && s->history_bytes > s->history_max; i++) {
+                Run *old = s->runs[i];
+                if (old != keep && run_is_finished(old) && !old->history_cut)
+                        history_drop(s, old);
+        }
+}
+
+static void history_add(RunStore *s, Run *run, const void *payload, size_t size) {
         char **h;
         size_t *z;
         char *copy;
@@ -103,7 +115,7 @@ static void history_add(Run *run, const void *payload, size_t size) {
         if (run->history_cut)
                 return;
         if (run->n_history >= RUN_HISTORY_MAX_RECORDS || run->history_bytes + size > RUN_HISTORY_MAX_BYTES)
-                return history_drop(run);
+                return history_drop(s, run);
         copy = malloc(size + 1);
         if (copy) {
                 memcpy(copy, payload, size);
@@ -115,12 +127,15 @@ static void history_add(Run *run, const void *payload, size_t size) {
         z = h ? reallocarray(run->history_size, run->n_history + 1, sizeof(size_t)) : NULL;
         if (!z) {
                 free(copy);
-                return history_drop(run);
+                return history_drop(s, run);
         }
         run->history_size = z;
         run->history[run->n_history] = copy;
         run->history_size[run->n_history++] = size;
         run->history_bytes += size;
+        s->history_bytes += size;
+        if (s->history_bytes > s->history_max)
+                history_trim(s, run);
 }
 
 /* Applies a transition in memory; the journal already has it (payload:
@@ -143,7 +158,7 @@ static int store_apply(RunStore *s, const Transition *t, const void *payload, si
                 s->runs = n;
                 s->runs[s->n_runs++] = run;
                 s->next_seq = MAX(s->next_seq, run_id_seq(run->id) + 1);
-                history_add(run, payload, size);
+                history_add(s, run, payload, size);
                 if (ret_run)
                         *ret_run = run;
                 return 0;
@@ -155,7 +170,7 @@ static int store_apply(RunStore *s, const Transition *t, const void *payload, si
                 *ret_run = run;
         r = run_apply(run, t);
         if (r >= 0)
-                history_add(run, payload, size);
+                history_add(s, run, payload, size);
         return r;
 }
 
@@ -199,6 +214,7 @@ int run_store_open(const char *path, RunStore **ret, RunStoreReplay *ret_stats) 
         s->next_seq = 1;
         s->keep_finished = RUN_STORE_KEEP_FINISHED_DEFAULT;
         s->compact_after = RUN_STORE_COMPACT_AFTER_DEFAULT;
+        s->history_max = RUN_STORE_HISTORY_MAX_DEFAULT;
 
         c = (ReplayContext) { .store = s, .stats = &stats };
         r = journal_file_open_recover(path, replay_one, &c, &s->journal, &s->recovery);
@@ -459,6 +475,7 @@ int run_store_compact(RunStore *s) {
                 if (run_kept(s, i))
                         s->runs[n++] = s->runs[i];
                 else {
+                        s->history_bytes -= MIN(s->history_bytes, s->runs[i]->history_bytes);
                         run_free(s->runs[i]);
                         s->runs[i] = NULL;
                 }

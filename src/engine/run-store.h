@@ -18,6 +18,8 @@ typedef struct RunStore {
         size_t keep_finished;           /* finished runs kept by compaction */
         uint64_t compact_after;         /* compact when this many records were appended since */
         uint64_t appended;
+        size_t history_bytes;           /* all runs' Run.history together */
+        size_t history_max;             /* past it, the oldest finished runs' histories are dropped */
         JournalRecovery recovery;       /* what opening found in the journal's place, what was
                                          * kept aside and what was lost (damage NONE: all well) */
 } RunStore;
@@ -35,7 +37,10 @@ typedef struct RunStoreReplay {
 /* A run's history (Run.history) is kept up to this many records or
  * bytes; past either it is dropped and compaction keeps the state only. */
 #define RUN_HISTORY_MAX_RECORDS 4096
-#define RUN_HISTORY_MAX_BYTES (4u << 20)
+#define RUN_HISTORY_MAX_BYTES (2u << 20)
+/* ...and all runs' together up to this much memory: past it the oldest
+ * finished runs keep their state only. */
+#define RUN_STORE_HISTORY_MAX_DEFAULT ((size_t) 32u << 20)
 #define RUN_STORE_COMPACT_AFTER_DEFAULT 5000
 
 /* Opens the journal at path whatever is found there (see

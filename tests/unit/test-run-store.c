@@ -538,6 +538,56 @@ static void test_commit_many(void **state) {
         }
 }
 
+/* All histories together stay under the store's limit: the oldest
+ * finished runs give theirs up first, the active run never. */
+static void test_history_limit(void **state) {
+        _cleanup_(run_store_freep) RunStore *s = NULL;
+        Run *first, *live;
+        size_t one;
+
+        fresh();
+        assert_int_equal(run_store_open(path, &s, NULL), 0);
+        first = create(s, T0);
+        advance(s, first, T0);
+        result(s, first, 0, false, T0 + 1);
+        advance(s, first, T0 + 1);
+        assert_true(run_is_finished(first));
+        one = first->history_bytes;
+        assert_int_equal(s->history_bytes, one);
+        s->history_max = 3 * one;
+        for (int i = 1; i < 6; i++) {
+                Run *r = create(s, T0 + 10 * i);
+                advance(s, r, T0 + 10 * i);
+                result(s, r, 0, false, T0 + 10 * i + 1);
+                advance(s, r, T0 + 10 * i + 1);
+                assert_true(s->history_bytes <= s->history_max);
+        }
+        live = create(s, T0 + 100);
+        advance(s, live, T0 + 100);
+        assert_true(s->history_bytes <= s->history_max + live->history_bytes);
+        assert_true(first->history_cut);
+        assert_false(live->history_cut);
+        assert_false(run_store_find(s, "store-6")->history_cut);  /* the newest finished kept theirs */
+        {
+                size_t sum = 0;
+                for (size_t i = 0; i < s->n_runs; i++)
+                        sum += s->runs[i]->history_bytes;
+                assert_int_equal(sum, s->history_bytes);
+        }
+        /* Compaction: the cut ones are written as their state and replay. */
+        s->keep_finished = 2;
+        assert_int_equal(run_store_compact(s), 0);
+        {
+                size_t sum = 0;
+                for (size_t i = 0; i < s->n_runs; i++)
+                        sum += s->runs[i]->history_bytes;
+                assert_int_equal(sum, s->history_bytes);
+                _cleanup_(run_store_freep) RunStore *c = open_copy();
+                assert_int_equal(c->n_runs, s->n_runs);
+                assert_same_run(live, run_store_find(c, live->id));
+        }
+}
+
 static void test_codec_round_trip(void **state) {
         Transition t = {
                 .kind = TRANSITION_STEP,
@@ -584,6 +634,7 @@ int main(void) {
                 cmocka_unit_test(test_codec_round_trip),
                 cmocka_unit_test(test_history),
                 cmocka_unit_test(test_commit_many),
+                cmocka_unit_test(test_history_limit),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
