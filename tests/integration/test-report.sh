@@ -36,6 +36,17 @@ id=$(rig_exec salvectl run report-demo --reason "disk alarm on db1: <smart> & | 
 salve_wait_step "$id" dba-approval waiting 30
 rig_wait_for "the escalation to level 1" 15 \
     sh -c "salvectl --json status '$id' | jq -e '.steps[] | select(.id == \"dba-approval\") | .escalation.notified | length >= 2' >/dev/null"
+# while the approval waits: yellow, counted at its estimate, not over
+rig_exec salvectl graph "$id" >"$out/graph-waiting.dot"
+dot -Tsvg "$out/graph-waiting.dot" >"$out/graph-waiting.svg"
+check "a waiting step is filled yellow" \
+    sh -c "grep -A1 '<title>dba&#45;approval</title>' '$out/graph-waiting.svg' | grep -q 'fill=\"#ffe066\"'"
+check "a pending step is grey" \
+    sh -c "grep -A1 '<title>start&#45;db</title>' '$out/graph-waiting.svg' | grep -q 'fill=\"#d9d9d9\"'"
+check "the waiting step counts its estimate, and says so" grep -q 'dba-approval\\napprove · waiting\\n1m (estimate)' "$out/graph-waiting.dot"
+check "the step not started counts its estimate" grep -q 'start-db\\nunit.start · pending\\n5s (estimate)' "$out/graph-waiting.dot"
+check "report of a run still going: the attempt is not over" \
+    test "$(rig_exec salvectl report "$id" --format json | jq -c '[.state, (.steps[] | select(.id == "dba-approval") | .attempts[0].outcome, .duration_basis)]')" = '["waiting",null,"estimate"]'
 check "salvectl release lets a held unit go" \
     rig_exec salvectl release demo-api.service --comment "api may start read-only | ok"
 check "salvectl ack" rig_exec salvectl ack "$id" dba-approval --comment "looking at it"
