@@ -3,10 +3,13 @@
 /* salved's metrics: a file in node_exporter's textfile format
  * (prom-text.h), written when something it shows changes and never on a
  * timer. Changes (a transition, the outbox, a watcher's event or resync,
- * a reload) only mark the file dirty; one idle-priority defer source
+ * a reload, the run journal refusing or taking writes) only mark the
+ * file dirty; one idle-priority defer source
  * writes it once the loop has nothing else to do, so a burst of changes
  * costs one write, and a one-shot timer armed by a change keeps writes at
- * least MANAGER_METRICS_MIN_INTERVAL apart under a flood of them.
+ * least MANAGER_METRICS_MIN_INTERVAL apart under a flood of them. The
+ * same timer writes if the idle source has not had its turn by then (it
+ * waits while any other source is pending).
  *
  * Counters count what this salved saw since it started (Prometheus reads
  * a restart as a counter reset); they are not taken from the run store,
@@ -47,7 +50,7 @@ struct ManagerMetrics {
         PromRegistry *reg;
         PromFamily *runs_total, *runs_started, *runs, *step_seconds, *rto_at_risk, *rto_breached, *ack_seconds,
                 *outbox_entries, *outbox_dropped_dead, *outbox_dropped_people, *watch_events, *watch_lost,
-                *watch_resyncs, *held, *releases, *plans, *build, *start_time;
+                *watch_resyncs, *held, *releases, *plans, *build, *start_time, *journal_writable, *unjournaled;
 
         Attempt *attempts;              /* steps running or waiting now */
         size_t n_attempts;
@@ -278,6 +281,8 @@ static int update_gauges(ManagerMetrics *mm) {
         (void) manager_holds_list(m, &n_held);
         (void) prom_set(mm->held, NULL, (double) n_held);
         (void) prom_set(mm->plans, NULL, m->plans ? (double) m->plans->n_plans : 0);
+        (void) prom_set(mm->journal_writable, NULL, m->journal_error < 0 ? 0 : 1);
+        (void) prom_set(mm->unjournaled, NULL, (double) m->n_unjournaled);
         return k;
 }
 
@@ -350,7 +355,12 @@ int manager_metrics_flush(Manager *m) {
         size_t len = 0;
         int k;
 
-        if (!mm || !mm->dirty)
+        if (!mm)
+                return 0;
+        /* Whichever of the two comes first writes; the other is not needed. */
+        (void) sd_event_source_set_enabled(mm->write, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(mm->later, SD_EVENT_OFF);
+        if (!mm->dirty)
                 return 0;
         mm->dirty = false;
         mm->last_write = now_usec(CLOCK_MONOTONIC);
@@ -374,10 +384,13 @@ static int on_write(sd_event_source *s, void *userdata) {
 }
 
 static int on_later(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-
-        (void) sd_event_source_set_enabled(m->metrics->write, SD_EVENT_ONESHOT);
+        (void) manager_metrics_flush(userdata);
         return 0;
+}
+
+static void arm_later(ManagerMetrics *mm, usec_t when) {
+        if (sd_event_source_set_time(mm->later, when) >= 0)
+                (void) sd_event_source_set_enabled(mm->later, SD_EVENT_ONESHOT);
 }
 
 void manager_metrics_changed(Manager *m) {
@@ -389,15 +402,18 @@ void manager_metrics_changed(Manager *m) {
                 return;
         mm->dirty = true;
         if (sd_event_source_get_enabled(mm->later, &enabled) >= 0 && enabled != SD_EVENT_OFF)
-                return;         /* the rate limit's timer will write it */
+                return;         /* a write is due by then at the latest */
         /* Counted from the last attempt, so that a missing directory does
          * not cost a render per change either. */
         now = now_usec(CLOCK_MONOTONIC);
         due = mm->last_write + MANAGER_METRICS_MIN_INTERVAL;
-        if (mm->last_write == 0 || now >= due)
+        if (mm->last_write == 0 || now >= due) {
+                /* Once the loop is idle, or by the timer at the latest:
+                 * an idle source waits while others are pending. */
                 (void) sd_event_source_set_enabled(mm->write, SD_EVENT_ONESHOT);
-        else if (sd_event_source_set_time(mm->later, due) >= 0)
-                (void) sd_event_source_set_enabled(mm->later, SD_EVENT_ONESHOT);
+                arm_later(mm, now + MANAGER_METRICS_MIN_INTERVAL);
+        } else
+                arm_later(mm, due);
 }
 
 uint64_t manager_metrics_writes(const Manager *m) {
@@ -447,6 +463,10 @@ static int add_families(ManagerMetrics *mm) {
                 { &mm->releases, "salve_hold_releases_total", "Held units released by a person (salvectl "
                   "release) since salved started.", PROM_COUNTER, NULL },
                 { &mm->plans, "salve_plans_loaded", "Plans loaded.", PROM_GAUGE, NULL },
+                { &mm->journal_writable, "salve_journal_writable", "1 while the run journal takes writes; 0 while "
+                  "it refuses them (a full disk, I/O errors) and salved takes no new work.", PROM_GAUGE, NULL },
+                { &mm->unjournaled, "salve_step_results_unjournaled", "Step results held in memory until the run "
+                  "journal takes them.", PROM_GAUGE, NULL },
                 { &mm->build, "salve_build_info", "salved's version.", PROM_GAUGE, L("version", NULL) },
                 { &mm->start_time, "salve_start_time_seconds", "When salved started, in seconds since the epoch.",
                   PROM_GAUGE, NULL },

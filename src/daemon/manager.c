@@ -167,6 +167,7 @@ static void manager_update_status(Manager *m) {
                 return;
         if (streq_ptr(s, m->last_status))
                 return;
+        manager_metrics_changed(m);     /* the journal's state, results held */
         (void) sd_notifyf(false, "STATUS=%s", s);
         free(m->last_status);
         m->last_status = TAKE_PTR(s);

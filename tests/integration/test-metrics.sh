@@ -13,6 +13,8 @@
 #     one dropped by a person; systemd re-executing: a units resync;
 #   - promtool check metrics passes on the file (Debian's prometheus), and
 #     node_exporter's textfile collector serves it without a scrape error;
+#   - the run journal on a full disk (a 1 MiB tmpfs): salve_journal_writable
+#     0 and the held result counted, back to 1 and 0 with space;
 #   - SALVE_METRICS_FILE= (a drop-in) turns it off.
 set -euo pipefail
 # shellcheck source=tests/integration/salve-lib.sh
@@ -36,6 +38,16 @@ steps:
     run: exec
     with: {command: [/bin/true]}
 PLAN
+# 16 steps one after the other: enough records to outgrow the journal
+# file's last page once the disk is full (as test-enospc.sh's rc-fill).
+{
+    echo "plan: metrics-slow"
+    echo "steps:"
+    echo '  - {id: s1, run: exec, with: {command: [/bin/sleep, "1"]}}'
+    for i in $(seq 2 16); do
+        echo "  - {id: s$i, needs: [s$((i - 1))], run: exec, with: {command: [/bin/sleep, \"0.2\"]}}"
+    done
+} >"$SALVE_STAGE/etc/salve/plans.d/metrics-slow.yaml"
 chmod 0644 "$SALVE_STAGE"/etc/salve/plans.d/*.yaml
 salve_boot
 
@@ -196,7 +208,32 @@ check "and serves salve's series" \
 check "with its mtime (node_textfile_mtime_seconds{file=...salve.prom})" grep -q '^node_textfile_mtime_seconds{file=".*salve.prom"}' <<<"$scrape"
 rig_exec kill "$ne"
 
-# --- 10. turned off by a drop-in ---
+# --- 10. the run journal on a full disk: results held, the gauge says so ---
+rig_exec systemctl stop salved
+rig_exec sh -c 'mount -t tmpfs -o size=1m,mode=0700 tmpfs /var/lib/salve'
+rig_exec systemctl start salved
+rig_wait_for "salved to be active" 20 systemctl is-active -q salved
+wait_value salve_journal_writable 1 5
+id=$(rig_exec salvectl run metrics-slow)
+salve_wait_step "$id" s1 running 10
+rig_exec sh -c 'dd if=/dev/zero of=/var/lib/salve/fill bs=4k 2>/dev/null; sync' || true
+wait_value salve_journal_writable 0 20
+rig_ok "the run journal refuses writes: salve_journal_writable 0"
+# A step's result, if one ended meanwhile, is held (else the next step's
+# start was what could not be journaled): the same count as salved's status.
+status_held() { rig_exec systemctl show -p StatusText --value salved | sed -n 's/.*: \([0-9]*\) results\? held.*/\1/p'; }
+agrees() { local h; h=$(status_held); [[ -n $h && $(value salve_step_results_unjournaled) == "$h" ]]; }
+rig_wait_for_host "the file and salved's status to agree on results held" 5 agrees
+rig_ok "salve_step_results_unjournaled is what salved's status says ($(status_held) held)"
+rig_exec rm -f /var/lib/salve/fill
+salve_wait "$id" succeeded 60
+wait_value salve_journal_writable 1 5
+check "space again: writable, nothing held" test "$(value salve_step_results_unjournaled)" = 0
+rig_exec systemctl stop salved
+rig_exec umount /var/lib/salve
+restart_salved
+
+# --- 11. turned off by a drop-in ---
 rig_exec mkdir -p /run/systemd/system/salved.service.d
 rig_exec sh -c 'printf "[Service]\nEnvironment=SALVE_METRICS_FILE=\n" > /run/systemd/system/salved.service.d/no-metrics.conf'
 rig_exec systemctl daemon-reload

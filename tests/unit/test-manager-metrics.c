@@ -302,6 +302,31 @@ static void test_rate_limit(void **state) {
         rig_free(&rig);
 }
 
+static int on_busy(sd_event_source *s, uint64_t usec, void *userdata) {
+        (*(unsigned *) userdata)++;
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);      /* due again at once */
+}
+
+/* A loop that is always busy (a timer due again as soon as it fired)
+ * still gets the file written, once. */
+static void test_busy_loop(void **state) {
+        sd_event_source *busy = NULL;
+        unsigned fired = 0;
+        Rig rig;
+
+        rig_new(&rig, true);
+        settle(&rig);
+        assert_int_equal(manager_metrics_writes(rig.m), 1);
+        assert_int_equal(sd_event_add_time(rig.event, &busy, CLOCK_MONOTONIC, 1, 0, on_busy, &fired), 0);
+        run_for(&rig, 2 * MANAGER_METRICS_MIN_INTERVAL);
+        manager_metrics_watch_event(rig.m, "block");
+        run_for(&rig, 2 * MANAGER_METRICS_MIN_INTERVAL);
+        assert_int_equal(manager_metrics_writes(rig.m), 2);
+        assert_true(fired > 100);
+        sd_event_source_disable_unref(busy);
+        rig_free(&rig);
+}
+
 static void test_no_directory(void **state) {
         char dir[160];
         Rig rig;
@@ -374,6 +399,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_written_when_changed),
                 cmocka_unit_test(test_rate_limit),
+                cmocka_unit_test(test_busy_loop),
                 cmocka_unit_test(test_no_directory),
                 cmocka_unit_test(test_promtool_and_cost),
         };
