@@ -215,7 +215,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "salvectl: usage: salvectl %s\n", v->usage);
                 return EXIT_USAGE;
         }
-        if (verb_pages(v->name, n))
+        if (verb_pages(v->name, n) && !c.output && !c.graph_format) /* not a picture or a file */
                 pager_open(&c);
         r = v->run(&c, n, argv + optind);
         pager_close();
