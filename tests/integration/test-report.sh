@@ -10,6 +10,7 @@
 #   - report --format json: both attempts of the retried step, the
 #     acknowledgement and the approval with who and when, the holds;
 #   - markdown: the timeline table, the step's output as text;
+#   - an unprivileged user reads it too, without the units' journal lines;
 #   - html: one file with no script and nothing external, rendered by
 #     headless Chromium to a PNG that is not one colour.
 # SALVE_REPORT_EXAMPLES=DIR copies the HTML, its screenshot and the SVG
@@ -118,6 +119,12 @@ check "json: demo-api let go by root with the comment" \
 check "json: demo-db released when start-db started" \
     test "$(j '.holds[] | select(.unit == "demo-db.service") | .how')" = "step start-db started it"
 check "json: the RTO was met" test "$(j '"\(.rto.objective_usec) \(.rto.met)"')" = "600000000 true"
+
+rig_exec_as mallory salvectl report "$id" --format json >"$out/report-mallory.json"
+check "an unprivileged user reads the report too (reading is open to all)" \
+    test "$(jq -r '[.run, (.steps[] | select(.id == "check-disk") | .attempts | length)] | join(" ")' "$out/report-mallory.json")" = "$id 2"
+check "but not the units' journal lines, which are root's and adm's" \
+    test "$(jq '[.steps[].attempts[].output[]] | length' "$out/report-mallory.json")" -eq 0
 
 # --- report: markdown ---
 rig_exec salvectl report "$id" >"$out/report.md"
