@@ -4,9 +4,10 @@
 # step that fails once and succeeds on its retry, a person's approval that
 # escalates once, is acknowledged and approved with salvectl, a held unit
 # let go with salvectl release and one the plan starts. Then:
-#   - graph: DOT that Graphviz renders (dot -Tsvg) with every step id, the
-#     state colours and the critical path bold; -Tsvg through salvectl;
-#     -T with no dot in PATH names dot;
+#   - graph: while the approval waits, it is yellow and counted at its
+#     estimate; at the end, DOT that Graphviz renders (dot -Tsvg) with every
+#     step id, the state colours and the critical path bold; -Tsvg through
+#     salvectl; -T with no dot in PATH names dot;
 #   - report --format json: both attempts of the retried step, the
 #     acknowledgement and the approval with who and when, the holds;
 #   - markdown: the timeline table, the step's output as text;
