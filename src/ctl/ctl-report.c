@@ -2,7 +2,7 @@
 
 /* salvectl report RUN: the post-incident record of a run, from salved's
  * GetRun and GetRunHistory (every journal record of the run), the plan's
- * holds (GetPlan) and what ListHolds still shows held, and, for exec
+ * holds (GetRun's holds; from an older salved GetPlan and ListHolds), and, for exec
  * steps, the last lines their transient units wrote to the journal when
  * this user may read them. The model and the renderers are pure
  * (run-report*.c); this file only gathers and writes. */
@@ -158,16 +158,47 @@ int ctl_report_load(Ctl *c, sd_bus *bus, const char *id, bool full, bool not_fou
                 json_object_put(run);
                 return 0;
         }
-        /* The holds: the plan's holds: as salved has the plan loaded now
-         * (the run's own copy is not on the bus), and what is held now. */
-        if (call_json(bus, "GetPlan", jstr(run, "plan") ?: "", "get the plan", QUIET_ALL, &plan, &exit_code) == 0 &&
+        /* The holds: GetRun says them for the run's own plan (each unit,
+         * whether still held, the step that releases it); the steps that
+         * release are handed on as a plan of unit.start steps. An older
+         * salved without them: the plan as loaded now, and ListHolds. */
+        if (json_object_object_get_ex(run, "holds", &holds) && json_object_is_type(holds, json_type_array)) {
+                json_object *steps = json_object_new_array();
+                plan = json_object_new_object();
+                if (!steps || !plan) {
+                        json_object_put(steps);
+                        json_object_put(plan);
+                        json_object_put(run);
+                        *ret = run_report_free(*ret);
+                        fprintf(stderr, "salvectl: out of memory\n");
+                        return EXIT_FAILURE;
+                }
+                json_object_object_add(plan, "steps", steps);
+                for (size_t i = 0; i < json_object_array_length(holds); i++) {
+                        json_object *h = json_object_array_get_idx(holds, i), *b, *st, *w;
+                        const char *unit = jstr(h, "unit"), *step = jstr(h, "step");
+                        if (!unit)
+                                continue;
+                        (void) strv_extend(&units, unit);
+                        if (json_object_object_get_ex(h, "held", &b) && json_object_get_boolean(b))
+                                (void) strv_extend(&held, unit);
+                        if (!step || !(st = json_object_new_object()) || !(w = json_object_new_object()))
+                                continue;
+                        json_object_object_add(st, "id", json_object_new_string(step));
+                        json_object_object_add(st, "kind", json_object_new_string("unit.start"));
+                        json_object_object_add(w, "unit", json_object_new_string(unit));
+                        json_object_object_add(st, "with", w);
+                        json_object_array_add(steps, st);
+                }
+        } else if (call_json(bus, "GetPlan", jstr(run, "plan") ?: "", "get the plan", QUIET_ALL, &plan, &exit_code) == 0 &&
             json_object_object_get_ex(plan, "holds", &holds) && json_object_is_type(holds, json_type_array))
                 for (size_t i = 0; i < json_object_array_length(holds); i++) {
                         json_object *u = json_object_array_get_idx(holds, i);
                         if (json_object_is_type(u, json_type_string))
                                 (void) strv_extend(&units, json_object_get_string(u));
                 }
-        (void) held_by_run(bus, id, &held);
+        if (!json_object_object_get_ex(run, "holds", &holds))
+                (void) held_by_run(bus, id, &held);
         r = run_report_set_holds(*ret, units, held, plan);
         json_object_put(plan);
         json_object_put(run);
