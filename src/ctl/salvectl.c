@@ -68,7 +68,7 @@ static void help(void) {
         printf("\nOptions:\n"
                "  -h --help             show this help\n"
                "     --version          show the version\n"
-               "     --json             print JSON (plans, show, verify)\n"
+               "     --json             print JSON (the listings, show, status, verify, run)\n"
                "     --no-legend        leave out headers and footers\n"
                "     --no-pager         do not pipe long output into a pager\n"
                "  -d --plans-dir=DIR    read plans from DIR instead of the system\n"
