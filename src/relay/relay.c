@@ -83,6 +83,10 @@ struct Relay {
         void *person_userdata;
         unsigned rand_state;
         bool started;
+        /* The outbox could not record a delivery's result (a full disk):
+         * nothing is sent until stall_until, so that an entry whose result
+         * was lost is not sent again at once, and again, in a loop. */
+        usec_t stall_until, stall_delay;
 };
 
 static void delivery_free(Delivery *d) {
@@ -228,6 +232,30 @@ static int relay_setup_targets(Relay *r) {
 
 static void relay_arm(Relay *r, bool kick);
 
+/* A result the outbox could not record: back off (1 s, doubling, at most
+ * 30 s), said once until it records again. */
+static void relay_outbox_unwritable(Relay *r, int error, usec_t now) {
+        bool first = r->stall_delay == 0;
+
+        r->stall_delay = first ? USEC_PER_SEC : MIN(r->stall_delay * 2, 30 * USEC_PER_SEC);
+        r->stall_until = usec_add(now, r->stall_delay);
+        if (first)
+                log_struct_internal(LOG_ERR, error, SALVE_MESSAGE_NOTIFY_LOST, NULL, NULL, NULL,
+                                    "The notification outbox cannot record deliveries: %m; nothing is sent until it "
+                                    "can (tried again after 1 s, doubling to 30 s; a notification whose result was "
+                                    "not recorded may be sent once more).");
+        else
+                log_full_errno(LOG_DEBUG, error, "The notification outbox still cannot record deliveries: %m; next try in "
+                                "%" PRIu64 " s.", r->stall_delay / USEC_PER_SEC);
+}
+
+static void relay_outbox_writable(Relay *r) {
+        if (r->stall_delay == 0)
+                return;
+        log_info("The notification outbox records deliveries again; sending goes on.");
+        r->stall_delay = r->stall_until = 0;
+}
+
 static void target_result(RelayTarget *t, const HttpReply *reply, DeliveryVerdict v, const char *reason) {
         usec_t now = now_usec(CLOCK_REALTIME);
 
@@ -292,8 +320,9 @@ static void on_delivered(HttpCall *call, const HttpReply *reply, void *userdata)
                                                             strna(t->last_error), e->id);
                         }
                         if (k < 0)
-                                log_warning_errno(k, "Failed to record a delivery in the outbox, ignoring "
-                                                  "(the notification may be sent once more): %m");
+                                relay_outbox_unwritable(r, k, now);
+                        else
+                                relay_outbox_writable(r);
                 }
         } else if (d->alert_key) {
                 for (size_t i = 0; i < t->n_alerts; i++)
@@ -376,8 +405,12 @@ static void relay_deliver_target(Relay *r, RelayTarget *t, usec_t now) {
                 k = notification_from_json(due[i]->payload, &no, &error);
                 if (k < 0) {
                         /* Nothing can ever send it: a dead letter, said once. */
-                        (void) outbox_failed(r->outbox, due[i], 0, "the stored notification cannot be read", false,
-                                             0, now);
+                        k = outbox_failed(r->outbox, due[i], 0, "the stored notification cannot be read", false, 0,
+                                          now);
+                        if (k < 0) {
+                                relay_outbox_unwritable(r, k, now);
+                                return;
+                        }
                         continue;
                 }
                 d = calloc(1, sizeof(Delivery));
@@ -398,7 +431,11 @@ static void relay_deliver_target(Relay *r, RelayTarget *t, usec_t now) {
                                d);
                 if (k < 0) {
                         delivery_free(d);
-                        (void) outbox_failed(r->outbox, due[i], 0, strerror(-k), k != -EINVAL, relay_jitter(r), now);
+                        k = outbox_failed(r->outbox, due[i], 0, strerror(-k), k != -EINVAL, relay_jitter(r), now);
+                        if (k < 0) {
+                                relay_outbox_unwritable(r, k, now);
+                                return;
+                        }
                 }
         }
 }
@@ -407,6 +444,13 @@ static int on_kick(sd_event_source *s, void *userdata) {
         Relay *r = userdata;
         usec_t now = now_usec(CLOCK_REALTIME);
         int k;
+
+        /* The outbox could not record results: wait before sending more. */
+        if (now < r->stall_until) {
+                (void) sd_event_source_set_time(r->due, r->stall_until);
+                (void) sd_event_source_set_enabled(r->due, SD_EVENT_ONESHOT);
+                return 0;
+        }
 
         /* What the listener enqueued since the last pass is made durable
          * here, once for all of it, before any of it is sent. */
@@ -443,6 +487,8 @@ static void relay_arm(Relay *r, bool kick) {
         if (kick)
                 (void) sd_event_source_set_enabled(r->kick, SD_EVENT_ONESHOT);
         next = outbox_next_due(r->outbox);
+        if (r->stall_until > now_usec(CLOCK_REALTIME))
+                next = MAX(next == USEC_INFINITY ? r->stall_until : next, r->stall_until);
         if (next == USEC_INFINITY || next <= now_usec(CLOCK_REALTIME)) {
                 (void) sd_event_source_set_enabled(r->due, SD_EVENT_OFF);
                 return;
