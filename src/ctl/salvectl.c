@@ -93,7 +93,9 @@ static void help(void) {
 /* graph and report's options (getopt_long's values past the ARG_ enum). */
 #define ARG_FORMAT 0x200
 
-int main(int argc, char **argv) {
+/* Parses the options into c and runs the verb; main() frees c whatever
+ * happened (ASan's leak check saw --help after -d leak the list). */
+static int parse_and_run(Ctl *c, int argc, char **argv) {
         enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_COMMENT, ARG_REASON, ARG_TRIGGER, ARG_NO_ASK_PASSWORD,
                ARG_PEOPLE_DIR, ARG_AT, ARG_NO_PAGER };
         static const struct option options[] = {
@@ -113,11 +115,8 @@ int main(int argc, char **argv) {
                 { "output", required_argument, NULL, 'o' },
                 {}
         };
-        Ctl c = { .legend = true, .ask_password = true, .pager = true };
         const Verb *v = NULL;
-        int opt, r, n;
-
-        c.color = ctl_want_color(isatty(STDOUT_FILENO));
+        int opt, n;
 
         while ((opt = getopt_long(argc, argv, "hd:T:o:", options, NULL)) >= 0)
                 switch (opt) {
@@ -128,28 +127,28 @@ int main(int argc, char **argv) {
                         printf("salvectl %s\n", SALVE_VERSION);
                         return EXIT_SUCCESS;
                 case ARG_JSON:
-                        c.json = true;
+                        c->json = true;
                         break;
                 case ARG_NO_LEGEND:
-                        c.legend = false;
+                        c->legend = false;
                         break;
                 case ARG_NO_PAGER:
-                        c.pager = false;
+                        c->pager = false;
                         break;
                 case 'd':
-                        if (strv_extend(&c.plan_dirs, optarg) < 0)
+                        if (strv_extend(&c->plan_dirs, optarg) < 0)
                                 return EXIT_FAILURE;
                         break;
                 case ARG_COMMENT:
-                        free(c.comment);
-                        c.comment = strdup(optarg);
-                        if (!c.comment)
+                        free(c->comment);
+                        c->comment = strdup(optarg);
+                        if (!c->comment)
                                 return EXIT_FAILURE;
                         break;
                 case ARG_REASON:
-                        free(c.reason);
-                        c.reason = strdup(optarg);
-                        if (!c.reason)
+                        free(c->reason);
+                        c->reason = strdup(optarg);
+                        if (!c->reason)
                                 return EXIT_FAILURE;
                         break;
                 case ARG_TRIGGER:
@@ -157,41 +156,41 @@ int main(int argc, char **argv) {
                                 fprintf(stderr, "salvectl: --trigger takes NAME=VALUE, e.g. --trigger unit=web.service\n");
                                 return EXIT_USAGE;
                         }
-                        if (strv_extend(&c.trigger, optarg) < 0)
+                        if (strv_extend(&c->trigger, optarg) < 0)
                                 return EXIT_FAILURE;
                         break;
                 case ARG_NO_ASK_PASSWORD:
-                        c.ask_password = false;
+                        c->ask_password = false;
                         break;
                 case ARG_PEOPLE_DIR:
-                        if (strv_extend(&c.people_dirs, optarg) < 0)
+                        if (strv_extend(&c->people_dirs, optarg) < 0)
                                 return EXIT_FAILURE;
                         break;
                 case ARG_AT:
-                        if (ctl_parse_at(optarg, now_usec(CLOCK_REALTIME), &c.at) < 0) {
+                        if (ctl_parse_at(optarg, now_usec(CLOCK_REALTIME), &c->at) < 0) {
                                 fprintf(stderr, "salvectl: --at: \"%s\" is not a time (expected e.g. \"2026-12-24 "
                                         "10:00\" in local time, 2026-12-24T10:00:00+01:00, @1798100000 or +2h)\n",
                                         optarg);
                                 return EXIT_USAGE;
                         }
-                        c.at_set = true;
+                        c->at_set = true;
                         break;
                 case 'T':
-                        free(c.graph_format);
-                        c.graph_format = strdup(optarg);
-                        if (!c.graph_format)
+                        free(c->graph_format);
+                        c->graph_format = strdup(optarg);
+                        if (!c->graph_format)
                                 return EXIT_FAILURE;
                         break;
                 case ARG_FORMAT:
-                        free(c.report_format);
-                        c.report_format = strdup(optarg);
-                        if (!c.report_format)
+                        free(c->report_format);
+                        c->report_format = strdup(optarg);
+                        if (!c->report_format)
                                 return EXIT_FAILURE;
                         break;
                 case 'o':
-                        free(c.output);
-                        c.output = strdup(optarg);
-                        if (!c.output)
+                        free(c->output);
+                        c->output = strdup(optarg);
+                        if (!c->output)
                                 return EXIT_FAILURE;
                         break;
                 default:
@@ -215,9 +214,17 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "salvectl: usage: salvectl %s\n", v->usage);
                 return EXIT_USAGE;
         }
-        if (verb_pages(v->name, n) && !c.output && !c.graph_format) /* not a picture or a file */
-                pager_open(&c);
-        r = v->run(&c, n, argv + optind);
+        if (verb_pages(v->name, n) && !c->output && !c->graph_format) /* not a picture or a file */
+                pager_open(c);
+        return v->run(c, n, argv + optind);
+}
+
+int main(int argc, char **argv) {
+        Ctl c = { .legend = true, .ask_password = true, .pager = true };
+        int r;
+
+        c.color = ctl_want_color(isatty(STDOUT_FILENO));
+        r = parse_and_run(&c, argc, argv);
         pager_close();
         polkit_agent_close();
         strv_free(c.plan_dirs);
