@@ -61,6 +61,7 @@ struct Outbox {
         OutboxLimits limits;
         bool sync;
         unsigned unsynced;              /* records appended since the last sync */
+        unsigned unsynced_enqueues;     /* of them, enqueues: what must be durable before it is sent */
         uint64_t appended;              /* since the last compaction */
 
         Item **slots;                   /* hash table, capacity a power of two */
@@ -898,6 +899,7 @@ static int commit(Outbox *o, const Record *r, bool sync) {
                 return k;
         o->appended++;
         o->unsynced = sync ? 0 : o->unsynced + 1;
+        o->unsynced_enqueues = sync ? 0 : o->unsynced_enqueues + (r->type == RECORD_ENQUEUED);
         k = record_apply(o, r);
         if (o->on_change)
                 o->on_change(o->on_change_userdata);
@@ -1163,8 +1165,14 @@ int outbox_flush(Outbox *o) {
                 return negative_errno();
         if (fdatasync(fd) < 0)
                 return negative_errno();
-        o->unsynced = 0;
+        o->unsynced = o->unsynced_enqueues = 0;
         return 0;
+}
+
+int outbox_flush_enqueued(Outbox *o) {
+        if (!o)
+                return -EINVAL;
+        return o->unsynced_enqueues > 0 ? outbox_flush(o) : 0;
 }
 
 /* ---- reading ---- */
@@ -1420,7 +1428,7 @@ int outbox_compact(Outbox *o, usec_t now) {
                 }
         }
         o->appended = 0;
-        o->unsynced = 0;
+        o->unsynced = o->unsynced_enqueues = 0;
         return 0;
 }
 

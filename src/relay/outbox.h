@@ -201,6 +201,11 @@ uint64_t outbox_dropped_by_people(const Outbox *o);
 /* Makes every unsynced record ("delivered" ones, or all while syncs are
  * off) durable now. */
 int outbox_flush(Outbox *o);
+/* The same, only when enqueues are among what is not synced: delivered
+ * records may wait for the next sync (one lost to a crash means the
+ * notification is sent once more, with its key), enqueues may not be sent
+ * before they are durable. */
+int outbox_flush_enqueued(Outbox *o);
 
 /* Rewrites the file with what is still wanted: undelivered entries, dead
  * ones (bounded by max_dead already), and DELIVERED ones younger than

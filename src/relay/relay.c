@@ -454,7 +454,7 @@ static int on_kick(sd_event_source *s, void *userdata) {
 
         /* What the listener enqueued since the last pass is made durable
          * here, once for all of it, before any of it is sent. */
-        k = outbox_flush(r->outbox);
+        k = outbox_flush_enqueued(r->outbox);
         if (k < 0) {
                 log_struct_internal(LOG_ERR, k, SALVE_MESSAGE_NOTIFY_LOST, NULL, NULL, NULL,
                                     "Cannot sync the notification outbox: %m; nothing is sent until it can be.");
