@@ -158,48 +158,22 @@ int ctl_report_load(Ctl *c, sd_bus *bus, const char *id, bool full, bool not_fou
                 json_object_put(run);
                 return 0;
         }
-        /* The holds: GetRun says them for the run's own plan (each unit,
-         * whether still held, the step that releases it); the steps that
-         * release are handed on as a plan of unit.start steps. An older
+        /* The holds: GetRun says them for the run's own plan; an older
          * salved without them: the plan as loaded now, and ListHolds. */
-        if (json_object_object_get_ex(run, "holds", &holds) && json_object_is_type(holds, json_type_array)) {
-                json_object *steps = json_object_new_array();
-                plan = json_object_new_object();
-                if (!steps || !plan) {
-                        json_object_put(steps);
-                        json_object_put(plan);
-                        json_object_put(run);
-                        *ret = run_report_free(*ret);
-                        fprintf(stderr, "salvectl: out of memory\n");
-                        return EXIT_FAILURE;
-                }
-                json_object_object_add(plan, "steps", steps);
-                for (size_t i = 0; i < json_object_array_length(holds); i++) {
-                        json_object *h = json_object_array_get_idx(holds, i), *b, *st, *w;
-                        const char *unit = jstr(h, "unit"), *step = jstr(h, "step");
-                        if (!unit)
-                                continue;
-                        (void) strv_extend(&units, unit);
-                        if (json_object_object_get_ex(h, "held", &b) && json_object_get_boolean(b))
-                                (void) strv_extend(&held, unit);
-                        if (!step || !(st = json_object_new_object()) || !(w = json_object_new_object()))
-                                continue;
-                        json_object_object_add(st, "id", json_object_new_string(step));
-                        json_object_object_add(st, "kind", json_object_new_string("unit.start"));
-                        json_object_object_add(w, "unit", json_object_new_string(unit));
-                        json_object_object_add(st, "with", w);
-                        json_object_array_add(steps, st);
-                }
-        } else if (call_json(bus, "GetPlan", jstr(run, "plan") ?: "", "get the plan", QUIET_ALL, &plan, &exit_code) == 0 &&
-            json_object_object_get_ex(plan, "holds", &holds) && json_object_is_type(holds, json_type_array))
-                for (size_t i = 0; i < json_object_array_length(holds); i++) {
-                        json_object *u = json_object_array_get_idx(holds, i);
-                        if (json_object_is_type(u, json_type_string))
-                                (void) strv_extend(&units, json_object_get_string(u));
-                }
-        if (!json_object_object_get_ex(run, "holds", &holds))
+        if (json_object_object_get_ex(run, "holds", &holds))
+                r = run_report_set_run_holds(*ret, holds);
+        else {
+                if (call_json(bus, "GetPlan", jstr(run, "plan") ?: "", "get the plan", QUIET_ALL, &plan,
+                              &exit_code) == 0 &&
+                    json_object_object_get_ex(plan, "holds", &holds) && json_object_is_type(holds, json_type_array))
+                        for (size_t i = 0; i < json_object_array_length(holds); i++) {
+                                json_object *u = json_object_array_get_idx(holds, i);
+                                if (json_object_is_type(u, json_type_string))
+                                        (void) strv_extend(&units, json_object_get_string(u));
+                        }
                 (void) held_by_run(bus, id, &held);
-        r = run_report_set_holds(*ret, units, held, plan);
+                r = run_report_set_holds(*ret, units, held, plan);
+        }
         json_object_put(plan);
         json_object_put(run);
         if (r < 0) {

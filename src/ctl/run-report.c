@@ -632,7 +632,20 @@ static usec_t step_first_start(const ReportStep *s) {
         return first;
 }
 
-int run_report_set_holds(RunReport *r, char *const *units, char *const *held_now, json_object *plan) {
+/* GetRun's holds: the step that releases (or released) unit. */
+static const char *run_hold_step(json_object *holds, const char *unit) {
+        for (size_t i = 0; i < json_object_array_length(holds); i++) {
+                json_object *h = json_object_array_get_idx(holds, i);
+                if (streq_ptr(jget_str(h, "unit"), unit))
+                        return jget_str(h, "step");
+        }
+        return NULL;
+}
+
+/* The releasing step of each unit comes from run_holds (GetRun's holds)
+ * when given, else from the plan's unit.start and unit.restart steps. */
+static int set_holds(RunReport *r, char *const *units, char *const *held_now, json_object *plan,
+                     json_object *run_holds) {
         _cleanup_strv_free_ char **all = NULL;
 
         STRV_FOREACH(u, units)
@@ -649,7 +662,7 @@ int run_report_set_holds(RunReport *r, char *const *units, char *const *held_now
         STRV_FOREACH(u, all) {
                 ReportHold *h = grow(r->holds, &r->n_holds, sizeof(ReportHold));
                 const ReportRelease *rel = NULL;
-                const char *starter = plan_step_starting(plan, *u);
+                const char *starter = run_holds ? run_hold_step(run_holds, *u) : plan_step_starting(plan, *u);
                 const ReportStep *s = starter ? run_report_find_step(r, starter) : NULL;
                 char *how = NULL;
                 int k = 0;
@@ -688,4 +701,28 @@ int run_report_set_holds(RunReport *r, char *const *units, char *const *held_now
                 h->how = how;
         }
         return 0;
+}
+
+int run_report_set_holds(RunReport *r, char *const *units, char *const *held_now, json_object *plan) {
+        return set_holds(r, units, held_now, plan, NULL);
+}
+
+int run_report_set_run_holds(RunReport *r, json_object *holds) {
+        _cleanup_strv_free_ char **units = NULL, **held = NULL;
+
+        if (!json_object_is_type(holds, json_type_array))
+                return -EBADMSG;
+        for (size_t i = 0; i < json_object_array_length(holds); i++) {
+                json_object *h = json_object_array_get_idx(holds, i), *b;
+                const char *unit = jget_str(h, "unit");
+                if (!unit)
+                        continue;
+                if (strv_extend(&units, unit) < 0)
+                        return -ENOMEM;
+                if (json_object_object_get_ex(h, "held", &b) && json_object_get_boolean(b) &&
+                    strv_extend(&held, unit) < 0)
+                        return -ENOMEM;
+        }
+        /* Whatever a hold-released record names is listed too (set_holds). */
+        return set_holds(r, units, held, NULL, holds);
 }

@@ -133,6 +133,10 @@ static inline void run_report_freep(RunReport **r) {
  * step was let go when that step first started; otherwise when the run
  * succeeded, or by the hold-released record. */
 int run_report_set_holds(RunReport *r, char *const *units, char *const *held_now, json_object *plan);
+/* The same from GetRun's holds (salve 0.2.0: each unit of the run's own
+ * plan, whether the run still holds it, the step that releases it, which
+ * may also be one that names it in release:). -EBADMSG if not an array. */
+int run_report_set_run_holds(RunReport *r, json_object *holds);
 
 /* Computes the critical path and each step's duration (run_report_build
  * calls it). -ELOOP if the needs have a cycle (a run's plan has none). */

@@ -60,7 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (run && run_report_build(run, hist, "host<&>", 1796000100000000ULL, &r) >= 0) {
                 char *html, *md, *dot, *js;
 
-                (void) run_report_set_holds(r, (char *[]) { "a.service", "<b>.service", NULL }, NULL, plan);
+                json_object *holds;
+                if (json_object_object_get_ex(run, "holds", &holds))
+                        (void) run_report_set_run_holds(r, holds);
+                else
+                        (void) run_report_set_holds(r, (char *[]) { "a.service", "<b>.service", NULL }, NULL, plan);
                 html = render(r, run_report_write_html);
                 md = render(r, run_report_write_markdown);
                 dot = render(r, run_report_write_dot);

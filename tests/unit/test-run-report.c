@@ -231,6 +231,30 @@ static void test_holds(void **state) {
         assert_string_equal(r->holds[1].how, "released by alice (uid 1000)");
 }
 
+/* GetRun's holds (the run's own plan) give the same, the releasing step
+ * from salved (here a release: step the plan's unit.start would not name). */
+static void test_run_holds(void **state) {
+        _cleanup_(run_report_freep) RunReport *r = build_fixture(false);
+        json_object *holds = json_tokener_parse(
+                "[{\"unit\": \"demo-db.service\", \"held\": false, \"step\": \"start\"},"
+                " {\"unit\": \"other.service\", \"held\": false, \"step\": null},"
+                " {\"unit\": \"api.service\", \"held\": true, \"step\": \"start\"}]");
+
+        assert_non_null(holds);
+        assert_int_equal(run_report_set_run_holds(r, json_object_object_get(holds, "nope")), -EBADMSG);
+        assert_int_equal(run_report_set_run_holds(r, holds), 0);
+        assert_int_equal(r->n_holds, 3);
+        assert_string_equal(r->holds[0].unit, "demo-db.service");
+        assert_int_equal(r->holds[0].released, T + 82 * S);
+        assert_string_equal(r->holds[0].how, "step start started it");
+        assert_string_equal(r->holds[1].unit, "other.service");
+        assert_string_equal(r->holds[1].how, "released by alice (uid 1000)");
+        assert_string_equal(r->holds[2].unit, "api.service");
+        assert_true(r->holds[2].held);
+        assert_string_equal(r->holds[2].how, "still held");
+        json_object_put(holds);
+}
+
 /* The unescaped | in a markdown line: a table row's cell count + 1. */
 static unsigned md_pipes(const char *l, size_t n) {
         unsigned k = 0;
@@ -410,6 +434,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_act_unknown_state),
                 cmocka_unit_test(test_holds),
+                cmocka_unit_test(test_run_holds),
                 cmocka_unit_test(test_markdown),
                 cmocka_unit_test(test_html),
                 cmocka_unit_test(test_json),
