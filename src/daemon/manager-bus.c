@@ -157,16 +157,23 @@ static int find_run(Manager *m, const char *id, sd_bus_error *error, Run **ret) 
         return 0;
 }
 
-static int method_get_run(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+/* A call whose only argument is a run id. */
+static int read_run(sd_bus_message *call, Manager *m, sd_bus_error *error, Run **ret) {
         const char *id;
-        Run *x;
         int r;
 
         r = sd_bus_message_read(call, "s", &id);
         if (r < 0)
                 return r;
-        r = find_run(m, id, error, &x);
+        return find_run(m, id, error, ret);
+}
+
+static int method_get_run(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Run *x;
+        int r;
+
+        r = read_run(call, m, error, &x);
         if (r < 0)
                 return r;
         {
@@ -183,14 +190,10 @@ static int method_get_run(sd_bus_message *call, void *userdata, sd_bus_error *er
 static int method_get_run_history(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         json_object *o, *records;
-        const char *id;
         Run *x;
         int r;
 
-        r = sd_bus_message_read(call, "s", &id);
-        if (r < 0)
-                return r;
-        r = find_run(m, id, error, &x);
+        r = read_run(call, m, error, &x);
         if (r < 0)
                 return r;
         o = json_object_new_object();

@@ -280,7 +280,7 @@ int run_store_commit_many(RunStore *s, const Transition *t, size_t n) {
         if (r >= 0) {
                 s->appended += n;
                 for (size_t i = 0; i < n; i++) {
-                        int k = store_apply(s, t + i, json[i], strlen(json[i]), NULL);
+                        int k = store_apply(s, t + i, p[i].data, p[i].size, NULL);
                         if (k < 0 && r >= 0)
                                 r = k;  /* journaled, but the run refused it, as replay will */
                 }
