@@ -103,6 +103,9 @@ void pager_open(const Ctl *c) {
         if (pid < 0) {
                 close(fds[0]);
                 close(fds[1]);
+                if (saved_stdout >= 0)
+                        close(saved_stdout);
+                saved_stdout = -1;
                 return;
         }
         if (pid == 0) {
