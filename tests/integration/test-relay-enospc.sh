@@ -16,8 +16,8 @@ salve_setup relayenospc$$
 salve_boot
 
 cpu_ticks() { rig_exec sh -c 'set -- $(cut -d" " -f14,15 /proc/$(systemctl show -p MainPID --value salved)/stat); echo $(($1 + $2))'; }
-failures_since() { # EPOCH: "Failed to record a delivery" lines since then
-    rig_exec sh -c "journalctl -q -u salved -o cat --since @$1 | grep -c 'Failed to record a delivery' || true"
+lines_since() { # EPOCH: salved's log lines since then (the hot loop logged each failed record)
+    rig_exec sh -c "journalctl -q -u salved -o cat --since @$1 | wc -l"
 }
 attempts() { rig_exec salvectl --json outbox | jq '[.entries[].attempts] | max // 0'; }
 
@@ -51,9 +51,9 @@ t0=$(rig_exec date +%s)
 c0=$(cpu_ticks)
 sleep 6
 c1=$(cpu_ticks)
-n=$(failures_since "$t0")
-echo "# in 6 s on a full disk: $n failures to record, $((c1 - c0)) CPU ticks (1/100 s)"
-check "no hot loop: at most 6 failures to record in 6 s (was ~200 a second; got $n)" test "$n" -le 6
+n=$(lines_since "$t0")
+echo "# in 6 s on a full disk: $n lines in salved's log, $((c1 - c0)) CPU ticks (1/100 s)"
+check "no hot loop: at most 20 log lines in 6 s (the loop logged 29,997; got $n)" test "$n" -le 20
 check "salved idles: under 0.5 s of CPU in 6 s (got $((c1 - c0)) ticks)" test $((c1 - c0)) -lt 50
 check "it says the outbox cannot be written, once" \
     test "$(rig_exec sh -c "journalctl -q -u salved -o cat --since @$((t0 - 2)) | grep -c 'outbox cannot record' || true")" -eq 1
