@@ -279,7 +279,8 @@ static int add_act(RunReport *r, ReportStep *s, json_object *rec, const char *st
         e->attempt = attempt;
         if (!(e->step = strdup(s->id)) || !(e->action = strdup(act_name(s, state))))
                 return -ENOMEM;
-        if ((k = dup_str(rec, "actor", &e->actor)) < 0 || (k = dup_str(rec, "comment", &e->comment)) < 0)
+        if ((k = dup_str(rec, "actor", &e->actor)) < 0 || (k = dup_str(rec, "via", &e->via)) < 0 ||
+            (k = dup_str(rec, "comment", &e->comment)) < 0)
                 return k;
         return 0;
 }

@@ -227,9 +227,9 @@ static int act(Manager *m, const AckVerdict *v) {
                  * has it in hand, not that the step is done or approved. */
                 return manager_ack(m, v->run, v->step, v->actor, v->via, v->comment);
         case ACK_ACTION_APPROVE:
-                return manager_act(m, v->run, v->step, ACTION_APPROVE, v->actor, v->comment);
+                return manager_act(m, v->run, v->step, ACTION_APPROVE, v->actor, v->via, v->comment);
         case ACK_ACTION_REJECT:
-                return manager_act(m, v->run, v->step, ACTION_REJECT, v->actor, v->comment);
+                return manager_act(m, v->run, v->step, ACTION_REJECT, v->actor, v->via, v->comment);
         default:
                 return 0;
         }

@@ -353,7 +353,7 @@ static void on_authorized(sd_bus_message *call, int verdict, const sd_bus_error 
                 k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
                 break;
         case REQUEST_ACT:
-                k = manager_act(m, p->run, p->step, p->action, actor, p->text && *p->text ? p->text : NULL);
+                k = manager_act(m, p->run, p->step, p->action, actor, "salvectl", p->text && *p->text ? p->text : NULL);
                 k = k < 0 ? reply_errno(call, k, p) : sd_bus_reply_method_return(call, NULL);
                 break;
         case REQUEST_OUTBOX:

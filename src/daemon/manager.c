@@ -894,7 +894,7 @@ int manager_ack(Manager *m, const char *run_id, const char *step_id, const char 
 }
 
 int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction action, const char *actor,
-                const char *comment) {
+                const char *via, const char *comment) {
         Run *r = run_store_find(m->store, run_id);
         Transition *t;
         size_t n;
@@ -905,7 +905,7 @@ int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction 
         k = manager_check_writable(m);
         if (k < 0)
                 return k;
-        k = run_act(r, step_id, action, actor, comment, now_usec(CLOCK_REALTIME), &t, &n);
+        k = run_act(r, step_id, action, actor, via, comment, now_usec(CLOCK_REALTIME), &t, &n);
         if (k < 0)
                 return k;
         k = commit_all(m, t, n);

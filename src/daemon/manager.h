@@ -141,8 +141,10 @@ int manager_reload(Manager *m, PlanSet *s, size_t n_errors, PlanSet **ret_old);
 int manager_start_run(Manager *m, const char *plan, const char *trigger, const char *reason, usec_t trigger_time,
                       char **context, char **ret_run_id);
 int manager_cancel_run(Manager *m, const char *run_id, const char *actor, const char *comment);
+/* A person acted on a step (salvectl approve ..., an approval link): via
+ * says how, and is journaled with the step's new state. */
 int manager_act(Manager *m, const char *run_id, const char *step_id, StepAction action, const char *actor,
-                const char *comment);
+                const char *via, const char *comment);
 /* Someone acknowledged a waiting human step (salvectl ack, a remote ack):
  * journaled with who, how (via) and when; escalation stops. -ESRCH no
  * run; run_ack()'s errors otherwise. */

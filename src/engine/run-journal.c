@@ -57,6 +57,7 @@ int transition_to_json(const Transition *t, char **ret) {
                 add_string(o, "boot", t->boot_id);
                 add_string(o, "message", t->message);
                 add_string(o, "actor", t->actor);
+                add_string(o, "via", t->via);
                 add_string(o, "comment", t->comment);
                 break;
         case TRANSITION_RUN_FINISHED:
@@ -206,6 +207,7 @@ static int parse_object(json_object *o, Transition *t) {
                     (r = get_string(o, "boot", false, &t->boot_id)) < 0 ||
                     (r = get_string(o, "message", false, &t->message)) < 0 ||
                     (r = get_string(o, "actor", false, &t->actor)) < 0 ||
+                    (r = get_string(o, "via", false, &t->via)) < 0 ||
                     (r = get_string(o, "comment", false, &t->comment)) < 0)
                         return r;
                 t->attempt = (unsigned) attempt;

@@ -126,6 +126,7 @@ json_object *run_to_json(const Run *r, usec_t now) {
                 json_object_object_add(js, "handler", json_object_new_boolean(s->is_handler));
                 json_object_object_add(js, "message", string_json(x->message));
                 json_object_object_add(js, "actor", string_json(x->actor));
+                json_object_object_add(js, "via", string_json(x->via));
                 json_object_object_add(js, "comment", string_json(x->comment));
                 if (x->state == STEP_RUNNING && x->eta_at > 0) {
                         json_object *pr = json_object_new_object();

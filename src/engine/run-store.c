@@ -401,6 +401,7 @@ static int emit_run(JournalFile *j, const Run *run) {
                         .boot_id = x->state == STEP_RUNNING ? x->boot_id : NULL,
                         .message = x->message,
                         .actor = x->actor,
+                        .via = x->via,
                         .comment = x->comment,
                 };
                 r = emit_json(j, &t);

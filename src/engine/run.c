@@ -386,6 +386,7 @@ Run *run_free(Run *r) {
         for (size_t i = 0; r->plan && r->steps && i < r->plan->n_steps; i++) {
                 free(r->steps[i].message);
                 free(r->steps[i].actor);
+                free(r->steps[i].via);
                 free(r->steps[i].comment);
                 free(r->steps[i].boot_id);
                 free(r->steps[i].progress_text);
@@ -449,7 +450,7 @@ int run_apply(Run *r, const Transition *t) {
                 s = r->plan->steps + i;
                 x = r->steps + i;
                 if (replace_string(&x->message, t->message) < 0 || replace_string(&x->actor, t->actor) < 0 ||
-                    replace_string(&x->comment, t->comment) < 0)
+                    replace_string(&x->comment, t->comment) < 0 || replace_string(&x->via, t->via) < 0)
                         return -ENOMEM;
                 was = x->state;
                 if (t->state != was) {
@@ -828,8 +829,8 @@ static int batch_implied_ack(Batch *b, const Run *r, size_t i, StepAction action
         return 0;
 }
 
-int run_act(const Run *r, const char *step_id, StepAction action, const char *actor, const char *comment,
-            usec_t now, Transition **ret, size_t *ret_n) {
+int run_act(const Run *r, const char *step_id, StepAction action, const char *actor, const char *via,
+            const char *comment, usec_t now, Transition **ret, size_t *ret_n) {
         const Step *s;
         const StepRun *x;
         Batch b = {};
@@ -910,6 +911,11 @@ int run_act(const Run *r, const char *step_id, StepAction action, const char *ac
         default:
                 return -EINVAL;
         }
+        /* How the person acted, on the step they acted on. */
+        for (size_t j = 0; k >= 0 && via && j < b.n; j++)
+                if (b.items[j].kind == TRANSITION_STEP && streq(b.items[j].step_id, s->id) &&
+                    strdup_or_null(via, &b.items[j].via) < 0)
+                        k = -ENOMEM;
         return batch_return(&b, k, ret, ret_n);
 }
 

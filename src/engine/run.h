@@ -119,7 +119,8 @@ typedef struct Transition {
         HumanEvent human;
         unsigned level, round;          /* NOTIFIED: the level and round; REMINDED: the reminder's number */
         char **recipients;              /* who was told (people, as resolved then) */
-        char *via;                      /* ACKNOWLEDGED: how ("salvectl", "pagerduty", "webhook", "approve") */
+        char *via;                      /* HUMAN ACKNOWLEDGED: how ("salvectl", "pagerduty", "webhook", "approve");
+                                         * STEP by a person's act: how they acted ("salvectl", "approval-token") */
 } Transition;
 
 /* A human step's escalation record, for its latest attempt. */
@@ -148,6 +149,7 @@ typedef struct StepRun {
         usec_t not_before;
         char *boot_id;                  /* the boot the latest attempt started in, if known */
         char *message, *actor, *comment;
+        char *via;                      /* how the actor acted: "salvectl", "approval-token" */
         bool activated;                 /* a handler whose step failed */
         /* How far a long step is, as its executor last said (an md resync):
          * observed, not journaled; cleared when the step changes state. */
@@ -273,7 +275,8 @@ int run_step_condition_failed(const Run *r, size_t step, const char *why, usec_t
  * retry of a step whose attempt still runs, -EBUSY when the step
  * is not in a state that takes this action, -EOPNOTSUPP when the action
  * does not fit the step's kind (approve on a task). */
-int run_act(const Run *r, const char *step_id, StepAction action, const char *actor, const char *comment,
+int run_act(const Run *r, const char *step_id, StepAction action, const char *actor, const char *via,
+            const char *comment,
             usec_t now, Transition **ret, size_t *ret_n);
 
 /* Cancels: every unfinished step becomes CANCELLED, then RUN_FINISHED. */

@@ -151,6 +151,11 @@ check "POST /approve with the token approves (200)" \
 salve_wait "$id" succeeded 20
 check "the approval is recorded as token:primary (the person the link was for)" \
     test "$(salve_json "$id" | jq -r '.steps[] | select(.id == "approve-start") | .actor')" = "token:primary"
+check "and how: via approval-token, in GetRun" \
+    test "$(salve_json "$id" | jq -r '.steps[] | select(.id == "approve-start") | .via')" = approval-token
+check "and in salvectl report's record of who acted" \
+    test "$(rig_exec salvectl report "$id" --format json |
+        jq -r '[.people[] | select(.event == "act" and .step == "approve-start") | .via] | join(",")')" = approval-token
 check "the token works once (409)" \
     test "$(relay_curl -s -o /dev/null -w '%{http_code}' --data-urlencode "token=$t" "$URL/approve")" = 409
 

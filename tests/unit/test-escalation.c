@@ -187,7 +187,7 @@ static void test_chain(void **state) {
         {
                 Transition *t;
                 size_t n;
-                assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "joe", NULL, T0 + 32 * S, &t, &n), 0);
+                assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "joe", "salvectl", NULL, T0 + 32 * S, &t, &n), 0);
                 assert_int_equal(n, 1);        /* already acknowledged: no implied ack */
                 commit_all(s, t, n);
         }
@@ -226,7 +226,7 @@ static void test_unanswered_and_implied_ack(void **state) {
         /* Approving a step nobody acknowledged records the acknowledgement too. */
         {
                 Transition *t;
-                assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "max", NULL, now, &t, &n), 0);
+                assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "max", "salvectl", NULL, now, &t, &n), 0);
                 assert_int_equal(n, 2);
                 assert_int_equal(t[0].kind, TRANSITION_HUMAN);
                 assert_int_equal(t[0].human, HUMAN_ACKNOWLEDGED);

@@ -486,7 +486,7 @@ static void test_go_on(void **state) {
         assert_int_equal(n, 0);
         free(t);
 
-        assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "alice (uid 1000)", "snapshot checked", T0 + 20 * M,
+        assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "alice (uid 1000)", "salvectl", "snapshot checked", T0 + 20 * M,
                                  &t, &n),
                          0);
         commit_all(s, t, n);

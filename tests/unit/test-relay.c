@@ -220,7 +220,7 @@ static void test_facts_and_reconcile(void **state) {
                 assert_int_equal(run_rto_check(r, T0 + 31 * S, &rto, &next), 1);
                 apply_one(r, &rto, &k);
         }
-        assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "jane", "ok", T0 + 32 * S, &t, &n), 0);
+        assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "jane", "salvectl", "ok", T0 + 32 * S, &t, &n), 0);
         assert_int_equal(n, 1);
         apply_all(r, t, n, &k);
         settle(r, T0 + 32 * S, &k);
@@ -289,7 +289,7 @@ static void test_alerts(void **state) {
         assert_int_equal(count_alerts(a, n, NOTIFY_HUMAN_NEEDED, true), 1);
         free(a);
 
-        assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "jane", NULL, T0 + 2 * S, &t, &n), 0);
+        assert_int_equal(run_act(r, "approve", ACTION_APPROVE, "jane", "salvectl", NULL, T0 + 2 * S, &t, &n), 0);
         apply_all(r, t, n, &k);
         assert_int_equal(relay_alerts_for_run(r, T0 + 2 * S, 60 * S, &a, &n), 0);
         assert_int_equal(count_alerts(a, n, NOTIFY_HUMAN_NEEDED, false), 1);      /* resolved, re-sent a while */

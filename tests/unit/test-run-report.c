@@ -103,6 +103,7 @@ static void test_attempts(void **state) {
         assert_string_equal(r->events[2].via, "salvectl");
         assert_int_equal(r->events[3].kind, REPORT_ACT);
         assert_string_equal(r->events[3].action, "approved");
+        assert_string_equal(r->events[3].via, "approval-token");
         assert_string_equal(r->events[3].comment, "lag | ok <b>");
         assert_int_equal(r->events[3].at, T + 81 * S);
 
@@ -284,7 +285,7 @@ static void test_markdown(void **state) {
         assert_non_null(strstr(md, "| fetch | exec | 2 |"));
         assert_non_null(strstr(md, "waited 1m for a person"));
         assert_non_null(strstr(md, "| approve | acknowledged | - | root (uid 0) | salvectl | on it |"));
-        assert_non_null(strstr(md, "| approve | approved | - | root (uid 0) | - | lag \\| ok &lt;b&gt; |"));
+        assert_non_null(strstr(md, "| approve | approved | - | root (uid 0) | approval-token | lag \\| ok &lt;b&gt; |"));
         assert_non_null(strstr(md, "| jane, &lt;img src=x&gt; |"));
         assert_non_null(strstr(md, "fetch → approve → start (1m 22s)"));
         assert_non_null(strstr(md, "at-risk announced at "));
@@ -378,6 +379,7 @@ static void test_json(void **state) {
         v = json_object_array_get_idx(people, 3);
         assert_string_equal(json_object_get_string(json_object_object_get(v, "event")), "act");
         assert_string_equal(json_object_get_string(json_object_object_get(v, "action")), "approved");
+        assert_string_equal(json_object_get_string(json_object_object_get(v, "via")), "approval-token");
 
         v = json_object_object_get(o, "rto");
         assert_true(json_object_get_boolean(json_object_object_get(v, "met")));

@@ -94,7 +94,7 @@ static void result(RunStore *s, Run *r, size_t step, bool ok, usec_t now) {
 static void approve(RunStore *s, Run *r, const char *step, usec_t now) {
         Transition *t;
         size_t n;
-        assert_int_equal(run_act(r, step, ACTION_APPROVE, "alice", "go", now, &t, &n), 0);
+        assert_int_equal(run_act(r, step, ACTION_APPROVE, "alice", "salvectl", "go", now, &t, &n), 0);
         commit_all(s, t, n);
 }
 
@@ -113,6 +113,7 @@ static void assert_same_run(const Run *a, const Run *b) {
                 assert_true(a->steps[i].finished == b->steps[i].finished);
                 assert_true(streq_ptr(a->steps[i].message, b->steps[i].message));
                 assert_true(streq_ptr(a->steps[i].actor, b->steps[i].actor));
+                assert_true(streq_ptr(a->steps[i].via, b->steps[i].via));
         }
 }
 

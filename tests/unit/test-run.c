@@ -98,7 +98,7 @@ static void act(Run *r, const char *id, StepAction a, int expect, usec_t now) {
         Transition *t = NULL;
         size_t n = 0;
 
-        assert_int_equal(run_act(r, id, a, "alice", "looks fine", now, &t, &n), expect);
+        assert_int_equal(run_act(r, id, a, "alice", "salvectl", "looks fine", now, &t, &n), expect);
         if (expect == 0)
                 apply(r, t, n);
 }
@@ -278,6 +278,7 @@ static void test_human_steps(void **state) {
         act(r, "ok", ACTION_APPROVE, 0, T0 + 1);
         assert_int_equal(state_of(r, "ok"), STEP_SUCCEEDED);
         assert_string_equal(r->steps[1].actor, "alice");
+        assert_string_equal(r->steps[1].via, "salvectl");
         assert_string_equal(r->steps[1].comment, "looks fine");
         assert_string_equal(r->steps[1].message, "approved by alice");
         act(r, "ok", ACTION_APPROVE, -EBUSY, T0 + 1);   /* only once */
