@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* A run's step graph as Graphviz DOT: one box per step filled by its
- * state, the needs as edges, the critical path bold (pen width 3), and a
- * legend. A person's step has a double border. Labels are quoted strings: every character that means something
+ * state, the needs as edges, the critical path bold (pen width 3), each
+ * on-failure handler dashed with a dashed edge from the step it handles,
+ * and a legend. A person's step has a double border. Labels are quoted strings: every character that means something
  * inside one is escaped, and control characters are dropped. */
 
 #include <string.h>
@@ -84,6 +85,8 @@ static void write_node(const RunReport *r, const ReportStep *s, FILE *f) {
         fprintf(f, "\", fillcolor=\"%s\"", report_state_color(s->state));
         if (s->critical)
                 fputs(", penwidth=3, style=\"rounded,filled,bold\"", f);
+        else if (s->handler)
+                fputs(", style=\"rounded,filled,dashed\"", f);
         if (s->human)
                 fputs(", peripheries=2", f);
         fputs("];\n", f);
@@ -110,7 +113,7 @@ int run_report_write_dot(const RunReport *r, FILE *f) {
         }
         fputs("\"];\n"
               "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, penwidth=1];\n"
-              "  edge [color=\"#555555\"];\n", f);
+              "  edge [color=\"#555555\", fontname=\"Helvetica\", fontsize=9];\n", f);
         for (size_t i = 0; i < r->n_steps; i++)
                 write_node(r, r->steps + i, f);
         for (size_t i = 0; i < r->n_steps; i++) {
@@ -129,12 +132,24 @@ int run_report_write_dot(const RunReport *r, FILE *f) {
                         fputs(";\n", f);
                 }
         }
+        /* on-failure handlers: from the step each handles, as salvectl graph PLAN draws them */
+        for (size_t i = 0; i < r->n_steps; i++) {
+                const ReportStep *s = r->steps + i, *h = s->handled_by ? run_report_find_step(r, s->handled_by) : NULL;
+                if (!h)
+                        continue;
+                fputs("  \"", f);
+                report_dot_escape(f, s->id);
+                fputs("\" -> \"", f);
+                report_dot_escape(f, h->id);
+                fputs("\" [style=dashed, label=\"on failure\"];\n", f);
+        }
         /* the legend: one table, kept out of the steps' ranks */
         fputs("  \"legend:table\" [shape=plaintext, style=solid, fontsize=9, label=<<table border=\"0\" cellborder=\"1\" "
               "cellspacing=\"3\" cellpadding=\"3\"><tr><td border=\"0\"><b>legend</b></td></tr>", f);
         for (size_t i = 0; i < ELEMENTSOF(legend); i++)
                 fprintf(f, "<tr><td bgcolor=\"%s\">%s</td></tr>", report_state_color(legend[i].state), legend[i].word);
         fputs("<tr><td border=\"3\" bgcolor=\"#ffffff\">critical path (bold)</td></tr>"
-              "<tr><td bgcolor=\"#ffffff\">double border: a person's step</td></tr></table>>];\n}\n", f);
+              "<tr><td bgcolor=\"#ffffff\">double border: a person's step</td></tr>"
+              "<tr><td style=\"dashed\" bgcolor=\"#ffffff\">dashed: an on-failure handler</td></tr></table>>];\n}\n", f);
         return ferror(f) ? -EIO : 0;
 }

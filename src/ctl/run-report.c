@@ -145,6 +145,7 @@ RunReport *run_report_free(RunReport *r) {
                 free(s->comment);
                 free(s->message);
                 strv_free(s->needs);
+                free(s->handled_by);
                 for (size_t k = 0; k < s->n_attempts; k++)
                         attempt_done(s->attempts + k);
                 free(s->attempts);
@@ -204,6 +205,12 @@ static int step_from_json(ReportStep *s, json_object *o) {
         if (!s->id)
                 return -EBADMSG;
         s->human = json_object_object_get_ex(o, "human", &v) && json_object_get_boolean(v);
+        s->handler = json_object_object_get_ex(o, "handler", &v) && json_object_get_boolean(v);
+        /* on_failure: abort, continue, or the handler's id (a salved before 0.2.0 does not say) */
+        if ((k = dup_str(o, "on_failure", &s->handled_by)) < 0)
+                return k;
+        if (s->handled_by && (streq(s->handled_by, "abort") || streq(s->handled_by, "continue")))
+                s->handled_by = mfree(s->handled_by);
         s->attempt = jget_uint(o, "attempt");
         s->attempts_allowed = jget_uint(o, "attempts");
         s->started = jget_usec(o, "started_usec");

@@ -68,6 +68,8 @@ typedef struct ReportStep {
         char *id, *kind, *state, *owner, *actor, *comment, *message;
         bool human;
         char **needs;
+        char *handled_by;               /* its on-failure handler, if it has one */
+        bool handler;                   /* an on-failure handler: runs only when a step it handles fails */
         unsigned attempt, attempts_allowed;
         usec_t started, finished, estimate;
         ReportAttempt *attempts;

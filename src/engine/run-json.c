@@ -124,6 +124,10 @@ json_object *run_to_json(const Run *r, usec_t now) {
                                                                                            : s->owner));
                 json_object_object_add(js, "idempotent", json_object_new_boolean(s->idempotent));
                 json_object_object_add(js, "handler", json_object_new_boolean(s->is_handler));
+                json_object_object_add(js, "on_failure",
+                                       json_object_new_string(s->on_failure == ON_FAILURE_HANDLER
+                                                                      ? s->on_failure_step
+                                                                      : on_failure_to_string(s->on_failure)));
                 json_object_object_add(js, "message", string_json(x->message));
                 json_object_object_add(js, "actor", string_json(x->actor));
                 json_object_object_add(js, "via", string_json(x->via));

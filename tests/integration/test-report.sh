@@ -6,7 +6,8 @@
 # let go with salvectl release and one the plan starts. Then:
 #   - graph: while the approval waits, it is yellow and counted at its
 #     estimate; at the end, DOT that Graphviz renders (dot -Tsvg) with every
-#     step id, the state colours and the critical path bold; -Tsvg through
+#     step id, the state colours, the critical path bold and the
+#     on-failure handler dashed; -Tsvg through
 #     salvectl; -T with no dot in PATH names dot;
 #   - report --format json: both attempts of the retried step, the
 #     acknowledgement and the approval with who and when, the holds;
@@ -84,6 +85,10 @@ bold=$(grep 'stroke-width="3"' <<<"$svg" | grep -vc 'stroke="transparent"' || tr
 # 3 nodes (the approval's double border twice), 2 edges with their
 # arrowheads, and the legend's cell
 check "nothing else is bold: 4 + 4 + 1 strokes ($bold)" test "$bold" -eq 9
+dashed() { grep -q 'stroke-dasharray' <<<"$(drawn "$1")"; }
+check "the on-failure handler drop-cache is drawn dashed" dashed drop-cache
+check "so is the edge from the step it handles, warm-cache" dashed "warm-cache->drop-cache"
+check "and no other step or edge" test "$(grep -c 'stroke-dasharray' <<<"$svg")" -eq 3   # and the legend's cell
 check "the approval's node says who acted and who acknowledged" \
     sh -c "grep -q 'by root (uid 0)' '$out/graph.svg' && grep -q 'ack root (uid 0) via salvectl' '$out/graph.svg'"
 rig_exec salvectl -Tsvg graph "$id" >"$out/graph2.svg"
@@ -109,8 +114,9 @@ check "json: the owner was told, then the next level" \
     test "$(j '[.people[] | select(.event == "notified" or .event == "escalated") | "\(.event):\(.level)"] | join(" ")')" = "notified:0 escalated:1"
 ack=$(j '.people[] | select(.event == "acknowledged") | "\(.actor)|\(.via)|\(.comment)|\(.at_usec > 0)"')
 check "json: the acknowledgement with who, how and when ($ack)" test "$ack" = "root (uid 0)|salvectl|looking at it|true"
-appr=$(j '.people[] | select(.event == "act") | "\(.action)|\(.actor)|\(.comment)|\(.at_usec > 0)"')
-check "json: the approval with who and when ($appr)" test "$appr" = "approved|root (uid 0)|disk fine <really> | go|true"
+appr=$(j '.people[] | select(.event == "act") | "\(.action)|\(.actor)|\(.via)|\(.comment)|\(.at_usec > 0)"')
+check "json: the approval with who, how and when ($appr)" \
+    test "$appr" = "approved|root (uid 0)|salvectl|disk fine <really> | go|true"
 check "json: the ack came before the approval" test "$(j '([.people[] | select(.event == "acknowledged")][0].at_usec) <
     ([.people[] | select(.event == "act")][0].at_usec)')" = true
 check "json: the approval step waited for a person" \

@@ -408,6 +408,10 @@ static void test_dot(void **state) {
         assert_non_null(strstr(dot, "\"legend:table\" [shape=plaintext"));
         assert_non_null(strstr(dot, "\"approve\" [label=\"approve\\napprove · succeeded"));
         assert_non_null(strstr(dot, "peripheries=2"));
+        /* the on-failure handler: dashed, with a dashed edge from the step it handles */
+        assert_non_null(strstr(dot, "\"quick\" -> \"optional\" [style=dashed, label=\"on failure\""));
+        assert_non_null(strstr(dot, "fillcolor=\"#d9d9d9\", style=\"rounded,filled,dashed\"];"));
+        assert_null(strstr(dot, "-> \"abort\""));   /* on_failure: abort names no step */
 
         f = open_memstream(&esc, &n);
         report_dot_escape(f, "a\"b\\c\nd\te");
