@@ -91,6 +91,9 @@ packages=(
     zsh
     # lint for the test scripts
     shellcheck
+    # tests/unit/test-man.sh renders the manual pages as man(1) does
+    groff-base
+    man-db
 )
 
 force=0
