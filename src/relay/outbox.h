@@ -121,7 +121,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Outbox *, outbox_free);
 /* What replay and a recovering open found, and where a damaged file went. */
 const JournalRecovery *outbox_recovery(const Outbox *o);
 
-/* Journals (synced) and adds a PENDING entry due at now (created = now).
+/* Journals (synced) and adds a PENDING entry due at now (created = now; the
+ * relay passes the time of the fact it tells, see docs/outbox-format.md).
  *   -EEXIST   the id is known in any state (a fact is enqueued once)
  *   -ENOBUFS  max_entries undelivered entries and no dead letter to drop
  *             (dead letters are dropped first, oldest first, counted)
