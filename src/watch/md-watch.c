@@ -10,8 +10,16 @@
  * diffs the new state against the last (md-state.c has the rules). A wake
  * of /proc/mdstat re-reads the list of arrays and every array.
  *
+ * A resync-pending seen after the initial enumeration is said only once it
+ * has lasted MD_WATCH_PENDING_SETTLE_USEC: an array that mdadm creates, or
+ * that a write switches from read-auto, is read-auto with a resync pending
+ * for a few milliseconds before md starts the resync, and that is no cause
+ * for a plan. At the initial enumeration it is said at once (a host booting
+ * after a power cut).
+ *
  * Invariants: every held fd is an sd-event source (EPOLLPRI only: sysfs
- * files always poll readable); nothing runs on a timer; a file that cannot
+ * files always poll readable); nothing polls on a timer (the one timer is
+ * that one-shot confirmation, per array); a file that cannot
  * be read is closed and reopened on the next wake, so a removed sysfs node
  * (which polls PRI forever) cannot spin the loop; a value that does not
  * parse is counted as bad input and the last good value kept. Files that
@@ -51,6 +59,7 @@ struct MdArrayWatch {
         MdArrayState state;
         bool have_state;
         bool seen;
+        sd_event_source *pending_timer; /* a live resync-pending, said if it lasts */
 };
 
 struct MdWatch {
@@ -64,6 +73,7 @@ struct MdWatch {
         size_t n_arrays;
         unsigned unpollable;            /* fds epoll refused */
         unsigned events;                /* emitted by the current scan */
+        usec_t pending_settle;
         md_watch_change_handler_t on_change;
         void *on_change_userdata;
 };
@@ -75,6 +85,7 @@ typedef struct ScanFlags {
 
 typedef struct EmitContext {
         MdWatch *md;
+        MdArrayWatch *array;
         ScanFlags flags;
 } EmitContext;
 
@@ -185,6 +196,7 @@ static MdArrayWatch *array_free(MdArrayWatch *a) {
                 member_free(a->members[i]);
         free(a->members);
         md_array_state_done(&a->state);
+        sd_event_source_disable_unref(a->pending_timer);
         return mfree(a);
 }
 
@@ -347,6 +359,8 @@ static int array_read(MdArrayWatch *a, MdArrayState *ret) {
         return 0;
 }
 
+static int on_pending_settled(sd_event_source *s, uint64_t usec, void *userdata);
+
 static void on_md_event(const MdEvent *e, void *userdata) {
         EmitContext *c = userdata;
         TriggerEvent ev = {
@@ -361,14 +375,40 @@ static void on_md_event(const MdEvent *e, void *userdata) {
                 .resynced = c->flags.resynced,
         };
 
+        if (e->type == MD_EVENT_RESYNC_PENDING && !c->flags.initial && c->array) {
+                MdArrayWatch *a = c->array;
+                int r = 0;
+
+                if (!a->pending_timer)
+                        r = sd_event_add_time_relative(c->md->watch.ctx.event, &a->pending_timer, CLOCK_MONOTONIC,
+                                                       c->md->pending_settle, 0, on_pending_settled, a);
+                else if (sd_event_source_get_enabled(a->pending_timer, NULL) == 0) {
+                        r = sd_event_source_set_time_relative(a->pending_timer, c->md->pending_settle);
+                        if (r >= 0)
+                                r = sd_event_source_set_enabled(a->pending_timer, SD_EVENT_ONESHOT);
+                }       /* else already waiting to see it last */
+                if (r >= 0)
+                        return;         /* said once it has lasted */
+                /* no timer: say it now rather than never */
+        }
         c->md->events++;
         watch_emit(&c->md->watch, &ev);
+}
+
+static int on_pending_settled(sd_event_source *s, uint64_t usec, void *userdata) {
+        MdArrayWatch *a = userdata;
+        EmitContext c = { a->md, NULL, {} };
+        MdEvent e = { .type = MD_EVENT_RESYNC_PENDING, .array = a->name };
+
+        if (a->have_state && md_array_state_is_resync_pending(&a->state))
+                on_md_event(&e, &c);
+        return 0;
 }
 
 /* Re-reads one array, emits what changed and tells the change handler.
  * -ENOENT: the array's sysfs directory went. */
 static int array_refresh(MdArrayWatch *a, ScanFlags flags) {
-        EmitContext c = { a->md, flags };
+        EmitContext c = { a->md, a, flags };
         MdArrayState new, old;
         bool had;
         int r;
@@ -648,6 +688,7 @@ static int md_watch_start(Watch *w) {
         int r;
 
         md->mdstat_fd = -EBADF;
+        md->pending_settle = MD_WATCH_PENDING_SETTLE_USEC;
         if (asprintf(&md->block_dir, "%s/block", sysfs) < 0 || asprintf(&md->mdstat_path, "%s/mdstat", procfs) < 0)
                 return -ENOMEM;
         md->devfs = strdup(w->ctx.devfs ?: "/dev");
@@ -758,6 +799,15 @@ int md_watch_set_change_handler(Watch *w, md_watch_change_handler_t handler, voi
                 return -EINVAL;
         md->on_change = handler;
         md->on_change_userdata = userdata;
+        return 0;
+}
+
+int md_watch_set_pending_settle(Watch *w, usec_t settle) {
+        MdWatch *md = md_watch(w);
+
+        if (!md)
+                return -EINVAL;
+        md->pending_settle = settle;
         return 0;
 }
 

@@ -24,3 +24,9 @@ const MdArrayState *md_watch_get_index(Watch *w, size_t i);
 typedef void (*md_watch_change_handler_t)(Watch *w, const char *array, const MdArrayState *state,
                                           void *userdata);
 int md_watch_set_change_handler(Watch *w, md_watch_change_handler_t handler, void *userdata);
+
+/* How long a resync-pending seen after the initial enumeration must last
+ * before it is said (an array being created, or switched from read-auto by
+ * a write, is pending for milliseconds before md starts its resync). */
+#define MD_WATCH_PENDING_SETTLE_USEC (2 * USEC_PER_SEC)
+int md_watch_set_pending_settle(Watch *w, usec_t settle);

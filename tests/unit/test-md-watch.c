@@ -386,12 +386,69 @@ static void test_arrays_come_and_go(void **state) {
         assert_null(md_watch_get(r->watch, "md1"));
 }
 
+/* Runs the loop for about usec (the settle timers fire in it). */
+static void run_for(Rig *r, usec_t usec) {
+        usec_t end = now_usec(CLOCK_MONOTONIC) + usec;
+
+        while (now_usec(CLOCK_MONOTONIC) < end)
+                assert_true(sd_event_run(r->event, end - now_usec(CLOCK_MONOTONIC)) >= 0);
+}
+
+/* A resync-pending seen after the start is said only once it lasted: an
+ * array mdadm creates is read-auto with its resync pending for a few ms
+ * before md starts the resync (the md VM's basic scenario saw it). */
+static void test_pending_settles(void **state) {
+        Rig *r = *state;
+
+        put(r, "proc/mdstat", mdstat_md0);
+        array_files(r, "md0", "clean\n", "idle\n", "none\n", "0\n");
+        put(r, "sys/block/md0/md/dev-vda/state", "in_sync\n");
+        put(r, "sys/block/md0/md/dev-vdb/state", "in_sync\n");
+        rig_start(r);
+        assert_int_equal(md_watch_set_pending_settle(r->watch, 200 * USEC_PER_MSEC), 0);
+        assert_string_equal(r->events, "");
+
+        /* pending, then the resync starts before the settle time: only that */
+        put(r, "sys/block/md0/md/array_state", "read-auto\n");
+        put(r, "sys/block/md0/md/resync_start", "0\n");
+        clear(r);
+        assert_int_equal(watch_resync(r->watch), 0);
+        assert_string_equal(r->events, "");
+        put(r, "sys/block/md0/md/array_state", "active\n");
+        put(r, "sys/block/md0/md/sync_action", "resync\n");
+        put(r, "sys/block/md0/md/sync_completed", "0 / 130944\n");
+        assert_int_equal(watch_resync(r->watch), 0);
+        assert_string_equal(r->events, "md0:resync-started");
+        run_for(r, 400 * USEC_PER_MSEC);
+        assert_string_equal(r->events, "md0:resync-started");
+
+        /* in sync again; then pending, and it stays: said once, after the settle time */
+        array_files(r, "md0", "clean\n", "idle\n", "none\n", "0\n");
+        assert_int_equal(watch_resync(r->watch), 0);
+        put(r, "sys/block/md0/md/array_state", "read-auto\n");
+        put(r, "sys/block/md0/md/resync_start", "4096\n");
+        clear(r);
+        assert_int_equal(watch_resync(r->watch), 0);
+        assert_string_equal(r->events, "");
+        run_for(r, 100 * USEC_PER_MSEC);
+        assert_string_equal(r->events, "");
+        run_for(r, 300 * USEC_PER_MSEC);
+        assert_string_equal(r->events, "md0:resync-pending");
+        assert_false(r->last_initial);
+        assert_int_equal(watch_resync(r->watch), 0);
+        run_for(r, 400 * USEC_PER_MSEC);
+        assert_string_equal(r->events, "md0:resync-pending");
+        assert_non_null(md_watch_get(r->watch, "md0"));
+        assert_true(md_array_state_is_resync_pending(md_watch_get(r->watch, "md0")));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_md, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_initial_and_changes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_arrays_come_and_go, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pending_settles, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
