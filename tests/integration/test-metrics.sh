@@ -266,8 +266,12 @@ restart_salved
 rig_exec mkdir -p /run/systemd/system/salved.service.d
 rig_exec sh -c 'printf "[Service]\nEnvironment=SALVE_METRICS_FILE=\n" > /run/systemd/system/salved.service.d/no-metrics.conf'
 rig_exec systemctl daemon-reload
+# Removed while no salved runs: the one before the drop-in would write it
+# again for what the reload changed (the units watcher's events).
+rig_exec systemctl stop salved
 rig_exec rm -f "$FILE"
-restart_salved
+rig_exec systemctl start salved
+rig_wait_for "salved to be active" 20 systemctl is-active -q salved
 id=$(rig_exec salvectl run metrics-retry)
 salve_wait "$id" succeeded 30
 sleep 0.5
