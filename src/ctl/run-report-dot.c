@@ -73,6 +73,10 @@ static void write_node(const RunReport *r, const ReportStep *s, FILE *f) {
         if (s->human && s->actor) {
                 fputs("\\nby ", f);
                 dot_short(f, s->actor, 40);
+                if (s->via) {
+                        fputs(" via ", f);
+                        dot_short(f, s->via, 20);
+                }
         }
         if (s->human && s->acked_by) {
                 fputs("\\nack ", f);

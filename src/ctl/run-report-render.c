@@ -305,6 +305,7 @@ static json_object *step_to_json(const ReportStep *s, usec_t now) {
         json_object_object_add(o, "attempts_allowed", json_object_new_int((int) s->attempts_allowed));
         json_object_object_add(o, "message", jstring(s->message));
         json_object_object_add(o, "actor", jstring(s->actor));
+        json_object_object_add(o, "via", jstring(s->via));
         json_object_object_add(o, "estimate_usec", jusec_or_null(s->estimate));
         json_object_object_add(o, "duration_usec", json_object_new_int64((int64_t) s->duration));
         json_object_object_add(o, "duration_basis", json_object_new_string(report_basis_to_string(s->basis)));

@@ -142,6 +142,7 @@ RunReport *run_report_free(RunReport *r) {
                 free(s->state);
                 free(s->owner);
                 free(s->actor);
+                free(s->via);
                 free(s->comment);
                 free(s->message);
                 strv_free(s->needs);
@@ -199,7 +200,8 @@ static int step_from_json(ReportStep *s, json_object *o) {
 
         if ((k = dup_str(o, "id", &s->id)) < 0 || (k = dup_str(o, "kind", &s->kind)) < 0 ||
             (k = dup_str(o, "state", &s->state)) < 0 || (k = dup_str(o, "owner", &s->owner)) < 0 ||
-            (k = dup_str(o, "actor", &s->actor)) < 0 || (k = dup_str(o, "comment", &s->comment)) < 0 ||
+            (k = dup_str(o, "actor", &s->actor)) < 0 || (k = dup_str(o, "via", &s->via)) < 0 ||
+            (k = dup_str(o, "comment", &s->comment)) < 0 ||
             (k = dup_str(o, "message", &s->message)) < 0 || (k = dup_strv(o, "needs", &s->needs)) < 0)
                 return k;
         if (!s->id)

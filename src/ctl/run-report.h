@@ -66,6 +66,7 @@ typedef struct ReportEvent {
 
 typedef struct ReportStep {
         char *id, *kind, *state, *owner, *actor, *comment, *message;
+        char *via;                      /* how the actor acted: salvectl, approval-token */
         bool human;
         char **needs;
         char *handled_by;               /* its on-failure handler, if it has one */

@@ -89,8 +89,8 @@ dashed() { grep -q 'stroke-dasharray' <<<"$(drawn "$1")"; }
 check "the on-failure handler drop-cache is drawn dashed" dashed drop-cache
 check "so is the edge from the step it handles, warm-cache" dashed "warm-cache->drop-cache"
 check "and no other step or edge" test "$(grep -c 'stroke-dasharray' <<<"$svg")" -eq 3   # and the legend's cell
-check "the approval's node says who acted and who acknowledged" \
-    sh -c "grep -q 'by root (uid 0)' '$out/graph.svg' && grep -q 'ack root (uid 0) via salvectl' '$out/graph.svg'"
+check "the approval's node says who acted and how, and who acknowledged" \
+    sh -c "grep -q 'by root (uid 0) via salvectl' '$out/graph.svg' && grep -q 'ack root (uid 0) via salvectl' '$out/graph.svg'"
 rig_exec salvectl -Tsvg graph "$id" >"$out/graph2.svg"
 check "salvectl -Tsvg graph RUN runs dot itself" grep -q '<svg' "$out/graph2.svg"
 msg=$(rig_exec env PATH=/nonexistent /usr/bin/salvectl -Tsvg graph "$id" 2>&1 >/dev/null) && rig_fail "-Tsvg without dot succeeded"

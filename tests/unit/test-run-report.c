@@ -353,6 +353,13 @@ static void test_json(void **state) {
                 json_object *s = json_object_array_get_idx(steps, i);
                 if (streq(json_object_get_string(json_object_object_get(s, "id")), "fetch"))
                         fetch = s;
+                if (streq(json_object_get_string(json_object_object_get(s, "id")), "approve")) {
+                        /* who acted last, and how: the approval link, not salvectl */
+                        assert_string_equal(json_object_get_string(json_object_object_get(s, "actor")),
+                                            "root (uid 0)");
+                        assert_string_equal(json_object_get_string(json_object_object_get(s, "via")),
+                                            "approval-token");
+                }
                 if (streq(json_object_get_string(json_object_object_get(s, "id")), "quick")) {
                         a = json_object_array_get_idx(json_object_object_get(s, "attempts"), 0);
                         /* JSON keeps the text exactly: its escaping is JSON's */
@@ -368,6 +375,7 @@ static void test_json(void **state) {
         assert_int_equal(json_object_get_int64(json_object_object_get(json_object_array_get_idx(a, 1), "start_usec")),
                          (int64_t) (T + 11 * S));
         assert_string_equal(json_object_get_string(json_object_object_get(fetch, "duration_basis")), "actual");
+        assert_null(json_object_object_get(fetch, "via"));
         assert_true(json_object_get_boolean(json_object_object_get(fetch, "critical")));
 
         people = json_object_object_get(o, "people");
@@ -403,7 +411,7 @@ static void test_dot(void **state) {
         assert_non_null(strstr(dot, "\"quick\" -> \"start\";"));
         assert_non_null(strstr(dot, "fillcolor=\"#8fd19e\", penwidth=3"));
         assert_non_null(strstr(dot, "\"fetch\" [label=\"fetch\\nexec · succeeded\\n20s\\nattempt 2 of 2\""));
-        assert_non_null(strstr(dot, "by root (uid 0)\\nack root (uid 0) via salvectl"));
+        assert_non_null(strstr(dot, "by root (uid 0) via approval-token\\nack root (uid 0) via salvectl"));
         assert_non_null(strstr(dot, "\"optional\" [label=\"optional\\nexec · skipped\", fillcolor=\"#d9d9d9\""));
         assert_non_null(strstr(dot, "\"legend:table\" [shape=plaintext"));
         assert_non_null(strstr(dot, "\"approve\" [label=\"approve\\napprove · succeeded"));
