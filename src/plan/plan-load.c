@@ -126,7 +126,7 @@ static int parse_with(PlanLoader *l, Step *s, const YNode *step, const YNode *wi
                                 arg->u = b;
                         break;
                 case ARG_UINT:
-                        q = loader_parse_uint(l, v, field, 0, UINT32_MAX, &arg->u);
+                        q = loader_parse_uint(l, v, field, a->min, a->max > 0 ? a->max : UINT32_MAX, &arg->u);
                         break;
                 case ARG_ENUM:
                         q = loader_parse_enum(l, v, field, a->values, &arg->str);

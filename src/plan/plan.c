@@ -135,7 +135,7 @@ static const ArgSchema schema_snapshot[] = {
         { "source", ARG_STRING, true },         /* lvm: VG/LV; btrfs: a subvolume's path */
         { "name", ARG_STRING },                 /* prefix; the snapshot is NAME-RUN */
         { "size", ARG_SIZE },                   /* lvm classic: the COW size; thin: none */
-        { "keep", ARG_UINT },                   /* retention: newest N of this prefix */
+        { "keep", ARG_UINT, false, NULL, 1, 100000 },   /* retention: newest N of this prefix */
         { "destination", ARG_PATH },            /* btrfs: the directory snapshots go in */
 };
 static const ArgSchema schema_backup_verify[] = {

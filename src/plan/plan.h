@@ -219,6 +219,7 @@ typedef struct ArgSchema {
         ArgType type;
         bool required;
         const char * const *values;     /* ENUM, STRV (each element): allowed values */
+        uint32_t min, max;              /* UINT: the range (both 0: any 32-bit number) */
 } ArgSchema;
 
 const ArgSchema *step_kind_schema(StepKind k, size_t *ret_n);
