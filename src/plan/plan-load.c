@@ -237,7 +237,7 @@ static int parse_when(PlanLoader *l, Condition *c, const YNode *n) {
                         for (size_t j = 0; q >= 0 && c->trigger[j]; j++)
                                 if (trigger_kind_from_string(c->trigger[j]) < 0)
                                         q = error_at(l, v, "when.trigger: unknown trigger kind \"%s\" (expected "
-                                                     "boot, unit, raid, link or manual)", c->trigger[j]);
+                                                     "boot, unit, raid, device, link or manual)", c->trigger[j]);
                 } else if (streq(k->value, "path-exists"))
                         q = loader_parse_path(l, v, "when.path-exists", &c->path_exists);
                 else if (streq(k->value, "path-missing"))
