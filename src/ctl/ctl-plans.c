@@ -191,28 +191,9 @@ static int find_plan(Ctl *c, const char *name, PlanSet **ret_set, const Plan **r
         return 0;
 }
 
-int verb_show(Ctl *c, int argc, char **argv) {
-        _cleanup_(plan_set_freep) PlanSet *s = NULL;
-        _cleanup_free_ bool *critical = NULL;
+/* show's head: the plan's name, source, triggers, holds, owner, RTO. */
+static void show_summary(Ctl *c, const Plan *p) {
         char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX];
-        const Plan *p;
-        int r;
-
-        r = find_plan(c, argv[1], &s, &p);
-        if (r != 0)
-                return r;
-        if (c->json) {
-                json_object *o = plan_to_json(p, true);
-                print_json(o);
-                json_object_put(o);
-                return EXIT_SUCCESS;
-        }
-
-        critical = calloc(p->n_steps, sizeof(bool));
-        if (!critical)
-                return EXIT_FAILURE;
-        for (size_t i = 0; i < p->n_critical && p->critical_usec > 0; i++)
-                critical[p->critical[i]] = true;
 
         printf("%s%s%s%s%s\n", ansi(c, ANSI_BOLD), p->name, ansi(c, ANSI_RESET), p->description ? " - " : "",
                strempty(p->description));
@@ -243,10 +224,37 @@ int verb_show(Ctl *c, int argc, char **argv) {
                        p->rto != USEC_INFINITY && p->critical_usec > p->rto ? " (OVER the RTO)" : "",
                        ansi(c, ANSI_RESET));
         printf("  parallel: %u, concurrency: %s\n\n", p->parallel, concurrency_to_string(p->concurrency));
+}
 
-        if (c->legend)
+int verb_show(Ctl *c, int argc, char **argv) {
+        _cleanup_(plan_set_freep) PlanSet *s = NULL;
+        _cleanup_free_ bool *critical = NULL;
+        char a[FORMAT_DURATION_MAX];
+        const Plan *p;
+        int r;
+
+        r = find_plan(c, argv[1], &s, &p);
+        if (r != 0)
+                return r;
+        if (c->json) {
+                json_object *o = plan_to_json(p, true);
+                print_json(o);
+                json_object_put(o);
+                return EXIT_SUCCESS;
+        }
+
+        critical = calloc(p->n_steps, sizeof(bool));
+        if (!critical)
+                return EXIT_FAILURE;
+        for (size_t i = 0; i < p->n_critical && p->critical_usec > 0; i++)
+                critical[p->critical[i]] = true;
+
+        /* With --no-legend, the step rows alone: one step a line. */
+        if (c->legend) {
+                show_summary(c, p);
                 printf("%s  %-3s %-20s %-15s %-24s %-14s %-9s %s%s\n", ansi(c, ANSI_BOLD), "#", "STEP", "KIND",
                        "NEEDS", "OWNER", "ESTIMATE", "NOTE", ansi(c, ANSI_RESET));
+        }
         for (size_t o = 0; o < p->n_steps; o++) {
                 const Step *st = p->steps + p->order[o];
                 _cleanup_free_ char *needs = st->needs && st->needs[0] ? strv_join(st->needs, ",") : strdup("-");
@@ -273,9 +281,10 @@ int verb_show(Ctl *c, int argc, char **argv) {
                 if (st->when.present)
                         printf(" conditional");
                 printf("%s\n", critical[p->order[o]] ? ansi(c, ANSI_RESET) : "");
-                print_human_help("        ", st->instructions, st->links);
+                if (c->legend)
+                        print_human_help("        ", st->instructions, st->links);
         }
-        if (p->n_critical > 0 && p->critical_usec > 0) {
+        if (c->legend && p->n_critical > 0 && p->critical_usec > 0) {
                 printf("\n  critical path: ");
                 for (size_t i = 0; i < p->n_critical; i++)
                         printf("%s%s", i > 0 ? " -> " : "", p->steps[p->critical[i]].id);

@@ -64,6 +64,16 @@ check "SYSTEMD_COLORS=1 forces them in a pipe" grep -qF "$esc" "$tmp/forced"
 check "the header is there by default" grep -q "^PLAN " "$tmp/pipe"
 "$salvectl" --no-legend plans -d "$plans" >"$tmp/nolegend"
 check "--no-legend: no header" bash -c "! grep -q '^PLAN ' '$tmp/nolegend' && grep -q exec-test '$tmp/nolegend'"
+# show: the step rows alone, one a line (no summary, header, instructions
+# or critical path), in the plan's order
+"$salvectl" --no-legend -d "$2/plans" show storage-recovery >"$tmp/show-nolegend"
+check "show --no-legend: one line per step, nothing else" \
+    test "$(awk '{ print $1 ":" $2 }' "$tmp/show-nolegend" | tr '\n' ' ')" = \
+    "1:raid-sync 2:fsck 3:verify-backup 4:dba-approval 5:start-db 6:db-ready 7:start-api "
+"$salvectl" -d "$2/plans" show storage-recovery >"$tmp/show"
+check "show without it: the summary, the header, the instructions and the critical path" \
+    bash -c "grep -q '^  source: ' '$tmp/show' && grep -q '^  #   STEP ' '$tmp/show' &&
+             grep -q 'replication lag' '$tmp/show' && grep -q '^  critical path: ' '$tmp/show'"
 
 # A change never goes through the pager (polkit may ask on the terminal).
 rm -f "$tmp/paged"
