@@ -830,19 +830,15 @@ int outbox_drop(Outbox *o, const char *id, usec_t now) {
 }
 
 int outbox_flush(Outbox *o) {
-        _cleanup_close_ int fd = -EBADF;
+        int k;
 
         if (!o)
                 return -EINVAL;
         if (o->unsynced == 0)
                 return 0;
-        /* journal-file has no sync call of its own; any descriptor of the
-         * file syncs its data. */
-        fd = open(journal_file_path(o->journal), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return negative_errno();
-        if (fdatasync(fd) < 0)
-                return negative_errno();
+        k = journal_file_sync(o->journal);
+        if (k < 0)
+                return k;
         o->unsynced = o->unsynced_enqueues = 0;
         return 0;
 }

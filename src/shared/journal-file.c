@@ -58,9 +58,11 @@ struct JournalFile {
         uint64_t end;
         uint64_t n_records;
         uint64_t n_appended;
+        uint64_t unsynced;              /* bytes appended since the last fdatasync */
         uint64_t crash_countdown;
         size_t crash_torn_bytes;
         bool sync;
+        bool bound_unsynced;            /* sync early: unsynced never passes JOURNAL_RECORD_SIZE_MAX */
         bool tail_clean;
         bool compacting;
 };
@@ -336,6 +338,7 @@ static JournalFile *journal_file_new(const char *path, int fd) {
         }
         j->fd = fd;
         j->sync = true;
+        j->bound_unsynced = true;
         return j;
 }
 
@@ -768,6 +771,7 @@ static int journal_rewrite(JournalFile *j, const Scan *s, JournalRecovery *rec) 
         j->fd = TAKE_FD(fd);
         j->end = end;
         j->n_records = s->records;
+        j->unsynced = 0; /* fsynced before it took the journal's place */
         j->tail_clean = true;
         return fsync_parent_dir(j->path);
 
@@ -1005,6 +1009,20 @@ __attribute__((noreturn)) static void crash_now(int fd, struct iovec *iov, int n
         abort();
 }
 
+/* Before writing rec_size more bytes, with pending unsynced already: a
+ * power cut must leave no more unsynced bytes than one record, the most a
+ * zero tail may be for replay to cut it as torn ("The tail" in
+ * docs/journal-format.md). Syncs what is pending when the next record would
+ * pass that. */
+static int bound_unsynced(JournalFile *j, uint64_t *pending, uint64_t rec_size) {
+        if (!j->bound_unsynced || *pending == 0 || *pending + rec_size <= JOURNAL_RECORD_SIZE_MAX)
+                return 0;
+        if (fdatasync(j->fd) < 0)
+                return negative_errno();
+        *pending = 0;
+        return 0;
+}
+
 int journal_file_append(JournalFile *j, const void *payload, size_t size) {
         static const uint8_t zeros[JOURNAL_RECORD_ALIGN] = {};
         uint8_t hdr[JOURNAL_RECORD_HEADER_SIZE];
@@ -1031,6 +1049,10 @@ int journal_file_append(JournalFile *j, const void *payload, size_t size) {
         iov[2] = (struct iovec) { .iov_base = (void *) zeros,
                                   .iov_len = (size_t) (rec_size - JOURNAL_RECORD_HEADER_SIZE - size) };
 
+        r = bound_unsynced(j, &j->unsynced, rec_size);
+        if (r < 0)
+                return r;
+
         bool crash = j->crash_countdown > 0 && --j->crash_countdown == 0;
         if (crash && j->crash_torn_bytes > 0 && j->crash_torn_bytes < rec_size)
                 crash_now(j->fd, iov, 3, j->end, j->crash_torn_bytes);
@@ -1052,6 +1074,7 @@ int journal_file_append(JournalFile *j, const void *payload, size_t size) {
         }
 
         j->end += rec_size;
+        j->unsynced = j->sync ? 0 : j->unsynced + rec_size;
         j->n_records++;
         j->n_appended++;
         return 0;
@@ -1059,7 +1082,7 @@ int journal_file_append(JournalFile *j, const void *payload, size_t size) {
 
 int journal_file_append_many(JournalFile *j, const JournalPayload *p, size_t n) {
         static const uint8_t zeros[JOURNAL_RECORD_ALIGN] = {};
-        uint64_t at;
+        uint64_t at, pending;
         int r = 0;
 
         if (!j || (n > 0 && !p))
@@ -1087,10 +1110,15 @@ int journal_file_append_many(JournalFile *j, const JournalPayload *p, size_t n) 
                 j->crash_countdown -= n;
 
         at = j->end;
+        pending = j->unsynced;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 uint8_t hdr[JOURNAL_RECORD_HEADER_SIZE];
                 uint64_t rec_size = journal_record_size(p[i].size);
                 struct iovec iov[3];
+
+                r = bound_unsynced(j, &pending, rec_size);
+                if (r < 0)
+                        break;
 
                 put_le32(hdr, JOURNAL_RECORD_MAGIC);
                 put_le32(hdr + 4, (uint32_t) p[i].size);
@@ -1101,6 +1129,7 @@ int journal_file_append_many(JournalFile *j, const JournalPayload *p, size_t n) 
                                           .iov_len = (size_t) (rec_size - JOURNAL_RECORD_HEADER_SIZE - p[i].size) };
                 r = pwritev_full(j->fd, iov, 3, at);
                 at += rec_size;
+                pending += rec_size;
         }
         if (r >= 0 && n > 0 && j->sync && fdatasync(j->fd) < 0)
                 r = negative_errno();
@@ -1111,6 +1140,7 @@ int journal_file_append_many(JournalFile *j, const JournalPayload *p, size_t n) 
                 return r;
         }
         j->end = at;
+        j->unsynced = j->sync ? 0 : pending;
         j->n_records += n;
         j->n_appended += n;
         return 0;
@@ -1150,6 +1180,7 @@ int journal_file_compact(JournalFile *j, journal_emit_cb emit, void *userdata) {
         tmp->end = JOURNAL_FILE_HEADER_SIZE;
         tmp->tail_clean = true;
         tmp->sync = false; /* one fsync at the end covers it all */
+        tmp->bound_unsynced = false; /* and a crash before it leaves only the temporary file */
 
         j->compacting = true;
         r = emit(tmp, userdata);
@@ -1176,6 +1207,7 @@ int journal_file_compact(JournalFile *j, journal_emit_cb emit, void *userdata) {
         j->fd = TAKE_FD(tmp->fd);
         j->end = tmp->end;
         j->n_records = tmp->n_records;
+        j->unsynced = 0; /* fsynced before it took the journal's place */
         j->tail_clean = true;
 
         return fsync_parent_dir(j->path);
@@ -1204,6 +1236,21 @@ const char *journal_file_path(JournalFile *j) {
 void journal_file_set_sync(JournalFile *j, bool sync) {
         if (j)
                 j->sync = sync;
+}
+
+int journal_file_sync(JournalFile *j) {
+        if (!j)
+                return -EINVAL;
+        if (j->unsynced == 0)
+                return 0;
+        if (fdatasync(j->fd) < 0)
+                return negative_errno();
+        j->unsynced = 0;
+        return 0;
+}
+
+uint64_t journal_file_unsynced(JournalFile *j) {
+        return j ? j->unsynced : 0;
 }
 
 void journal_file_set_crash_point(JournalFile *j, uint64_t n, size_t torn_bytes) {

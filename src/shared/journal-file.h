@@ -155,10 +155,13 @@ int journal_file_replay_report(JournalFile *j, journal_record_cb cb, void *userd
  * crash is then unknown. */
 int journal_file_append(JournalFile *j, const void *payload, size_t size);
 
-/* Appends n records with one fdatasync() for all (a group commit): either
- * all are appended, or (on an error) none, the partial ones truncated away
- * as journal_file_append() does. A crash during it leaves some first ones
- * of them, as n appends one after the other could. */
+/* Appends n records with one fdatasync() for all (a group commit; one more
+ * for each JOURNAL_RECORD_SIZE_MAX bytes of them): either all are appended,
+ * or (on an error) none, the partial ones truncated away as
+ * journal_file_append() does. A crash during it leaves some first ones of
+ * them, as n appends one after the other could, on a filesystem that writes
+ * a file's data out in order; one that does not may leave a later record
+ * without an earlier one, which replay reports as damage. */
 typedef struct JournalPayload {
         const void *data;
         size_t size;
@@ -186,9 +189,14 @@ uint64_t journal_file_n_appended(JournalFile *j);
 uint64_t journal_file_n_records(JournalFile *j);
 const char *journal_file_path(JournalFile *j);
 
-/* fdatasync after each append; default true. Benchmarks and tests may turn
- * it off. */
+/* fdatasync after each append; default true. With it off, appends still
+ * sync early so that no more than JOURNAL_RECORD_SIZE_MAX bytes are ever
+ * unsynced (a power cut's zero tail must stay one replay cuts as torn). */
 void journal_file_set_sync(JournalFile *j, bool sync);
+/* fdatasync()s what was appended without sync; 0 when nothing was. */
+int journal_file_sync(JournalFile *j);
+/* Bytes appended since the last fdatasync. */
+uint64_t journal_file_unsynced(JournalFile *j);
 
 /* Fault injection for crash tests: the n-th append from now (1-based; only
  * appends that pass argument checks count) writes only the first torn_bytes

@@ -1313,6 +1313,52 @@ static void test_crash_during_compaction(void **state) {
         assert_int_equal(journal_file_n_records(j), 10);
 }
 
+/* What a power cut can leave unsynced is never more than one record's worth
+ * (JOURNAL_RECORD_SIZE_MAX): replay cuts a zero tail only up to that size
+ * as torn (the file's size reached the disk, its data did not), so a bigger
+ * unsynced stretch (many records appended without sync, or one large group
+ * commit) would come back as damage. Appends sync early to keep it so. */
+static void test_unsynced_bound(void **state) {
+        Fixture *f = *state;
+        _cleanup_(journal_file_freep) JournalFile *j = NULL;
+        const size_t big = 400 * 1024;
+        _cleanup_free_ uint8_t *data = payload_make(7, big);
+        JournalPayload p[6];
+        uint64_t n_records, dropped;
+        Records r = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(p); i++)
+                p[i] = (JournalPayload) { .data = data, .size = big };
+        assert_int_equal(journal_file_open(f->path, &j), 0);
+
+        /* without sync, one record after another: the third syncs the first two */
+        journal_file_set_sync(j, false);
+        for (size_t i = 0; i < 6; i++) {
+                assert_int_equal(journal_file_append(j, data, big), 0);
+                assert_true(journal_file_unsynced(j) <= JOURNAL_RECORD_SIZE_MAX);
+                assert_int_equal(journal_file_unsynced(j), (i % 2 + 1) * journal_record_size(big));
+        }
+        assert_int_equal(journal_file_sync(j), 0);
+        assert_int_equal(journal_file_unsynced(j), 0);
+
+        /* a group commit without sync: bounded the same way inside the batch */
+        assert_int_equal(journal_file_append_many(j, p, 6), 0);
+        assert_true(journal_file_unsynced(j) <= JOURNAL_RECORD_SIZE_MAX);
+        assert_true(journal_file_unsynced(j) > 0);
+
+        /* with sync: nothing left unsynced */
+        journal_file_set_sync(j, true);
+        assert_int_equal(journal_file_append_many(j, p, 6), 0);
+        assert_int_equal(journal_file_unsynced(j), 0);
+        assert_int_equal(journal_file_append(j, data, 10), 0);
+        assert_int_equal(journal_file_unsynced(j), 0);
+
+        assert_int_equal(journal_file_replay(j, collect_cb, &r, &n_records, &dropped), 0);
+        assert_int_equal(n_records, 19);
+        assert_int_equal(dropped, 0);
+        records_clear(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_free_null),
@@ -1338,6 +1384,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_compact_failing_emit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_append_many, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unsynced_bound, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_point, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_during_compaction, setup, teardown),
         };
