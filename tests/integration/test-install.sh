@@ -73,8 +73,10 @@ for p in storage-recovery dependents-restart raid-disk-replace restart-dependent
         grep -qx -- "$p /usr/lib/salve/plans.d/$p.yaml" <<<"$plans"
 done
 rig_exec salvectl plans >/dev/null
-check "the shipped restart-dependents plan is installed not armed" \
-    test "$(rig_exec salvectl --json plans | jq -r '(if type == "array" then . else .plans end)[] | select(.name == "restart-dependents") | .armed')" = false
+for p in storage-recovery dependents-restart raid-disk-replace restart-dependents; do
+    check "the shipped $p plan is installed not armed" \
+        test "$(rig_exec salvectl --json plans | jq -r --arg p "$p" '(if type == "array" then . else .plans end)[] | select(.name == $p) | .armed')" = false
+done
 
 actions=$(rig_exec pkaction | grep '^org\.salve\.' || true)
 check "polkit knows the org.salve.* actions ($(wc -l <<<"$actions") of them)" test -n "$actions"
