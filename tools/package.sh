@@ -41,7 +41,9 @@ for f in ./usr/bin/salvectl ./usr/libexec/salved ./lib/systemd/system/salved.ser
     ./usr/lib/sysusers.d/salve-ack.conf ./usr/share/doc/salve/remote-ack.md \
     ./usr/share/doc/salve/alertmanager-inhibit.yml \
     ./usr/share/bash-completion/completions/salvectl ./usr/share/zsh/vendor-completions/_salvectl \
-    ./usr/lib/systemd/catalog/salve.catalog; do
+    ./usr/lib/systemd/catalog/salve.catalog \
+    ./lib/systemd/system-generators/salve-generator ./usr/libexec/salve-gate \
+    ./lib/systemd/system/salve-gate@.service ./usr/libexec/salve-snapshot ./usr/libexec/salve-check-backup; do
     grep -qx -- "$f" <<<"$contents" || { echo "package: $f is missing from $deb"; exit 1; }
 done
 # The maintainer scripts: salved enabled, salve-ack's socket not, its user made.
