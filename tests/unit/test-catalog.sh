@@ -243,6 +243,36 @@ out=$(check "$root/src" "$tmp/field.catalog") && not_ok "an unknown @FIELD@ fail
 grep -q "uses @SALVE_RUN_ID@" <<<"$out" || { diag "$out"; not_ok "it says so"; }
 ok "an unknown @FIELD@ fails: $(head -n 1 <<<"$out")"
 
+# An entry there twice.
+awk -v id="-- $first" '/^-- / { e = ($0 == id) } e { print }' "$catalog" >"$tmp/first.entry"
+{ cat "$catalog"; echo; cat "$tmp/first.entry"; } >"$tmp/twice.catalog"
+out=$(check "$root/src" "$tmp/twice.catalog") && not_ok "an entry there twice fails"
+grep -q "entry $first is there twice" <<<"$out" || { diag "$out"; not_ok "it says so"; }
+ok "an entry there twice fails: $(head -n 1 <<<"$out")"
+
+# A body line journalctl would drop as a comment.
+awk -v id="-- $first" '/^-- / { e = ($0 == id); h = e } { print } e && h && /^$/ { print "# dropped"; h = 0 }' \
+    "$catalog" >"$tmp/comment.catalog"
+out=$(check "$root/src" "$tmp/comment.catalog") && not_ok "a body line beginning with # fails"
+grep -q 'a body line that begins with "#"' <<<"$out" || { diag "$out"; not_ok "it says so"; }
+ok "a body line beginning with # fails: $(head -n 1 <<<"$out")"
+
+# An id defined twice in log.h, and one defined but never logged.
+cp -r "$root/src" "$tmp/src2"
+dup=$(grep -m 1 -oE '#define SALVE_MESSAGE_[A-Z0-9_]+ "[0-9a-f]{32}"' "$root/src/shared/log.h")
+[[ -n $dup ]] || not_ok "src/shared/log.h defines SALVE_MESSAGE_* ids as the check expects"
+echo "#define SALVE_MESSAGE_TEST_DUP ${dup##* }" >>"$tmp/src2/shared/log.h"
+echo 'static const char *z = SALVE_MESSAGE_TEST_DUP;' >>"$tmp/src2/shared/log.c"
+out=$(check "$tmp/src2" "$catalog") && not_ok "an id defined twice in log.h fails"
+grep -q "is defined twice" <<<"$out" || { diag "$out"; not_ok "it says so"; }
+ok "an id defined twice in log.h fails: $(head -n 1 <<<"$out")"
+cp "$root/src/shared/log.h" "$tmp/src2/shared/log.h"
+cp "$root/src/shared/log.c" "$tmp/src2/shared/log.c"
+echo '#define SALVE_MESSAGE_TEST_UNUSED "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"' >>"$tmp/src2/shared/log.h"
+out=$(check "$tmp/src2" "$catalog") && not_ok "an id defined but never logged fails"
+grep -q "SALVE_MESSAGE_TEST_UNUSED is defined but never logged" <<<"$out" || { diag "$out"; not_ok "it says so"; }
+ok "an id defined but never logged fails: $(head -n 1 <<<"$out")"
+
 # A new id in log.h, logged somewhere, without an entry; and a literal
 # MESSAGE_ID=... in a .c file.
 cp -r "$root/src" "$tmp/src"

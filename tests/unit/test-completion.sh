@@ -54,11 +54,9 @@ expect "verb: salvectl st<TAB> is status" "status" "$(comp salvectl st)"
 expect "verb: salvectl pe<TAB> is people" "people" "$(comp salvectl pe)"
 expect "verb: a after options" "abort ack approve" "$(comp salvectl --no-legend --plans-dir /tmp a)"
 all=$(comp salvectl "")
-for v in verify plans show status history run watch cancel ack approve release outbox oncall people; do
-    [[ " $all " == *" $v "* ]] || fail "verb $v is not offered (got: $all)"
-done
-if [[ " $all " != *" Commands: "* && " $all " != *"["* ]]; then pass "only verbs are offered: $all"
-else fail "not only verbs: $all"; fi
+verbs=$("$salvectl" --help | awk '/^Commands:/ { c = 1; next } /^$/ { c = 0 } c { print $1 }' | sort | tr '\n' ' ' | sed 's/ $//')
+[[ $(wc -w <<<"$verbs") -ge 25 ]] || fail "salvectl --help lists only $(wc -w <<<"$verbs") commands: $verbs"
+expect "every command of salvectl --help is offered, and nothing else" "$verbs" "$all"
 expect "option: --pl<TAB> is --plans-dir=" "--plans-dir=" "$(comp salvectl --pl)"
 expect "option: --peo<TAB> is --people-dir=" "--people-dir=" "$(comp salvectl --peo)"
 expect "option: --no-l<TAB> is --no-legend" "--no-legend" "$(comp salvectl --no-l)"

@@ -339,7 +339,8 @@ static void test_html(void **state) {
 static void test_json(void **state) {
         _cleanup_(run_report_freep) RunReport *r = build_fixture(true);
         _cleanup_free_ char *text = render(r, run_report_write_json);
-        json_object *o = json_tokener_parse(text), *steps, *fetch = NULL, *people, *v, *a;
+        json_object *o = json_tokener_parse(text), *steps, *fetch = NULL, *approve = NULL, *quick = NULL, *people, *v,
+                    *a;
 
         assert_non_null(o);
         assert_int_equal(json_object_get_int(json_object_object_get(o, "report_version")), 1);
@@ -354,6 +355,7 @@ static void test_json(void **state) {
                 if (streq(json_object_get_string(json_object_object_get(s, "id")), "fetch"))
                         fetch = s;
                 if (streq(json_object_get_string(json_object_object_get(s, "id")), "approve")) {
+                        approve = s;
                         /* who acted last, and how: the approval link, not salvectl */
                         assert_string_equal(json_object_get_string(json_object_object_get(s, "actor")),
                                             "root (uid 0)");
@@ -361,12 +363,15 @@ static void test_json(void **state) {
                                             "approval-token");
                 }
                 if (streq(json_object_get_string(json_object_object_get(s, "id")), "quick")) {
+                        quick = s;
                         a = json_object_array_get_idx(json_object_object_get(s, "attempts"), 0);
                         /* JSON keeps the text exactly: its escaping is JSON's */
                         assert_string_equal(json_object_get_string(json_object_object_get(a, "message")), HOSTILE);
                 }
         }
         assert_non_null(fetch);
+        assert_non_null(approve);
+        assert_non_null(quick);
         a = json_object_object_get(fetch, "attempts");
         assert_int_equal(json_object_array_length(a), 2);
         assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 0), "outcome")),

@@ -40,20 +40,28 @@ rm -f "$tmp/paged"
 SYSTEMD_PAGER="cat >$tmp/paged" on_tty "$salvectl --no-pager plans -d $plans"
 check "--no-pager: no pager" test ! -e "$tmp/paged"
 check "--no-pager: the list on the terminal" grep -q "exec-test" "$tmp/tty"
+# "cat" and "" mean no pager at all, not PAGER or less instead: a cat that
+# leaves a mark, and a PAGER that would, show whether one was started.
+mkdir -p "$tmp/bin"
+printf '#!/bin/sh\ntouch %q\nexec /bin/cat "$@"\n' "$tmp/cat-ran" >"$tmp/bin/cat"
+chmod +x "$tmp/bin/cat"
 for p in cat ""; do
-    SYSTEMD_PAGER=$p on_tty "$salvectl plans -d $plans"
-    check "SYSTEMD_PAGER=\"$p\": no pager, output direct" grep -q "exec-test" "$tmp/tty"
+    rm -f "$tmp/cat-ran" "$tmp/paged3"
+    PATH="$tmp/bin:$PATH" PAGER="cat >$tmp/paged3" SYSTEMD_PAGER=$p on_tty "$salvectl plans -d $plans"
+    check "SYSTEMD_PAGER=\"$p\": output direct" grep -q "exec-test" "$tmp/tty"
+    check "SYSTEMD_PAGER=\"$p\": no pager started (neither cat nor PAGER)" \
+        test ! -e "$tmp/cat-ran" -a ! -e "$tmp/paged3"
 done
 
 # Colours.
 SYSTEMD_PAGER=cat on_tty "$salvectl plans -d $plans"
 check "a terminal gets colours" grep -qF "$esc" "$tmp/tty"
 SYSTEMD_PAGER=cat NO_COLOR=1 on_tty "$salvectl plans -d $plans"
-check "NO_COLOR: none" bash -c "! grep -qF '$esc' '$tmp/tty'"
+check "NO_COLOR: none" bash -c "! grep -qF '$esc' '$tmp/tty' && grep -q exec-test '$tmp/tty'"
 SYSTEMD_PAGER=cat SYSTEMD_COLORS=0 on_tty "$salvectl plans -d $plans"
-check "SYSTEMD_COLORS=0: none" bash -c "! grep -qF '$esc' '$tmp/tty'"
+check "SYSTEMD_COLORS=0: none" bash -c "! grep -qF '$esc' '$tmp/tty' && grep -q exec-test '$tmp/tty'"
 SYSTEMD_PAGER=cat TERM=dumb on_tty "$salvectl plans -d $plans"
-check "TERM=dumb: none" bash -c "! grep -qF '$esc' '$tmp/tty'"
+check "TERM=dumb: none" bash -c "! grep -qF '$esc' '$tmp/tty' && grep -q exec-test '$tmp/tty'"
 "$salvectl" plans -d "$plans" >"$tmp/pipe"
 check "a pipe: no colours" bash -c "! grep -qF '$esc' '$tmp/pipe'"
 check "a pipe: the list" grep -q "exec-test" "$tmp/pipe"
