@@ -101,8 +101,9 @@ check "the failed run keeps demo-worker held, saying why" \
 rig_exec systemctl start --no-block demo-worker
 sleep 1
 check "demo-worker does not start while the failed run holds it" active demo-worker.service inactive
-check "release of a unit nobody holds is refused" \
-    sh -c "! nsenter -t $RIG_PID1 -a salvectl release demo-db.service 2>/dev/null"
+check "release of a unit nobody holds is refused, saying it is not held" \
+    sh -c "! nsenter -t $RIG_PID1 -a salvectl release demo-db.service 2>$RIG_WORK/release.err &&
+           grep -q 'demo-db.service is not held' $RIG_WORK/release.err"
 rig_exec salvectl release demo-worker.service --comment "disk replaced by hand"
 rig_wait_for "demo-worker to start once released" 20 sh -c "systemctl is-active -q demo-worker"
 check "the release is journaled with who and why" \

@@ -102,7 +102,9 @@ check "graph of an unknown name says so ($(cat "$out/err"))" grep -q 'no plan or
 # --- report: json ---
 rig_exec salvectl report "$id" --format json >"$out/report.json"
 j() { jq -r "$1" "$out/report.json"; }
-check "json: report_version 1, the run and host" test "$(j '"\(.report_version) \(.run) \(.state)"')" = "1 $id succeeded"
+check "json: report_version 1, the run and its state" test "$(j '"\(.report_version) \(.run) \(.state)"')" = "1 $id succeeded"
+host=$(rig_exec hostname)
+check "json: the host, as hostname says ($host)" test -n "$host" -a "$(j .host)" = "$host"
 check "json: the trigger's reason" test "$(j .trigger.reason)" = "disk alarm on db1: <smart> & | errors"
 check "json: both attempts of check-disk" \
     test "$(j '[.steps[] | select(.id == "check-disk") | .attempts[] | "\(.attempt):\(.outcome):\(.retried)"] | join(" ")')" = "1:failed:true 2:succeeded:false"
