@@ -231,8 +231,12 @@ new_foreign_units() {
     done
 }
 # The container's processes named salve* (the root has no procps).
+# Fails when the listing does (it always holds at least the init).
 salve_processes() {
-    rig_exec sh -c 'for p in /proc/[0-9]*; do cat "$p/comm" 2>/dev/null; done' | grep '^salve' || true
+    local all
+    all=$(rig_exec sh -c 'for p in /proc/[0-9]*; do cat "$p/comm" 2>/dev/null; done') || return 1
+    [[ -n $all ]] || return 1
+    grep '^salve' <<<"$all" || true
 }
 state() { rig_exec systemctl is-"$1" "$2" 2>/dev/null || true; }
 exposure() { # UNIT: the number of "→ Overall exposure level for UNIT: 2.1 OK"
@@ -347,12 +351,15 @@ if [[ -n $prev_deb ]]; then
 
     # salve's catalog: only once the new package ships one.
     if dpkg-deb -c "$new_deb" | awk '{print $6}' | grep -qx './usr/lib/systemd/catalog/salve.catalog'; then
-        ids=$(rig_exec journalctl -u salved.service -o json --no-pager | jq -r '.MESSAGE_ID // empty' | sort -u)
-        subject=""
+        # salved's own messages (-u also gives PID 1's about the unit, whose
+        # ids systemd's catalog knows), and only salve's entries
+        ids=$(rig_exec journalctl _SYSTEMD_UNIT=salved.service -o json --no-pager | jq -r '.MESSAGE_ID // empty' | sort -u)
+        catalog=$(rig_exec journalctl --no-pager --list-catalog 2>/dev/null)
+        subject="" id=""
         # --list-catalog says "ID DEFINED-BY: SUBJECT"
-        for id in $ids; do
-            subject=$(rig_exec journalctl --no-pager --list-catalog 2>/dev/null | grep -i "^$id " | head -n 1 | cut -d' ' -f2- | sed 's/^[^:]*: //' || true)
-            [[ -n $subject ]] && break
+        for i in $ids; do
+            subject=$(grep -i "^$i salve: " <<<"$catalog" | head -n 1 | sed 's/^[^ ]* salve: //' || true)
+            [[ -n $subject ]] && { id=$i; break; }
         done
         check "the catalog knows a MESSAGE_ID salved logged (${id:-none}: ${subject:-?})" test -n "$subject"
         # journalctl -x fills in the @FIELD@s: match them as anything
@@ -391,9 +398,12 @@ purge_checks() {
     check "/run/salve is removed" rig_exec test ! -e /run/salve
     check "/etc/salve is removed" rig_exec test ! -e /etc/salve
     local left
-    left=$(rig_exec sh -c 'ls -d /lib/systemd/system/salve* /usr/lib/systemd/system/salve* /etc/systemd/system/*/salve* 2>/dev/null' || true)
+    left=$(rig_exec sh -c 'for f in /lib/systemd/system/salve* /usr/lib/systemd/system/salve* /etc/systemd/system/*/salve*; do
+        if [ -e "$f" ]; then echo "$f"; fi; done') || rig_fail "listing the unit files"
     check "no salve unit file is left${left:+ ($(echo $left))}" test -z "$left"
-    left=$(rig_exec systemctl list-units --all --no-legend --plain 'salve*' | awk '$3 != "inactive" {print $1}' || true)
+    local units
+    units=$(rig_exec systemctl list-units --all --no-legend --plain 'salve*') || rig_fail "listing the units"
+    left=$(awk '$3 != "inactive" {print $1}' <<<"$units")
     check "no salve unit is loaded and active${left:+ ($(echo $left))}" test -z "$left"
     left=$(salve_processes) || rig_fail "listing the container's processes"
     check "no salve process remains${left:+ ($(echo $left))}" test -z "$left"
