@@ -109,12 +109,15 @@ have_progress=0
 strings "$(command -v salvectl)" | grep -q -x progress && have_progress=1
 seen=() restarted=0
 end=$(( $(vm_now_ms) + 120000 ))
+t_running=0
 while :; do
+    t_st=$(vm_now_ms)
     st=$(step sync .state)
     act=$(vm_md "$md" sync_action)         # read after the step: a step done before md is, is caught
     # the resync's end: idle, or already the check the next step starts
     [[ "$act" != resync ]] && break
     [[ "$st" == running ]] || vm_fail "step sync is $st while md still reads $act ($(vm_md "$md" sync_completed))"
+    t_running=$t_st                        # the step still ran then, and md resynced after it
     (( $(vm_now_ms) < end )) || vm_fail "the resync did not end in 120 s"
     # one read: percent and text of the same report
     pr=$(step sync 'select(.progress.percent != null) | "\(.progress.percent) \(.progress.text)"' 2>/dev/null || true)
@@ -133,7 +136,6 @@ while :; do
     fi
     sleep 0.3
 done
-t_idle=$(vm_now_ms)
 [[ $(vm_md "$md" resync_start) == none ]] || vm_fail "md reads $act with resync_start $(vm_md "$md" resync_start)"
 (( restarted )) || vm_fail "the resync ended before salved could be restarted during it"
 if (( have_progress )); then
@@ -150,7 +152,10 @@ vm_wait "step sync done" 60 step_not sync running
 step_is sync succeeded || vm_fail "step sync $(step sync .state): $(step sync .message)"
 [[ $(vm_md "$md" resync_start) == none ]] || vm_fail "step sync succeeded with resync_start $(vm_md "$md" resync_start)"
 fin=$(( $(step sync .finished_usec) / 1000 ))
-(( fin + 1000 >= t_idle )) || vm_fail "step sync finished at ${fin} ms, before md went idle (${t_idle} ms)"
+# It was seen running, md resyncing after that, at t_running (when this
+# loop, a few salvectl calls a round and slow under TCG, saw md idle can be
+# a second or more after md was: no bound from that side).
+(( fin >= t_running )) || vm_fail "step sync finished at ${fin} ms, before ${t_running} ms, when it still ran"
 vm_ok "raid.wait-sync succeeded once md was in sync: \"$(step sync .message)\""
 
 saw_check=0
