@@ -17,9 +17,8 @@
  * job when a file there is rewritten instead. Real sysfs never takes that
  * path (inotify sees nothing there).
  *
- * salved only reads md: its sandbox (salved.service: ProtectSystem=strict,
- * no capabilities but CAP_DAC_READ_SEARCH) cannot write sysfs, and it
- * should not. What the steps change in md runs as a transient unit of the
+ * salved only reads md: its sandbox (salved.service: ProtectKernelTunables=
+ * makes /sys read-only) cannot write sysfs, and it should not. What the steps change in md runs as a transient unit of the
  * step, salve-RUN-STEP-ATTEMPT-{readwrite,check,idle}.service, logged
  * under the step like an exec step's command:
  *   readwrite  mdadm --readwrite /dev/mdX
