@@ -165,14 +165,24 @@ else
 fi
 
 # salved(8) lists every id (JOURNAL FIELDS), and no other.
-man=$root/man/salved.8
-man_ids=$(grep -oE '(^|[^0-9a-f])[0-9a-f]{32}($|[^0-9a-f])' "$man" | grep -oE '[0-9a-f]{32}' | sort -u)
 src_ids=$(source_ids "$root/src" | awk '{print tolower($1)}' | sort -u)
-if [[ $man_ids != "$src_ids" ]]; then
-    diag "$(diff <(echo "$src_ids") <(echo "$man_ids") | grep '^[<>]' | sed 's/^</missing from salved.8:/; s/^>/not an id of src\/:/')"
+man_check() { # MANPAGE: prints what differs, fails if anything does
+    local man_ids
+    man_ids=$(grep -oE '(^|[^0-9a-f])[0-9a-f]{32}($|[^0-9a-f])' "$1" | grep -oE '[0-9a-f]{32}' | sort -u)
+    [[ $man_ids == "$src_ids" ]] && return 0
+    diff <(echo "$src_ids") <(echo "$man_ids") | grep '^[<>]' | sed 's/^</missing from salved.8:/; s/^>/not an id of src\/:/'
+    return 1
+}
+if ! out=$(man_check "$root/man/salved.8"); then
+    diag "$out"
     not_ok "man/salved.8 lists exactly the MESSAGE_IDs of src/"
 fi
 ok "man/salved.8 lists exactly the $(wc -l <<<"$src_ids") MESSAGE_IDs of src/"
+first_src=$(head -n 1 <<<"$src_ids")
+grep -v "$first_src" "$root/man/salved.8" >"$tmp/salved.8"
+out=$(man_check "$tmp/salved.8") && not_ok "a salved.8 without $first_src fails"
+grep -q "missing from salved.8:.*$first_src" <<<"$out" || { diag "$out"; not_ok "it names the id"; }
+ok "a salved.8 without $first_src fails: $out"
 
 # The real tool. journalctl --update-catalog writes ROOT/var/lib/systemd/
 # catalog/database, which needs root, even under --root.
