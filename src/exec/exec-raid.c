@@ -18,9 +18,10 @@
  * path (inotify sees nothing there).
  *
  * salved only reads md: its sandbox (salved.service: ProtectKernelTunables=
- * makes /sys read-only) cannot write sysfs, and it should not. What the steps change in md runs as a transient unit of the
- * step, salve-RUN-STEP-ATTEMPT-{readwrite,check,idle}.service, logged
- * under the step like an exec step's command:
+ * makes /sys read-only) cannot write sysfs, and it should not. What the
+ * steps change in md runs as a transient unit of the step,
+ * salve-RUN-STEP-ATTEMPT-{readwrite,check,idle}.service, logged under the
+ * step like an exec step's command:
  *   readwrite  mdadm --readwrite /dev/mdX
  *   check      sh -c 'echo 0 > sync_min && echo check > sync_action'
  *   idle       mdadm --action=idle /dev/mdX

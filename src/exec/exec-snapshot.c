@@ -99,10 +99,6 @@ static int snapshot_prepare(ExecJob *job, const ExecRequest *req) {
                 return exec_job_finish_later(job, EXEC_FAILED, r, -1,
                                              "snapshot of %s: \"%s-%s\" is not a valid snapshot name", source, prefix,
                                              req->run_id) < 0 ? -ENOMEM : 1;
-        if (keep && keep->u < 1)
-                return exec_job_finish_later(job, EXEC_FAILED, -EINVAL, -1,
-                                             "snapshot of %s: with.keep must be at least 1 (the new snapshot)",
-                                             source) < 0 ? -ENOMEM : 1;
         if (!btrfs && !strchr(source, '/'))
                 return exec_job_finish_later(job, EXEC_FAILED, -EINVAL, -1,
                                              "snapshot: an lvm source is VG/LV, got \"%s\"", source) < 0 ? -ENOMEM : 1;
@@ -110,7 +106,7 @@ static int snapshot_prepare(ExecJob *job, const ExecRequest *req) {
                 return exec_job_finish_later(job, EXEC_FAILED, -EINVAL, -1,
                                              "snapshot: a btrfs source is an absolute path, got \"%s\"", source) < 0
                                ? -ENOMEM : 1;
-        s->keep = keep ? (unsigned) MIN(keep->u, 100000u) : 0;
+        s->keep = keep ? (unsigned) keep->u : 0;        /* 1..100000: the loader's range for with.keep */
 
         /* What the result calls it: VG/NAME, or the snapshot's path. */
         if (btrfs) {
